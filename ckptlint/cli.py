@@ -1,0 +1,68 @@
+"""Command line entry point.
+
+Each subcommand lives in its own module and is imported only when it runs, so `ckptlint --version`
+imports neither libcst nor TensorFlow, and `ckptlint check` never imports TensorFlow.
+Exit codes: 0 clean, 1 findings (or state lost / artifacts differ), 2 usage, config or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from ckptlint import __version__
+from ckptlint.errors import CkptlintError
+
+# subcommand -> (module, function adding its arguments, function running it, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "check": ("ckptlint.check_command", "add_arguments", "run", "lint Python files and notebooks"),
+    "rules": ("ckptlint.rules_command", "add_list_arguments", "run_list", "list the rules"),
+    "rule": ("ckptlint.rules_command", "add_page_arguments", "run_page", "print a rule's page"),
+    "verify": ("ckptlint.harness.cli", "add_arguments", "run", "prove a resume really resumes (needs TensorFlow)"),
+    "inspect": ("ckptlint.inspect.cli", "add_inspect_arguments", "run_inspect", "show what a checkpoint artifact holds"),
+    "diff": ("ckptlint.inspect.cli", "add_diff_arguments", "run_diff", "compare two checkpoint artifacts"),
+}
+
+
+def _load(module: str, attr: str) -> Callable:
+    import importlib
+
+    return getattr(importlib.import_module(module), attr)
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ckptlint",
+        description="Find and prove checkpoint-correctness bugs in TensorFlow/Keras training code.",
+    )
+    parser.add_argument("--version", action="version", version=f"ckptlint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Only the subcommand being run gets its arguments registered (and its module imported):
+    # `ckptlint check` must not pay for the harness module, nor the harness for the linter.
+    wanted = next((a for a in argv if a in SUBCOMMANDS), None)
+    for name, (module, add, _run, help_text) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:
+            _load(module, add)(sp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module, _add, run, _help = SUBCOMMANDS[args.command]
+    try:
+        return int(_load(module, run)(args))
+    except CkptlintError as exc:
+        print(f"ckptlint: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ckptlint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

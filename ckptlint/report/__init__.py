@@ -1,0 +1,1 @@
+"""(module docstring to be written)"""
