@@ -1,0 +1,1 @@
+"""pytest plugin placeholder being replaced shortly (kept importable so other suites keep running)."""

@@ -1,0 +1,82 @@
+"""The rule contract, in the style of Fixit: a class with metadata, a page, VALID/INVALID examples and a
+check over the semantic model.
+
+A rule's docstring is its page (`ckptlint rule CODE`), written like a ruff rule page: what it finds, why
+state is lost (with the measured framework behaviour), an example, the fix. VALID and INVALID examples are
+run by the test suite, so the page's claims about what is and is not flagged are tested.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
+
+import libcst as cst
+
+from ckptlint.findings import Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ckptlint.model import ModuleModel
+    from ckptlint.project import ProjectFacts
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the rule must flag. `lines` lists the 1-based lines findings must land on
+    (one entry per expected finding); empty means "at least one finding, anywhere"."""
+
+    code: str
+    lines: tuple[int, ...] = ()
+
+
+@dataclass
+class Diagnostic:
+    """What a rule reports: a node (positions are computed by the engine, only when needed) and a
+    message. `related` points at other nodes of the same module that explain it."""
+
+    node: cst.CSTNode
+    message: str
+    related: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+    fixable: bool = False
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    # Off-by-default rules run only when selected explicitly (by code or prefix).
+    default_enabled: ClassVar[bool] = True
+    # "safe", "unsafe" or None: whether `--fix` has a fix for this rule and how much to trust it.
+    fix_safety: ClassVar[str | None] = None
+    # Words a file must contain for this rule to possibly fire: the union over the selected rules is
+    # the engine's prefilter. A test runs every INVALID example through it.
+    api_words: ClassVar[tuple[str, ...]] = ()
+    VALID: ClassVar[Sequence[str]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    def check(self, module: ModuleModel) -> Iterable[Diagnostic]:
+        return ()
+
+    @classmethod
+    def page(cls) -> str:
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        meta = [
+            f"# {cls.code} {cls.name}",
+            "",
+            f"Severity: {cls.severity.value}" + ("" if cls.default_enabled else " (off by default; select it)"),
+            f"Autofix: {cls.fix_safety or 'none'}",
+            "",
+        ]
+        return "\n".join(meta) + doc + "\n"
+
+
+class ProjectRule(Rule):
+    """A rule that needs facts from several modules (a save in train.py, a restore in evaluate.py).
+
+    The per-file pass stores a small, picklable summary (ckptlint.project); the rule runs once per lint
+    run over the joined summaries, so the process pool and the cache keep working."""
+
+    def check_project(self, project: ProjectFacts) -> Iterable:
+        return ()
