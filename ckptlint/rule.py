@@ -78,5 +78,10 @@ class ProjectRule(Rule):
     The per-file pass stores a small, picklable summary (ckptlint.project); the rule runs once per lint
     run over the joined summaries, so the process pool and the cache keep working."""
 
+    def summarize(self, module: ModuleModel, locator) -> object:
+        """The small picklable summary of one module this rule needs later (with Locations, not nodes)."""
+        raise NotImplementedError
+
     def check_project(self, project: ProjectFacts) -> Iterable:
-        return ()
+        """Findings (ckptlint.findings.Finding) over the summaries of every linted file."""
+        raise NotImplementedError

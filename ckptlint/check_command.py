@@ -1,0 +1,87 @@
+"""`ckptlint check`: lint files and notebooks, print findings, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ckptlint.errors import CkptlintError
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], help="files or directories (default: .)")
+    parser.add_argument("--select", type=_codes, help="comma-separated codes or prefixes to enable (replaces the config's)")
+    parser.add_argument("--extend-select", type=_codes, default=[], help="codes or prefixes to enable in addition")
+    parser.add_argument("--ignore", type=_codes, default=[], help="codes or prefixes to disable")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: text; github when $GITHUB_ACTIONS is set)")
+    parser.add_argument("--output-file", "-o", help="write the report here instead of stdout")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print findings only: no summary or notices")
+    parser.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write .ckptlint_cache/")
+    parser.add_argument("--cache-dir", help="where the cache lives (default: .ckptlint_cache/ next to the config)")
+    parser.add_argument("--config", help="a pyproject.toml to use instead of discovering one")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ckptlint.config import ConfigResolver, load_pyproject
+    from ckptlint.engine import Options
+    from ckptlint.engine import run as lint
+    from ckptlint.registry import validate_selectors
+    from ckptlint.report import render
+
+    if args.jobs < 0:
+        raise CkptlintError("--jobs must be 0 (one per core) or more")
+    for option in ("select", "extend_select", "ignore"):
+        value = getattr(args, option)
+        if value:
+            validate_selectors(value, f"--{option.replace('_', '-')}")
+    explicit = None
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise CkptlintError(f"--config {args.config}: no such file")
+        explicit = load_pyproject(path)
+        if explicit is None:
+            raise CkptlintError(f"--config {args.config}: no [tool.ckptlint] table")
+    resolver = ConfigResolver(explicit=explicit)
+    options = Options(
+        select=args.select, ignore=args.ignore, extend_select=args.extend_select, jobs=args.jobs,
+        use_cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+    )
+    result = lint(args.paths, resolver, options)
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if args.quiet:
+        result.notices = []
+    to_terminal = not args.output_file and sys.stdout.isatty()
+    output = render(result, fmt, statistics=args.statistics, color=to_terminal and "NO_COLOR" not in os.environ)
+    if args.quiet and fmt == "text":
+        output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
+    if args.output_file:
+        _write_atomically(Path(args.output_file), output)
+    else:
+        sys.stdout.write(output)
+    if result.findings and not args.exit_zero:
+        return 1
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        directory = path.parent if str(path.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CkptlintError(f"--output-file {path}: {exc.strerror or exc}") from None

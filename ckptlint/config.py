@@ -1,0 +1,161 @@
+"""Configuration from `[tool.ckptlint]` in the nearest pyproject.toml, overridden by the command line.
+
+Resolved once per directory (not per file: Fixit's per-file resolution cost users an hour on a large
+repo). Keys: select, ignore, extend-select, per-file-ignores, exclude, extend-exclude, max-file-size.
+Unknown keys and wrong types are errors: a typo in a config file must not silently lint nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ckptlint.errors import CkptlintError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", ".mypy_cache", ".ruff_cache",
+    ".pytest_cache", ".ckptlint_cache", "build", "dist", "node_modules", "site-packages",
+    ".ipynb_checkpoints", ".eggs", "*.egg-info",
+)
+DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes; larger files are skipped with a notice (libcst is superlinear)
+
+_LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
+_KNOWN_KEYS = {*_LIST_KEYS, "per-file-ignores", "max-file-size"}
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path  # the directory paths in the config are relative to
+    source: Path | None = None  # the pyproject.toml it came from
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes which findings a file gets (the cache key's config part)."""
+        payload = json.dumps([self.select, self.ignore, self.extend_select, self.per_file_ignores], default=list)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def is_excluded(self, path: Path) -> bool:
+        try:
+            relative = path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            relative = Path(path.name)
+        parts = relative.parts
+        text = relative.as_posix()
+        for pattern in (*self.exclude, *self.extend_exclude):
+            pattern = pattern.rstrip("/")
+            if "/" in pattern:
+                if fnmatch.fnmatch(text, pattern) or text.startswith(pattern + "/") or fnmatch.fnmatch(text, pattern + "/*"):
+                    return True
+            elif any(fnmatch.fnmatch(part, pattern) for part in parts):
+                return True
+        return False
+
+    def ignored_codes_for(self, path: Path) -> tuple[str, ...]:
+        if not self.per_file_ignores:
+            return ()
+        try:
+            text = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            text = path.name
+        codes: list[str] = []
+        for pattern, pattern_codes in self.per_file_ignores:
+            if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern):
+                codes.extend(pattern_codes)
+        return tuple(codes)
+
+
+def _str_list(value: object, key: str, origin: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CkptlintError(f"{origin}: `{key}` must be a list of strings")
+    return tuple(value)
+
+
+def parse_table(table: dict, root: Path, origin: str) -> Config:
+    from ckptlint.registry import validate_selectors
+
+    unknown = set(table) - _KNOWN_KEYS
+    if unknown:
+        raise CkptlintError(f"{origin}: unknown key(s) in [tool.ckptlint]: {', '.join(sorted(unknown))}")
+    values: dict = {}
+    for key in _LIST_KEYS:
+        if key in table:
+            values[key.replace("-", "_")] = _str_list(table[key], key, origin)
+    for key in ("select", "ignore", "extend_select"):
+        if key in values:
+            validate_selectors(list(values[key]), origin)
+    if "exclude" in values:
+        values["exclude"] = values["exclude"]
+    pfi = table.get("per-file-ignores", {})
+    if not isinstance(pfi, dict):
+        raise CkptlintError(f"{origin}: `per-file-ignores` must be a table of glob = [codes]")
+    entries = []
+    for pattern, codes in pfi.items():
+        codes = _str_list(codes, f"per-file-ignores.{pattern}", origin)
+        validate_selectors(list(codes), origin)
+        entries.append((pattern, codes))
+    values["per_file_ignores"] = tuple(entries)
+    if "max-file-size" in table:
+        size = table["max-file-size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise CkptlintError(f"{origin}: `max-file-size` must be a positive integer (bytes)")
+        values["max_file_size"] = size
+    return Config(root=root, source=root / "pyproject.toml", **values)
+
+
+def load_pyproject(path: Path) -> Config | None:
+    """The [tool.ckptlint] table of one pyproject.toml, or None when it has none."""
+    origin = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CkptlintError(f"{origin}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CkptlintError(f"{origin}: cannot read: {exc}") from None
+    table = data.get("tool", {}).get("ckptlint")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise CkptlintError(f"{origin}: [tool.ckptlint] must be a table")
+    return parse_table(table, path.parent, origin)
+
+
+@dataclass
+class ConfigResolver:
+    """Finds the config for a directory: the nearest pyproject.toml with a [tool.ckptlint] table,
+    walking up; memoised per directory. `explicit` (from --config) wins for every file."""
+
+    explicit: Config | None = None
+    default_root: Path = field(default_factory=Path.cwd)
+    _cache: dict[Path, Config] = field(default_factory=dict)
+
+    def for_directory(self, directory: Path) -> Config:
+        if self.explicit is not None:
+            return self.explicit
+        directory = directory.resolve()
+        if directory in self._cache:
+            return self._cache[directory]
+        candidate = directory / "pyproject.toml"
+        config = load_pyproject(candidate) if candidate.is_file() else None
+        if config is None:
+            parent = directory.parent
+            config = self.for_directory(parent) if parent != directory else Config(root=self.default_root)
+        self._cache[directory] = config
+        return config
+
+    def for_file(self, path: Path) -> Config:
+        return self.for_directory(path.parent)

@@ -1,0 +1,174 @@
+"""Which files to lint and how to read them: discovery (.gitignore, excludes), decoding (PEP 263),
+notebooks (code cells joined into one module, magics blanked, lines mapped back to cells), and the
+problems each can have, turned into one-line messages instead of tracebacks."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from ckptlint.config import Config, ConfigResolver
+from ckptlint.errors import CkptlintError
+
+LINTABLE_SUFFIXES = (".py", ".pyi", ".ipynb")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Decoded source of one file. For notebooks, `text` is the code cells joined, and `cell_starts`
+    holds (cell number, first line in `text`) so a line can be mapped back to its cell."""
+
+    text: str
+    cell_starts: tuple[tuple[int, int], ...] | None = None
+
+    def cell_of(self, line: int) -> tuple[int | None, int]:
+        if not self.cell_starts:
+            return None, line
+        cell, start = self.cell_starts[0]
+        for number, first in self.cell_starts:
+            if first > line:
+                break
+            cell, start = number, first
+        return cell, line - start + 1
+
+
+class UnreadableFile(Exception):
+    """The file exists but cannot be linted; the message is one line, without the path."""
+
+
+def read_source(path: Path, max_size: int) -> Source | None:
+    """Read and decode a file. Returns None for a file skipped for its size; raises UnreadableFile."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_size:
+        return None
+    if b"\0" in data:
+        raise UnreadableFile("binary file (contains NUL bytes)")
+    if path.suffix == ".ipynb":
+        return _read_notebook(data)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except SyntaxError as exc:
+        raise UnreadableFile(f"bad encoding declaration: {exc.msg}") from None
+    except (UnicodeDecodeError, LookupError) as exc:
+        detail = f"{exc.reason} at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise UnreadableFile(f"cannot decode as {encoding}: {detail}; declare the encoding (PEP 263) or save as UTF-8") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return Source(text)
+
+
+def _read_notebook(data: bytes) -> Source:
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"notebook is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise UnreadableFile(f"invalid notebook JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise UnreadableFile("invalid notebook: no `cells` list")
+    language = ((notebook.get("metadata") or {}).get("kernelspec") or {}).get("language", "python")
+    if isinstance(language, str) and language.lower() not in ("python", "python3", ""):
+        return Source("", ())
+    lines: list[str] = []
+    starts: list[tuple[int, int]] = []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            raise UnreadableFile(f"invalid notebook: cell {number} has a non-text source")
+        starts.append((number, len(lines) + 1))
+        cell_lines = source.splitlines() or [""]
+        if cell_lines[0].lstrip().startswith("%%"):
+            cell_lines = [""] * len(cell_lines)  # a cell magic: the cell is not Python
+        for line in cell_lines:
+            stripped = line.lstrip()
+            # IPython magics, shell escapes and help lines are not Python; blank them, keep line numbers.
+            lines.append("" if stripped.startswith(("%", "!", "?")) or stripped.endswith("?") and not stripped.startswith("#") else line)
+        lines.append("")  # a blank line between cells, so a cell never runs into the next
+    return Source("\n".join(lines) + "\n", tuple(starts))
+
+
+@dataclass(frozen=True)
+class Discovered:
+    files: list[Path]
+    excluded_explicit: int  # files named on the command line that the config excludes
+
+
+def _git_visible(directory: Path) -> set[Path] | None:
+    """Files under `directory` that git does not ignore (tracked or untracked), or None outside git.
+    git applies .gitignore exactly (nested files, negations), which a hand-written matcher would not."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
+            cwd=directory, capture_output=True, timeout=60, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return {(directory / name).resolve() for name in out.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
+
+
+def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
+    files: list[Path] = []
+    seen: set[Path] = set()
+    excluded_explicit = 0
+    for raw in paths:
+        path = Path(raw)
+        try:
+            exists = path.exists()
+            is_dir = path.is_dir()
+        except OSError as exc:  # e.g. ELOOP for a symlink loop
+            raise CkptlintError(f"{raw}: {exc.strerror or exc}") from None
+        if not exists:
+            if path.is_symlink():
+                raise CkptlintError(f"{raw}: broken symbolic link")
+            raise CkptlintError(f"{raw}: no such file or directory")
+        if is_dir:
+            for found in _walk(path, resolver):
+                if found.resolve() not in seen:
+                    seen.add(found.resolve())
+                    files.append(found)
+        else:
+            if resolver.for_file(path).is_excluded(path):
+                excluded_explicit += 1
+                continue
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                files.append(path)
+    return Discovered(files, excluded_explicit)
+
+
+def _walk(root: Path, resolver: ConfigResolver) -> list[Path]:
+    visible = _git_visible(root)
+    found: list[Path] = []
+    # followlinks=False: a symlinked directory is not entered, so symlink loops cannot recurse.
+    for directory, dirnames, filenames in os.walk(root, followlinks=False):
+        current = Path(directory)
+        config: Config = resolver.for_directory(current)
+        dirnames[:] = sorted(d for d in dirnames if not config.is_excluded(current / d))
+        for name in sorted(filenames):
+            if not name.endswith(LINTABLE_SUFFIXES):
+                continue
+            path = current / name
+            if config.is_excluded(path):
+                continue
+            if visible is not None and path.resolve() not in visible:
+                continue
+            if path.is_symlink() and not path.exists():
+                continue
+            found.append(path)
+    return found

@@ -1,0 +1,190 @@
+"""CKPT101 checkpoint-missing-optimizer."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ckptlint.findings import Severity
+from ckptlint.model import ModuleModel, Role
+from ckptlint.rule import Diagnostic, Invalid, Rule
+
+
+class CheckpointMissingOptimizer(Rule):
+    """
+    ## What it does
+    Finds a `tf.train.Checkpoint` that is written (`save`, `write`, or a `CheckpointManager.save()`)
+    and holds a model, but not the optimizer that trains that model with `apply_gradients` or
+    `minimize`.
+
+    ## Why is this bad?
+    A checkpoint saves only the objects it is given. Resuming from it restores the weights into a
+    fresh optimizer: Adam's first and second moments start from zero, `optimizer.iterations` restarts
+    at 0, so a learning-rate schedule goes back to its first value and bias correction restarts. The run
+    does not fail; it silently trains differently from an uninterrupted run.
+
+    Measured on TF 2.21 + Keras 3.15 (`ckptlint verify`, tf-facts.md row 2): `Checkpoint(model=m)`
+    restores the weights but neither the slots nor `iterations` of an optimizer used in a
+    `GradientTape` loop; the 5+5-step resume differs from the 10-step run. When the model was
+    `compile()`d with the optimizer, Keras tracks it as `model.optimizer` and the checkpoint does carry
+    it — that case is not flagged. A checkpoint that is only restored (inference, fine-tuning) is not
+    flagged either. Users hit this as tensorflow/tensorflow#48947 and #47115 (a cosine schedule
+    restarting after resume).
+
+    ## Example
+    ```python
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+    ckpt = tf.train.Checkpoint(model=model)
+    ...
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    ckpt.save(prefix)
+    ```
+
+    ## Use instead
+    ```python
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    ```
+
+    ## Fix safety
+    Safe when the optimizer's binding is in scope at the checkpoint: adding it only adds state to
+    what is saved, and restoring a checkpoint written without it still works with `expect_partial()`.
+
+    ## References
+    - tf-facts.md, rows 1–2 (what `Checkpoint` keeps); failure-modes.md #2
+    - tensorflow/tensorflow#48947, #47115
+    """
+
+    code = "CKPT101"
+    name = "checkpoint-missing-optimizer"
+    severity = Severity.ERROR
+    summary = "A written tf.train.Checkpoint holds the model but not the optimizer that trains it."
+    fix_safety = None
+    api_words = ("Checkpoint",)
+
+    VALID = [
+        # The optimizer is in the checkpoint.
+        """
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.Adam()
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x) - y) ** 2)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+ckpt.save("/tmp/ckpt/ckpt")
+""",
+        # Compiled with the optimizer: Keras tracks it as model.optimizer, the checkpoint carries it.
+        """
+import keras
+import tensorflow as tf
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+ckpt = tf.train.Checkpoint(model=model)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=3)
+model.fit(x, y)
+manager.save()
+""",
+        # Restore-only checkpoint for inference or fine-tuning.
+        """
+import tensorflow as tf
+model = build_model()
+optimizer = tf.keras.optimizers.SGD()
+ckpt = tf.train.Checkpoint(model=model)
+ckpt.restore(tf.train.latest_checkpoint("/pretrained")).expect_partial()
+optimizer.apply_gradients(zip(grads, model.trainable_variables))
+""",
+        # The optimizer is added after construction.
+        """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.opt = tf.keras.optimizers.Adam()
+        self.ckpt = tf.train.Checkpoint(model=self.model)
+        self.ckpt.optimizer = self.opt
+    def step(self, grads):
+        self.opt.apply_gradients(zip(grads, self.model.trainable_variables))
+        self.ckpt.write("/tmp/w")
+""",
+        # TF1 Saver code is out of scope.
+        """
+import tensorflow as tf
+saver = tf.compat.v1.train.Saver()
+saver.save(sess, "/tmp/model.ckpt")
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.Adam()
+ckpt = tf.train.Checkpoint(model=model)
+for step in range(100):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    ckpt.save("/tmp/ckpt/ckpt")
+""",
+            lines=(5,),
+        ),
+        # In a class, through a manager: attributes on self are bindings too.
+        Invalid(
+            """
+from tensorflow import keras
+import tensorflow as tf
+class Trainer:
+    def __init__(self):
+        self.model = keras.Sequential([keras.layers.Dense(1)])
+        self.optimizer = keras.optimizers.Adam(1e-3)
+        self.ckpt = tf.train.Checkpoint(step=tf.Variable(0), net=self.model)
+        self.manager = tf.train.CheckpointManager(self.ckpt, "/tmp/run", max_to_keep=3)
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            loss = self.model(x)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+    def fit(self, data):
+        for x in data:
+            self.train_step(x)
+            self.manager.save()
+""",
+            lines=(8,),
+        ),
+    ]
+
+    def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        for fact in module.checkpoints:
+            writes = module.checkpoint_writes(fact)
+            if fact.opaque or not writes:
+                continue
+            items = fact.all_items
+            held = {ref.key for ref in items.values() if ref.key is not None and ref.attr is None}
+            held_attributes = {(ref.key, ref.attr) for ref in items.values() if ref.attr is not None}
+            for item, ref in items.items():
+                if ref.key is None or ref.attr is not None or Role.MODEL not in module.roles(ref.key):
+                    continue
+                reported: set = set()
+                for optimizer, evidence in module.optimizer_refs_training(ref.key):
+                    key = optimizer.key
+                    if (
+                        evidence.method == "compile"  # Keras tracks a compiled optimizer itself
+                        or key is None
+                        or key in held
+                        or key in reported
+                        or (ref.key, "optimizer") in held_attributes
+                        or module.is_compiled_with(ref.key, key)
+                    ):
+                        continue
+                    reported.add(key)
+                    name = module.name_of(key)
+                    yield Diagnostic(
+                        fact.call.node,
+                        f"`tf.train.Checkpoint` holds `{item}` but not `{name}`, the optimizer that trains it: "
+                        f"a resume restarts its slots and iteration count (and the learning-rate schedule); "
+                        f"add `optimizer={name}`",
+                        related=[(evidence.node, f"`{name}` trains `{module.name_of(ref.key)}` here"),
+                                 (writes[0].node, "the checkpoint is written here")],
+                    )

@@ -1,0 +1,58 @@
+"""Every rule's VALID and INVALID examples, run through the real engine (the docs are tests)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from ckptlint.engine import lint_text
+from ckptlint.files import Source
+from ckptlint.registry import all_rules
+
+RULES = all_rules()
+
+
+def _lint(rule, code: str):
+    return [f for f in lint_text("example.py", Source(textwrap.dedent(code)), (rule.code,)).findings
+            if f.code == rule.code]
+
+
+def _cases(kind: str):
+    for rule in RULES:
+        for index, example in enumerate(getattr(rule, kind)):
+            yield pytest.param(rule, example, id=f"{rule.code}-{kind.lower()}-{index}")
+
+
+def test_every_rule_has_examples_and_a_page():
+    assert RULES, "no rules were discovered"
+    for rule in RULES:
+        assert rule.VALID and rule.INVALID, rule.code
+        page = rule.page()
+        for heading in ("## What it does", "## Why is this bad?", "## Example"):
+            assert heading in page, (rule.code, heading)
+        assert rule.api_words, f"{rule.code} declares no prefilter words"
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("VALID")))
+def test_valid_examples_are_not_flagged(rule, example):
+    assert _lint(rule, example) == []
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("INVALID")))
+def test_invalid_examples_are_flagged_where_expected(rule, example):
+    findings = _lint(rule, example.code)
+    assert findings, f"{rule.code} did not fire"
+    if example.lines:
+        assert sorted(f.location.line for f in findings) == sorted(example.lines), [
+            (f.location.line, f.message) for f in findings
+        ]
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("INVALID")))
+def test_prefilter_keeps_every_invalid_example(rule, example):
+    from ckptlint.engine import might_matter
+
+    codes = tuple(r.code for r in RULES)
+    assert might_matter(textwrap.dedent(example.code), codes)
+    assert might_matter(textwrap.dedent(example.code), (rule.code,))
