@@ -75,11 +75,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...]) -> FileOutcome:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as exc:
         if "CKPT000" in codes:
-            locator = Locator(None, path, source)  # type: ignore[arg-type]
-            message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
-            location = locator.at(exc.raw_line, exc.raw_column + 1)
-            outcome.findings.append(Finding("CKPT000", f"syntax error: {message}", Severity.ERROR, location,
-                                            locator.line_text(exc.raw_line)))
+            outcome.findings.append(_syntax_error(path, source, exc))
         return outcome
     except RecursionError:
         outcome.notice = f"{path}: skipped: nesting too deep for the parser"
@@ -106,6 +102,23 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...]) -> FileOutcome:
     else:
         outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
     return outcome
+
+
+def _syntax_error(path: str, source: Source, exc) -> Finding:
+    """CKPT000 with CPython's message and position when it has one: libcst's parser points at where it
+    gave up (often the next line), CPython at the mistake."""
+    from ckptlint.locate import Locator
+
+    line, col, message = exc.raw_line, exc.raw_column + 1, exc.message
+    try:
+        compile(source.text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+    except SyntaxError as py_exc:
+        line, col, message = py_exc.lineno or line, py_exc.offset or col, py_exc.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    locator = Locator(None, path, source)  # type: ignore[arg-type]
+    return Finding("CKPT000", f"syntax error: {message}", Severity.ERROR, locator.at(line, col),
+                   locator.line_text(line))
 
 
 def _joined_line(source: Source, location: Location) -> int:

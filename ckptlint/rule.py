@@ -68,6 +68,7 @@ class Rule:
             f"Severity: {cls.severity.value}" + ("" if cls.default_enabled else " (off by default; select it)"),
             f"Autofix: {cls.fix_safety or 'none'}",
             "",
+            "",
         ]
         return "\n".join(meta) + doc + "\n"
 
