@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         result.notices = []
     to_terminal = not args.output_file and sys.stdout.isatty()
-    output = render(result, fmt, statistics=args.statistics, color=to_terminal and "NO_COLOR" not in os.environ)
+    color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
+    output = render(result, fmt, statistics=args.statistics, color=color)
     if args.quiet and fmt == "text":
         output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
     if args.output_file:

@@ -219,7 +219,8 @@ model.save(CKPT)
 
 
 def _path_identity(module: ModuleModel, call: Call):
-    """What a save/load call's path is: its string value when known, else the binding it names."""
+    """What a save/load call's path is, so a save can be matched with the load that resumes from it:
+    its string value when known, else the source of the expression (through a name bound once)."""
     expr = call.arg(1, "filepath") if call.callee in _SAVE_FUNCTIONS else call.arg(0, "filepath")
     if expr is None:
         expr = call.kwarg("export_dir") or call.kwarg("path")
@@ -228,7 +229,12 @@ def _path_identity(module: ModuleModel, call: Call):
     value = module.string_value(expr, call.scope)
     if value is not None:
         return value
-    return module.key_of(expr, call.scope)
+    key = module.key_of(expr, call.scope)
+    if key is not None and key in module.bindings:
+        assignments = module.bindings[key].assignments
+        if len(assignments) == 1 and assignments[0].value is not None:
+            expr = assignments[0].value
+    return module.module.code_for_node(expr)
 
 
 def _is_self_model(expr) -> bool:

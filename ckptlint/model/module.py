@@ -48,6 +48,7 @@ class ModuleModel:
     checkpoints: list[CheckpointFact] = field(default_factory=list)
     managers: list[ManagerFact] = field(default_factory=list)
     _function_roles: dict[str, set[Role]] = field(default_factory=dict)
+    _callers: dict[int, list[Call]] | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -344,19 +345,43 @@ class ModuleModel:
         return False
 
     def local_function(self, call: Call) -> Scope | None:
-        """The function defined in this module that a call invokes (`train_step(x)`, `self.step(x)`)."""
+        """The function defined in this module that a call invokes: `train_step(x)`, `self.step(x)`,
+        or `trainer.save(d)` where `trainer` holds an instance of a class defined here."""
         if call.callee and call.callee.startswith("local:"):
             scope = self.builder.local_defs.get(call.callee[len("local:"):])
             return scope if scope is not None and scope.kind == "function" else None
-        if (
-            isinstance(call.node.func, cst.Attribute)
-            and isinstance(call.node.func.value, cst.Name)
-            and call.node.func.value.value == "self"
-        ):
+        func = call.node.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        if isinstance(func.value, cst.Name) and func.value.value == "self":
             cls = call.scope.enclosing_class()
-            if cls is not None:
-                return self._method(cls, call.node.func.attr.value)
+            return self._method(cls, func.attr.value) if cls is not None else None
+        cls = self._instance_class(call.receiver)
+        return self._method(cls, func.attr.value) if cls is not None else None
+
+    def _instance_class(self, key: Key | None) -> Scope | None:
+        """The local class a binding holds an instance of (`trainer = Trainer()`)."""
+        if key is None or key not in self.bindings:
+            return None
+        for assignment in self.bindings[key].assignments:
+            value = assignment.value
+            if isinstance(value, cst.Call):
+                callee = self.builder.qualify(value.func)
+                if callee and callee.startswith("local:"):
+                    scope = self.builder.local_defs.get(callee[len("local:"):])
+                    if scope is not None and scope.kind == "class":
+                        return scope
         return None
+
+    def callers(self, function: Scope) -> list[Call]:
+        """Calls in this module that invoke `function`."""
+        if self._callers is None:
+            self._callers = {}
+            for call in self.calls:
+                target = self.local_function(call)
+                if target is not None:
+                    self._callers.setdefault(id(target), []).append(call)
+        return self._callers.get(id(function), [])
 
     def _method(self, cls: Scope, name: str) -> Scope | None:
         for scope in self.builder.functions:
@@ -364,8 +389,9 @@ class ModuleModel:
                 return scope
         return None
 
-    def in_training_loop(self, call: Call) -> bool:
-        """A call inside a loop whose body trains (directly or through a local function)."""
+    def in_training_loop(self, call: Call, _seen: set[int] | None = None) -> bool:
+        """A call inside a loop whose body trains (directly or through a local function), or inside a
+        function that is called from such a loop (`trainer.save(d)` in the epoch loop)."""
         for loop in call.loops:
             for other in self.calls:
                 if loop in other.loops:
@@ -374,7 +400,12 @@ class ModuleModel:
                     target = self.local_function(other)
                     if target is not None and self.trains(target):
                         return True
-        return False
+        seen = _seen if _seen is not None else set()
+        function = call.function
+        if function is None or id(function) in seen:
+            return False
+        seen.add(id(function))
+        return any(self.in_training_loop(caller, seen) for caller in self.callers(function))
 
     def string_value(self, expr: cst.BaseExpression | None, scope: Scope) -> str | None:
         """The value of a string literal or of a name bound once to one (module constants)."""

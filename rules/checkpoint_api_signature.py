@@ -1,0 +1,272 @@
+"""CKPT402 checkpoint-api-signature."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterator
+
+import libcst as cst
+
+from ckptlint.findings import Severity
+from ckptlint.model import Call, ModuleModel, Role
+from ckptlint.model.loading import imports_keras2
+from ckptlint.rule import Diagnostic, Invalid, Rule
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A checkpoint API's parameters as TF 2.21 / Keras 3.15 define them (from `inspect.signature`,
+    `self` dropped). `extra` are keywords a `**kwargs` accepts; `open_kwargs` means any keyword goes."""
+
+    title: str
+    params: tuple[str, ...]
+    required: int  # how many leading params have no default
+    extra: tuple[str, ...] = ()
+    open_kwargs: bool = False
+    keras: bool = False  # a Keras API: Keras 2 (`tf_keras`) modules have other signatures
+
+
+# Recorded with inspect.signature on tensorflow-cpu 2.21.0 + keras 3.15.1 (scratch/rules2/sigs.py).
+# `Model.save`/`save_model` take **kwargs but raise ValueError for anything except the two below;
+# `load_weights` pops `by_name`/`objects_to_skip` from **kwargs and raises for the rest.
+CHECKPOINT = {
+    "save": Signature("tf.train.Checkpoint.save", ("file_prefix", "options"), 1),
+    "write": Signature("tf.train.Checkpoint.write", ("file_prefix", "options"), 1),
+    "restore": Signature("tf.train.Checkpoint.restore", ("save_path", "options"), 1),
+    "read": Signature("tf.train.Checkpoint.read", ("save_path", "options"), 1),
+}
+MANAGER = {
+    "save": Signature("tf.train.CheckpointManager.save", ("checkpoint_number", "check_interval", "options"), 0),
+    "restore_or_initialize": Signature("tf.train.CheckpointManager.restore_or_initialize", (), 0),
+}
+MODEL = {
+    "save": Signature("keras.Model.save", ("filepath", "overwrite", "zipped"), 1,
+                      extra=("include_optimizer", "save_format"), keras=True),
+    "save_weights": Signature("keras.Model.save_weights", ("filepath", "overwrite", "max_shard_size"), 1, keras=True),
+    "load_weights": Signature("keras.Model.load_weights", ("filepath", "skip_mismatch"), 1,
+                              extra=("by_name", "objects_to_skip"), keras=True),
+}
+FUNCTIONS = {
+    "tf.train.Checkpoint": Signature("tf.train.Checkpoint", ("root",), 0, open_kwargs=True),
+    "tf.train.CheckpointManager": Signature(
+        "tf.train.CheckpointManager",
+        ("checkpoint", "directory", "max_to_keep", "keep_checkpoint_every_n_hours", "checkpoint_name",
+         "step_counter", "checkpoint_interval", "init_fn", "last_checkpoint_step"), 3),
+    "tf.train.latest_checkpoint": Signature("tf.train.latest_checkpoint", ("checkpoint_dir", "latest_filename"), 1),
+    "keras.models.load_model": Signature("keras.models.load_model",
+                                         ("filepath", "custom_objects", "compile", "safe_mode"), 1, keras=True),
+    "keras.models.save_model": Signature("keras.models.save_model", ("model", "filepath", "overwrite", "zipped"), 2,
+                                         extra=("include_optimizer", "save_format"), keras=True),
+    "keras.callbacks.BackupAndRestore": Signature(
+        "keras.callbacks.BackupAndRestore", ("backup_dir", "save_freq", "double_checkpoint", "delete_checkpoint"), 1,
+        keras=True),
+    "keras.callbacks.ModelCheckpoint": Signature(
+        "keras.callbacks.ModelCheckpoint",
+        ("filepath", "monitor", "verbose", "save_best_only", "save_weights_only", "mode", "save_freq",
+         "initial_value_threshold"), 1, keras=True),
+}
+# Keywords that Keras 2 / TF 2.15 took and Keras 3 removed: what to say instead of a spelling guess.
+REMOVED = {
+    "save_format": "Keras 3 removed `save_format`: the format follows the file extension (`.keras`, `.weights.h5`)",
+    "options": "Keras 3 removed `options` (a `tf.saved_model`/checkpoint option) from this API",
+    "period": "Keras 3 removed `period`; use `save_freq`",
+    "save_before_preemption": "Keras 3 removed `save_before_preemption`",
+    "signatures": "Keras 3 `Model.save` writes `.keras` only; export signatures with `model.export`",
+    "save_traces": "Keras 3 `Model.save` has no `save_traces` (SavedModel only)",
+}
+_MODEL_EVIDENCE = frozenset({"compile", "fit", "train_on_batch", "fit_generator", "evaluate", "predict", "summary"})
+
+
+class CheckpointApiSignature(Rule):
+    """
+    ## What it does
+    Finds calls to TensorFlow/Keras checkpoint APIs with a keyword the API does not take, more positional
+    arguments than it has parameters, or a required argument missing: `Checkpoint.save/write/restore/read`,
+    `tf.train.Checkpoint(...)`, `CheckpointManager(...)` and its `save`, `tf.train.latest_checkpoint`,
+    `load_model`, `save_model`, `Model.save/save_weights/load_weights`, `BackupAndRestore` and
+    `ModelCheckpoint`. The signatures are those of TF 2.21 / Keras 3.15, recorded in the rule (the
+    linter does not import TensorFlow). When a parameter with a close name exists it is suggested.
+
+    ## Why is this bad?
+    The mistake raises `TypeError` (or Keras's `ValueError: The following argument(s) are not
+    supported`) — but only when the line runs, and checkpoint code runs late: after the first epoch,
+    at the end of training, or in the resume script nobody ran yet. Measured on TF 2.21 (tf-facts.md
+    answer f): `checkpoint.save(checkpoint_prefix=...)` raises `TypeError: Checkpoint.save() got an
+    unexpected keyword argument 'checkpoint_prefix'` after hours of training, and the checkpoint is never
+    written. `tf.train.Checkpoint(model, optimizer)` raises because only `root` may be positional; a
+    `CheckpointManager` without `max_to_keep` raises. Keras 3 removed `save_format=` and `options=` from
+    `save_weights`/`load_weights` and `period=` from `ModelCheckpoint` (failure-modes.md #5). Modules that
+    import `tf_keras` (Keras 2) are not checked against the Keras 3 signatures.
+
+    ## Example
+    ```python
+    checkpoint.save(checkpoint_prefix=os.path.join(ckpt_dir, "ckpt"))
+    ```
+
+    ## Use instead
+    ```python
+    checkpoint.save(file_prefix=os.path.join(ckpt_dir, "ckpt"))
+    ```
+
+    ## References
+    - tf-facts.md answer f; failure-modes.md #5
+    - tensorflow/tensorflow `python/checkpoint/checkpoint.py`; keras `src/saving/saving_api.py`
+    """
+
+    code = "CKPT402"
+    name = "checkpoint-api-signature"
+    severity = Severity.ERROR
+    summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
+    api_words = ("save", "restore", "read(", "write(", "load_", "Checkpoint", "BackupAndRestore")
+
+    VALID = [
+        """
+import os
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=3, checkpoint_name="step")
+ckpt.save(file_prefix=os.path.join("/tmp/run", "ckpt"))
+ckpt.restore(tf.train.latest_checkpoint("/tmp/run")).expect_partial()
+ckpt.read("/tmp/w", options=tf.train.CheckpointOptions())
+manager.save(checkpoint_number=10)
+""",
+        # Keras 3 signatures.
+        """
+import keras
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+cb = keras.callbacks.ModelCheckpoint("m.keras", monitor="val_loss", save_best_only=True, save_freq="epoch")
+bk = keras.callbacks.BackupAndRestore(backup_dir="/tmp/backup", save_freq=100, delete_checkpoint=False)
+model.fit(x, y, callbacks=[cb, bk])
+model.save("final.h5", include_optimizer=False)
+model.save_weights("w.weights.h5", overwrite=True)
+model.load_weights("old.h5", by_name=True, skip_mismatch=True)
+model = keras.models.load_model("m.keras", custom_objects={}, compile=False)
+""",
+        # TF1 Saver has its own signature; it is not a tf.train.Checkpoint.
+        """
+import tensorflow as tf
+saver = tf.compat.v1.train.Saver(max_to_keep=5)
+saver.save(sess, "/tmp/model.ckpt", global_step=step)
+saver.restore(sess, "/tmp/model.ckpt-10")
+""",
+        # Keras 2 (tf_keras) code is not checked against Keras 3 signatures.
+        """
+import tf_keras
+model = tf_keras.Sequential([tf_keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.save_weights("ckpt", save_format="tf")
+""",
+        # Unknown objects with a save method, and calls with **kwargs, are not judged.
+        """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(**objects)
+ckpt.save(**save_kwargs)
+writer.save(checkpoint_prefix="x")
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import os
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+ckpt.save(checkpoint_prefix=os.path.join("/tmp/run", "ckpt"))
+""",
+            lines=(5,),
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model, opt):
+        self.ckpt = tf.train.Checkpoint(model, opt)
+        self.manager = tf.train.CheckpointManager(self.ckpt, "/tmp/run")
+    def resume(self):
+        self.ckpt.restore(self.manager.latest_checkpoint, checkpoint_path=None)
+        tf.train.latest_checkpoint(dir="/tmp/run")
+""",
+            lines=(5, 6, 8, 9),
+        ),
+        Invalid(
+            """
+from tensorflow import keras
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint("w.weights.h5", save_weights_only=True, period=5)])
+model.save_weights("ckpt", save_format="tf")
+model = keras.models.load_model("m.keras", compile=False, options=None)
+""",
+            lines=(5, 6, 7),
+        ),
+    ]
+
+    def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        keras2 = imports_keras2(module)
+        for call in module.calls:
+            signature = self._signature(module, call)
+            if signature is None or (signature.keras and keras2):
+                continue
+            problem = _problem(call, signature)
+            if problem:
+                yield Diagnostic(call.node, problem)
+
+    @staticmethod
+    def _signature(module: ModuleModel, call: Call) -> Signature | None:
+        if call.callee in FUNCTIONS:
+            return FUNCTIONS[call.callee]
+        if call.method is None:
+            return None
+        roles = module.roles(call.receiver)
+        inline = call.receiver_expr
+        if Role.CHECKPOINT in roles or (
+            isinstance(inline, cst.Call) and module.qualify(inline.func) == "tf.train.Checkpoint"
+        ):
+            return CHECKPOINT.get(call.method)
+        if Role.MANAGER in roles:
+            return MANAGER.get(call.method)
+        if call.method in MODEL and _is_keras_model(module, call):
+            return MODEL[call.method]
+        return None
+
+
+def _is_keras_model(module: ModuleModel, call: Call) -> bool:
+    """Stronger than the MODEL role (which `x.save_weights(...)` alone would give): the binding was built
+    by a model constructor/loader or is compiled/trained/evaluated."""
+    key = call.receiver
+    if key is None or Role.MODEL not in module.roles(key):
+        return False
+    binding = module.bindings[key]
+    for assignment in binding.assignments:
+        if assignment.value is not None and Role.MODEL in module.roles_of_expr(assignment.value, assignment.scope):
+            return True
+    return any(c.receiver == key and c.method in _MODEL_EVIDENCE for c in module.calls)
+
+
+def _problem(call: Call, signature: Signature) -> str | None:
+    args = call.node.args
+    if any(a.star for a in args):
+        return None  # *args / **kwargs: the call cannot be judged
+    positional = [a for a in args if a.keyword is None]
+    keywords = [a.keyword.value for a in args if a.keyword is not None]
+    title = f"`{signature.title}`"
+    if len(positional) > len(signature.params):
+        allowed = len(signature.params)
+        return (f"{title} takes {allowed} positional argument{'s' if allowed != 1 else ''} but {len(positional)} "
+                f"were given: a TypeError when this line runs"
+                + ("; pass the objects by keyword (`model=model, optimizer=optimizer`)" if signature.open_kwargs else ""))
+    accepted = set(signature.params) | set(signature.extra)
+    for keyword in keywords:
+        if keyword in accepted or signature.open_kwargs:
+            continue
+        hint = REMOVED.get(keyword) if signature.keras else None
+        if hint is None:
+            close = difflib.get_close_matches(keyword, sorted(accepted), n=1, cutoff=0.5)
+            hint = f"did you mean `{close[0]}=`?" if close else f"it takes {', '.join(f'`{p}`' for p in signature.params) or 'no arguments'}"
+        return f"{title} has no parameter `{keyword}` (raises when this line runs, after the training before it): {hint}"
+    given = {signature.params[i] for i in range(len(positional))} | set(keywords)
+    missing = [p for p in signature.params[: signature.required] if p not in given]
+    if missing:
+        return f"{title} is missing the required argument `{missing[0]}`: a TypeError when this line runs"
+    return None

@@ -1,0 +1,197 @@
+"""CKPT202 latest-checkpoint-on-prefix."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from ckptlint.findings import Severity
+from ckptlint.model import ModuleModel
+from ckptlint.model.restores import (
+    directory_identities, latest_checkpoint_calls, path_identity, prefix_writes,
+)
+from ckptlint.rule import Diagnostic, Invalid, Rule
+
+
+class LatestCheckpointOnPrefix(Rule):
+    """
+    ## What it does
+    Finds `tf.train.latest_checkpoint(p)` where `p` is a checkpoint *file prefix* rather than the
+    directory holding the checkpoints: the same value or name that is passed to `Checkpoint.save` /
+    `Checkpoint.write` (`file_prefix`), to `model.save_weights`, or to a TF1 `Saver.save`, including a
+    prefix built as `os.path.join(directory, "ckpt")`, or a name bound to such a join whose name says it
+    is a prefix (`checkpoint_prefix`).
+
+    ## Why is this bad?
+    `save(prefix)` writes `prefix-1.index`, `prefix-1.data-...` and a `checkpoint` state file *in the
+    directory*; `latest_checkpoint` reads that state file from the directory it is given. Given the
+    prefix, it looks for `prefix/checkpoint`, finds nothing, and returns `None` — every time, even when
+    checkpoints exist. `restore(None)` then restores nothing and raises nothing, so every "resume"
+    silently trains from scratch. Measured on TF 2.21 (tf-facts.md, answer c):
+    `save('./initial_checkpoint')` writes `./initial_checkpoint-1`, and
+    `latest_checkpoint('./initial_checkpoint')` returns `None`; `restore(None)` returns an
+    `InitializationOnlyStatus` silently. The seed article "How can I change the optimizer in a
+    TensorFlow model after restoring its weights?" does exactly this. (failure-modes.md #7;
+    tensorflow/models#974, mead-ml/mead-baseline PR#495.)
+
+    ## Example
+    ```python
+    checkpoint_prefix = os.path.join(checkpoint_dir, "ckpt")
+    checkpoint.save(file_prefix=checkpoint_prefix)
+    ...
+    checkpoint.restore(tf.train.latest_checkpoint(checkpoint_prefix))  # always None
+    ```
+
+    ## Use instead
+    ```python
+    path = tf.train.latest_checkpoint(checkpoint_dir)   # the directory
+    if path:
+        checkpoint.restore(path).assert_existing_objects_matched()
+    ```
+
+    ## References
+    - tf-facts.md, answer c; failure-modes.md #7
+    - tensorflow/models#974; mead-ml/mead-baseline PR#495
+    """
+
+    code = "CKPT202"
+    name = "latest-checkpoint-on-prefix"
+    severity = Severity.ERROR
+    summary = "tf.train.latest_checkpoint is given a save prefix instead of a directory, so it returns None."
+    api_words = ("latest_checkpoint",)
+
+    VALID = [
+        # The TF tutorial: save under a prefix, look up the directory.
+        """
+import os
+import tensorflow as tf
+checkpoint_dir = "./training_checkpoints"
+checkpoint_prefix = os.path.join(checkpoint_dir, "ckpt")
+checkpoint = tf.train.Checkpoint(optimizer=optimizer, model=model)
+checkpoint.save(file_prefix=checkpoint_prefix)
+checkpoint.restore(tf.train.latest_checkpoint(checkpoint_dir))
+""",
+        # A directory called "ckpt" used by a manager is a directory, not a prefix.
+        """
+import os
+import tensorflow as tf
+ckpt_dir = os.path.join(model_dir, "ckpt")
+ckpt = tf.train.Checkpoint(model=model)
+manager = tf.train.CheckpointManager(ckpt, ckpt_dir, max_to_keep=3)
+path = tf.train.latest_checkpoint(ckpt_dir)
+if path:
+    ckpt.restore(path).assert_existing_objects_matched()
+""",
+        # Keras-2 style weights checkpoints: the directory of the prefix.
+        """
+import os
+import tensorflow as tf
+checkpoint_path = "training_1/cp-{epoch:04d}.ckpt"
+checkpoint_dir = os.path.dirname(checkpoint_path)
+model.save_weights(checkpoint_path.format(epoch=0))
+latest = tf.train.latest_checkpoint(checkpoint_dir)
+""",
+        # TF1 Saver with the directory.
+        """
+import os
+import tensorflow as tf
+saver = tf.compat.v1.train.Saver()
+saver.save(sess, os.path.join(FLAGS.train_dir, "model.ckpt"), global_step=step)
+saver.restore(sess, tf.train.latest_checkpoint(FLAGS.train_dir))
+""",
+    ]
+    INVALID = [
+        # The seed article: the save prefix given to latest_checkpoint.
+        Invalid(
+            """
+import tensorflow as tf
+initial_checkpoint = tf.train.Checkpoint(model=initial_model, optimizer=initial_optimizer)
+initial_checkpoint.save('./initial_checkpoint')
+new_checkpoint = tf.train.Checkpoint(model=new_model)
+new_checkpoint.restore(tf.train.latest_checkpoint('./initial_checkpoint'))
+""",
+            lines=(6,),
+        ),
+        # A prefix variable, in functions.
+        Invalid(
+            """
+import os
+import tensorflow as tf
+CKPT_PREFIX = os.path.join("runs", "ckpt")
+def save(ckpt):
+    ckpt.save(file_prefix=CKPT_PREFIX)
+def restore(ckpt):
+    path = tf.train.latest_checkpoint(CKPT_PREFIX)
+    if path:
+        ckpt.restore(path).assert_existing_objects_matched()
+""",
+            lines=(8,),
+        ),
+        # The same join spelled twice.
+        Invalid(
+            """
+import os
+import tensorflow as tf
+def run(model, workdir):
+    ckpt = tf.train.Checkpoint(model=model)
+    latest = tf.train.latest_checkpoint(os.path.join(workdir, "ckpt"))
+    if latest:
+        ckpt.restore(latest).expect_partial()
+    ckpt.write(os.path.join(workdir, "ckpt"))
+""",
+            lines=(6,),
+        ),
+        # Named as a prefix and built as a join onto a file name.
+        Invalid(
+            """
+import os
+import tensorflow as tf
+checkpoint_prefix = os.path.join(checkpoint_dir, "ckpt")
+status = ckpt.restore(tf.train.latest_checkpoint(checkpoint_prefix))
+""",
+            lines=(5,),
+        ),
+    ]
+
+    def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        calls = list(latest_checkpoint_calls(module))
+        if not calls:
+            return
+        writes = prefix_writes(module)
+        directories = directory_identities(module)
+        for call in calls:
+            arg = call.arg(0, "checkpoint_dir")
+            identity = path_identity(module, arg, call.scope)
+            if identity is None or identity in directories:
+                continue
+            write = next((w for w in writes if w.identity == identity), None)
+            if write is not None:
+                what = "the prefix" if write.call.method != "save_weights" else "the weights prefix"
+                yield Diagnostic(
+                    call.node,
+                    f"`latest_checkpoint` is given {what} that checkpoints are saved under, not their "
+                    f"directory: it always returns None, so the restore silently starts from scratch; "
+                    f"pass the directory (`os.path.dirname(...)`)",
+                    related=[(write.call.node, "saved under this prefix here")],
+                )
+            elif _named_prefix_join(module, arg, call):
+                yield Diagnostic(
+                    call.node,
+                    "`latest_checkpoint` is given a checkpoint prefix (a file name joined onto a "
+                    "directory), not a directory: it always returns None, so the restore silently starts "
+                    "from scratch; pass the directory",
+                )
+
+
+def _named_prefix_join(module: ModuleModel, arg: cst.BaseExpression | None, call) -> bool:
+    """A name that says it is a prefix, bound once to `os.path.join(..., "<file>")`."""
+    key = module.key_of(arg, call.scope) if arg is not None else None
+    if key is None or "prefix" not in module.name_of(key).lower():
+        return False
+    values = [a.value for a in module.bindings[key].assignments]
+    if len(values) != 1 or not isinstance(values[0], cst.Call):
+        return False
+    value = values[0]
+    return module.qualify(value.func) == "os.path.join" and len(value.args) >= 2 and \
+        module.string_value(value.args[-1].value, module.bindings[key].assignments[0].scope) is not None

@@ -1,0 +1,191 @@
+"""CKPT401 optimizer-get-weights."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from ckptlint.findings import Severity
+from ckptlint.model import Call, Key, ModuleModel, Role
+from ckptlint.model.builder import dotted_name
+from ckptlint.model.names import is_optimizer_constructor
+from ckptlint.rule import Diagnostic, Invalid, Rule
+
+# Calls on an optimizer (or on a model compiled with it) that create its variables.
+_BUILDS = frozenset({"build", "apply_gradients", "minimize", "_create_all_weights", "load_own_variables"})
+_TRAINS = frozenset({"fit", "train_on_batch", "fit_generator"})
+
+
+class OptimizerGetWeights(Rule):
+    """
+    ## What it does
+    Finds `optimizer.get_weights()` on a Keras optimizer, and `optimizer.set_weights(...)` on an
+    optimizer created in the same function and not yet built (no `build`, `apply_gradients`,
+    `minimize` or training step before it).
+
+    ## Why is this bad?
+    Keras 3 optimizers (and the TF ≥ 2.11 `tf.keras` optimizers) have no `get_weights()`. Measured on
+    TF 2.21 + Keras 3.15 (tf-facts.md answer e): `Adam().get_weights()` raises
+    `AttributeError: 'Adam' object has no attribute 'get_weights'`, and `set_weights()` on an optimizer
+    that has not been built raises `ValueError: You are calling set_weights() on an optimizer that has
+    not yet been built`. Code that saves or restores optimizer state by hand this way crashes at the
+    checkpoint — usually after the first epoch (keras-team/keras#16983, tensorflow/tensorflow#58801,
+    failure-modes.md #19). The legacy optimizers (`tf.keras.optimizers.legacy`, `tf.compat.v1.train`)
+    and `model.get_weights()` are not affected and are not flagged.
+
+    ## Example
+    ```python
+    optimizer = keras.optimizers.Adam()
+    ...
+    np.save("opt.npy", np.array(optimizer.get_weights(), dtype=object))
+    ```
+
+    ## Use instead
+    ```python
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    ckpt.save("ckpts/ckpt")
+    # or read the values: [v.numpy() for v in optimizer.variables]; to set them, build first:
+    optimizer.build(model.trainable_variables)
+    ```
+
+    ## References
+    - tf-facts.md answer e; failure-modes.md #19, #18
+    - keras-team/keras#16983, tensorflow/tensorflow#58801
+    """
+
+    code = "CKPT401"
+    name = "optimizer-get-weights"
+    severity = Severity.ERROR
+    summary = "`optimizer.get_weights()` does not exist on Keras 3 optimizers; `set_weights` needs a built optimizer."
+    api_words = ("get_weights", "set_weights")
+
+    VALID = [
+        # model.get_weights() is fine; optimizer.variables is the Keras 3 way.
+        """
+import keras
+model = keras.Sequential([keras.layers.Dense(1)])
+optimizer = keras.optimizers.Adam()
+model.compile(optimizer=optimizer, loss="mse")
+weights = model.get_weights()
+state = [v.numpy() for v in optimizer.variables]
+model.set_weights(weights)
+""",
+        # Legacy and TF1 optimizers keep get_weights.
+        """
+import tensorflow as tf
+opt = tf.keras.optimizers.legacy.Adam()
+old = tf.compat.v1.train.AdamOptimizer(0.1)
+w = opt.get_weights()
+v = old.get_weights()
+""",
+        # set_weights on a built optimizer.
+        """
+import keras
+def restore_optimizer(model, values):
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(model.trainable_variables)
+    optimizer.set_weights(values)
+    return optimizer
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import numpy as np
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+model.compile(optimizer=tf.keras.optimizers.Adam(), loss="mse")
+model.fit(x, y)
+np.save("opt.npy", np.array(model.optimizer.get_weights(), dtype=object))
+""",
+            lines=(7,),
+        ),
+        Invalid(
+            """
+import keras
+class Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.opt = keras.optimizers.Adam(1e-3)
+    def state(self):
+        return {"opt": self.opt.get_weights()}
+def resume(values):
+    optimizer = keras.optimizers.SGD(momentum=0.9)
+    optimizer.set_weights(values)
+""",
+            lines=(8, 11),
+        ),
+    ]
+
+    def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        for call in module.calls:
+            if call.method not in ("get_weights", "set_weights") or call.receiver_expr is None:
+                continue
+            if not self._is_keras_optimizer(module, call):
+                continue
+            if call.method == "get_weights":
+                yield Diagnostic(
+                    call.node,
+                    "Keras 3 optimizers have no `get_weights()`: this raises AttributeError at the checkpoint; "
+                    "save the optimizer with `tf.train.Checkpoint(optimizer=...)` or read `optimizer.variables`",
+                )
+            elif call.receiver is not None and self._unbuilt_local(module, call, call.receiver):
+                yield Diagnostic(
+                    call.node,
+                    "`set_weights()` on an optimizer that is not built yet raises ValueError on Keras 3; "
+                    "call `optimizer.build(model.trainable_variables)` first, or restore it with `tf.train.Checkpoint`",
+                )
+
+    @staticmethod
+    def _is_keras_optimizer(module: ModuleModel, call: Call) -> bool:
+        expr = call.receiver_expr
+        if call.receiver is not None:
+            binding = module.bindings.get(call.receiver)
+            if binding is None or Role.OPTIMIZER not in binding.roles:
+                return False
+            return not any(_legacy(module, a.value) for a in binding.assignments if a.value is not None)
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "optimizer":
+            if Role.OPTIMIZER in module.roles_of_expr(expr, call.scope):
+                return True
+            owner = expr.value  # `self.model.optimizer` in a Keras callback
+            return (module.is_callback_method(call.scope) and isinstance(owner, cst.Attribute)
+                    and dotted_name(owner) == "self.model")
+        return False
+
+    @staticmethod
+    def _unbuilt_local(module: ModuleModel, call: Call, key: Key) -> bool:
+        """Constructed in the function that calls set_weights, with nothing before that builds it."""
+        function = call.function
+        binding = module.bindings[key]
+        constructed = [
+            a for a in binding.assignments
+            if a.value is not None and a.scope is function and a.order < call.order
+            and isinstance(a.value, cst.Call) and is_optimizer_constructor(module.qualify(a.value.func) or "")
+        ]
+        if not constructed or function is None:
+            return False
+        since = constructed[-1].order
+        compiled_into = {
+            c.receiver for c in module.method_calls(("compile",))
+            if c.arg(0, "optimizer") is not None and module.key_of(c.arg(0, "optimizer"), c.scope) == key
+        }
+        for other in module.calls:
+            if not (since < other.order < call.order):
+                continue
+            if other.receiver == key and other.method in _BUILDS:
+                return False
+            if other.method in _TRAINS and other.receiver in compiled_into:
+                return False
+        return True
+
+
+def _legacy(module: ModuleModel, value: cst.BaseExpression) -> bool:
+    """Built by a legacy (`keras.optimizers.legacy.*`) or TF1 (`tf.compat.v1.train.*`) optimizer class."""
+    if not isinstance(value, cst.Call):
+        return False
+    dotted = dotted_name(value.func) or ""
+    head, _, rest = dotted.partition(".")
+    full = module.builder.aliases.get(head, head) + (f".{rest}" if rest else "")
+    canonical = module.qualify(value.func) or ""
+    return ".legacy." in f".{full}." or canonical.startswith("tf.compat.v1.") or "compat.v1" in full

@@ -1,0 +1,217 @@
+"""CKPT201 restore-status-unchecked."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ckptlint.findings import Severity
+from ckptlint.model import ModuleModel
+from ckptlint.model.restores import checkpoint_restores, resumes_training
+from ckptlint.rule import Diagnostic, Invalid, Rule
+
+
+class RestoreStatusUnchecked(Rule):
+    """
+    ## What it does
+    Finds `tf.train.Checkpoint.restore(...)` / `.read(...)` used to resume training whose returned
+    status is thrown away: the call is a statement of its own, or the status is kept in a name that is
+    never looked at. A status counts as checked when one of `assert_consumed()`,
+    `assert_existing_objects_matched()`, `assert_nontrivial_match()` or `expect_partial()` is called on
+    it (chained, or later on the name it was assigned to). "Used to resume training" means the function
+    holding the restore, its class, or a caller of it also trains (`apply_gradients`, `minimize`, `fit`,
+    `train_on_batch`).
+
+    ## Why is this bad?
+    `restore` matches saved values to objects by their keys and never raises on a mismatch: whatever
+    does not match is silently left at its fresh value. Measured on TF 2.21 + Keras 3.15 (tf-facts.md,
+    answer b): a checkpoint saved as `Checkpoint(net=model)` and restored as `Checkpoint(model=model)`
+    restores *nothing* with no error; training then continues from random weights and a fresh
+    optimizer. Only the status tells: `assert_consumed()` and `assert_existing_objects_matched()` raise
+    "Found 4 Python objects that were not bound to checkpointed values". (`assert_nontrivial_match()`
+    passed in that measurement, because `save_counter` matched; it only catches "nothing matched".)
+    Users report this as "a SILENT error" (tensorflow/tensorflow#27937, #33150, #39843,
+    keras-team/keras#14401; failure-modes.md #3 and #12).
+
+    Which assert to use:
+    - `assert_existing_objects_matched()` right after `restore`: every object that exists now was
+      matched. It passes even though a Keras 3 optimizer that is not built yet receives its slots
+      later (deferred, not lost; tf-facts.md answer a).
+    - `assert_consumed()` also requires every value in the checkpoint to have found an object, so it
+      raises until the optimizer is built: call it after the first training step, or call
+      `optimizer.build(model.trainable_variables)` before restoring.
+    - `expect_partial()` for a deliberate partial restore (weights only, fine-tuning): it silences the
+      "unresolved object" warnings and says the partial match is intended.
+
+    The fresh-start case needs care: `restore(None)` (no checkpoint yet) returns a status whose asserts
+    raise "No checkpoint specified (save_path=None); nothing is being restored." (answer c), so check
+    the path first, and assert only when there is something to restore.
+
+    `CheckpointManager.restore_or_initialize()` returns the path it restored (or None), not a status:
+    it is not flagged, but it cannot check the match either; restore by hand (below) when you want the
+    check.
+
+    ## Example
+    ```python
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    manager = tf.train.CheckpointManager(ckpt, "ckpts", max_to_keep=3)
+    ckpt.restore(manager.latest_checkpoint)   # a key mismatch restores nothing, silently
+    for x, y in dataset:
+        train_step(x, y)
+    ```
+
+    ## Use instead
+    ```python
+    path = manager.latest_checkpoint
+    if path:
+        ckpt.restore(path).assert_existing_objects_matched()
+    ```
+
+    ## References
+    - tf-facts.md, answers a, b and c; failure-modes.md #3, #7, #12
+    - tensorflow/tensorflow#27937, #33150, #39843, #52346; keras-team/keras#14401
+    """
+
+    code = "CKPT201"
+    name = "restore-status-unchecked"
+    severity = Severity.ERROR
+    summary = "The status of a Checkpoint restore used to resume training is never checked."
+    api_words = ("restore(", "read(")
+
+    VALID = [
+        # The idiom: check the path, then assert on the status.
+        """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=3)
+path = manager.latest_checkpoint
+if path:
+    ckpt.restore(path).assert_existing_objects_matched()
+for x, y in data:
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x) - y)
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    manager.save()
+""",
+        # The status is kept in a name and checked later (after the first step, for assert_consumed).
+        """
+import tensorflow as tf
+def train(model, optimizer, data, path):
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    status = ckpt.restore(path)
+    for step, (x, y) in enumerate(data):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x) - y)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        if step == 0:
+            status.assert_consumed()
+""",
+        # A deliberate partial restore for fine-tuning.
+        """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model)
+ckpt.restore(tf.train.latest_checkpoint("/pretrained")).expect_partial()
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+""",
+        # Restore-only script (evaluation): nothing trains.
+        """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model)
+ckpt.restore(tf.train.latest_checkpoint("/run"))
+print(model.evaluate(x, y))
+""",
+        # restore_or_initialize returns a path, not a status; TF1 Saver.restore returns nothing.
+        """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=3, init_fn=None)
+manager.restore_or_initialize()
+saver = tf.compat.v1.train.Saver()
+saver.restore(sess, "/tmp/model.ckpt")
+model.fit(x, y)
+""",
+        # The status is handed back to the caller, who decides.
+        """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model, optimizer):
+        self.ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        self.optimizer = optimizer
+    def restore(self, path):
+        return self.ckpt.restore(path)
+    def step(self, grads, variables):
+        self.optimizer.apply_gradients(zip(grads, variables))
+""",
+    ]
+    INVALID = [
+        # The TF guide's pattern: the status of a resume is discarded.
+        Invalid(
+            """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(step=tf.Variable(1), optimizer=optimizer, net=net)
+manager = tf.train.CheckpointManager(ckpt, "./tf_ckpts", max_to_keep=3)
+ckpt.restore(manager.latest_checkpoint)
+for x, y in dataset:
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.abs(net(x) - y))
+    optimizer.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+    manager.save()
+""",
+            lines=(5,),
+        ),
+        # In a trainer class; the status is assigned and then forgotten.
+        Invalid(
+            """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model, optimizer, directory):
+        self.model = model
+        self.optimizer = optimizer
+        self.ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        self.directory = directory
+    def resume(self):
+        status = self.ckpt.read(self.directory + "/ckpt")
+        print("resumed")
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            loss = self.model(x)
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, self.model.trainable_variables),
+                                           self.model.trainable_variables))
+""",
+            lines=(10,),
+        ),
+        # A restore helper called by the training entry point.
+        Invalid(
+            """
+import tensorflow as tf
+def load(ckpt, directory):
+    ckpt.restore(tf.train.latest_checkpoint(directory))
+def main():
+    model = build()
+    model.compile(optimizer="adam", loss="mse")
+    ckpt = tf.train.Checkpoint(model=model)
+    load(ckpt, "/tmp/run")
+    model.fit(x, y, epochs=3)
+""",
+            lines=(4,),
+        ),
+    ]
+
+    def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        for fact in checkpoint_restores(module):
+            if fact.status not in ("discarded", "unused"):
+                continue
+            if not resumes_training(module, fact.call):
+                continue
+            method = fact.call.method
+            if fact.status == "discarded":
+                how = f"the status returned by `{method}` is discarded"
+            else:
+                names = ", ".join(f"`{module.name_of(k)}`" for k in fact.status_keys)
+                how = f"the status returned by `{method}` is kept in {names} but never checked"
+            yield Diagnostic(
+                fact.call.node,
+                f"{how}: a key mismatch restores nothing and training silently starts over; "
+                f"check it with `.assert_existing_objects_matched()` (or `.expect_partial()` for a "
+                f"deliberate partial restore), and skip the restore when the path is None",
+            )

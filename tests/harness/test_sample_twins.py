@@ -1,0 +1,26 @@
+"""The runtime half of every sample project: `ckptlint verify` on real TensorFlow fails the buggy twin
+for exactly the components its expected.json names, and passes the fixed twin."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sample_projects import entry_point, twins  # noqa: E402
+
+from ckptlint.harness import verify  # noqa: E402
+
+
+@pytest.mark.parametrize(("project", "twin", "expected"), twins(), ids=lambda v: v if isinstance(v, str) else "")
+def test_twin_resumes_as_expected(project, twin, expected, tmp_path):
+    want = expected["harness"][twin]
+    report = verify(entry_point(project, twin, expected), steps=expected.get("steps", 3), workdir=str(tmp_path))
+    text = report.to_text()
+    assert report.verdict == want["verdict"], text
+    if want["verdict"] == "fail":
+        assert report.lost_components() == set(want["lost"]), text
+    if want["verdict"] == "error":
+        assert report.error["phase"] == want["phase"], text

@@ -1,0 +1,23 @@
+"""Reading sample_projects/*/expected.json (shared by the lint test and the runtime test)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_projects"
+
+
+def projects() -> list[tuple[str, dict]]:
+    return [(path.parent.name, json.loads(path.read_text())) for path in sorted(SAMPLES.glob("*/expected.json"))]
+
+
+def twins() -> list[tuple[str, str, dict]]:
+    """(project, "buggy"|"fixed", expected) for every twin."""
+    return [(name, twin, expected) for name, expected in projects() for twin in ("buggy", "fixed")]
+
+
+def entry_point(project: str, twin: str, expected: dict) -> str:
+    module = expected.get("entry", "train.py")
+    return f"{SAMPLES / project / twin / module}:make_setup"

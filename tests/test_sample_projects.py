@@ -1,0 +1,29 @@
+"""Every sample project's twins are linted with the default rules, and the findings are exactly the
+ones in its expected.json: the buggy twin is flagged for its bug, the fixed twin is clean."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_ckptlint
+from sample_projects import REPO, SAMPLES, projects, twins
+
+
+def test_there_are_sample_projects_for_every_default_rule():
+    from ckptlint.registry import all_rules
+
+    covered = {code for _name, expected in projects() for code, _line in expected["findings"]["buggy"]}
+    covered |= {expected.get("rule") for _name, expected in projects()}
+    missing = {rule.code for rule in all_rules()} - covered
+    assert not missing, f"rules without a sample project: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("project", "twin", "expected"), twins(), ids=lambda v: v if isinstance(v, str) else "")
+def test_twin_findings_are_exact(project, twin, expected):
+    result = run_ckptlint("check", "--no-cache", "--format", "json", str(SAMPLES / project / twin), cwd=REPO)
+    assert result.returncode in (0, 1), result.stderr
+    found = sorted([f["code"], f["location"]["row"]] for f in json.loads(result.stdout))
+    assert found == sorted(expected["findings"][twin])
+    assert result.returncode == (1 if found else 0)
