@@ -31,6 +31,18 @@ class Invalid:
 
 
 @dataclass
+class Fix:
+    """An autofix, Fixit-style: replace `target` (a node of the module the rule read) by `replacement`
+    (a node, a FlattenSentinel to insert statements around it, or a RemovalSentinel). `safe` follows
+    ruff: safe fixes keep behaviour the user relies on; unsafe ones need --unsafe-fixes."""
+
+    target: cst.CSTNode
+    replacement: cst.CSTNode | cst.FlattenSentinel | cst.RemovalSentinel
+    safe: bool = True
+    description: str = ""
+
+
+@dataclass
 class Diagnostic:
     """What a rule reports: a node (positions are computed by the engine, only when needed) and a
     message. `related` points at other nodes of the same module that explain it."""
@@ -38,7 +50,11 @@ class Diagnostic:
     node: cst.CSTNode
     message: str
     related: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
-    fixable: bool = False
+    fix: Fix | None = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
 
 
 class Rule:
