@@ -90,6 +90,16 @@ for x, y in data:
 model.export("serving/")
 tf.saved_model.save(model, "serving2/")
 """,
+        # A best-model export beside a real checkpoint (tf-models-official, triviaqa/train.py).
+        """
+import tensorflow as tf
+manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), model_dir, 3)
+for epoch in range(10):
+    model.fit(train_dataset)
+    manager.save()
+    if better:
+        model.save(os.path.join(model_dir, "export"), include_optimizer=False)
+""",
         # include_optimizer=False on a final serving export.
         """
 import keras
@@ -164,7 +174,7 @@ model.save(CKPT)
                 or module.is_callback_method(call.scope)
                 or (resumed_from and _path_identity(module, call) in resumed_from)
             )
-            if not is_checkpoint:
+            if not is_checkpoint or self._checkpointed_elsewhere(module, model_key):
                 continue
             reason = self._reason(module, call, model_key)
             if reason:
@@ -182,6 +192,16 @@ model.save(CKPT)
             if key is not None and Role.MODEL in module.roles(key):
                 return key
         return None
+
+    @staticmethod
+    def _checkpointed_elsewhere(module: ModuleModel, model_key) -> bool:
+        """A written tf.train.Checkpoint holds this model: that is the resume point, and a `model.save`
+        beside it (best-model export, serving copy) is not a training checkpoint."""
+        return any(
+            any(ref.key == model_key and ref.attr is None for ref in fact.all_items.values())
+            and module.checkpoint_writes(fact)
+            for fact in module.checkpoints
+        )
 
     @staticmethod
     def _resumed_paths(module: ModuleModel) -> set:

@@ -7,9 +7,10 @@ from typing import Iterator
 import libcst as cst
 
 from ckptlint.findings import Severity
+from ckptlint.fix import add_keyword_arg, string_literal, unique_identifier
 from ckptlint.model import Call, ModuleModel
 from ckptlint.model.names import is_optimizer_constructor
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class UnnamedMultipleOptimizers(Rule):
@@ -42,6 +43,15 @@ class UnnamedMultipleOptimizers(Rule):
     discriminator_optimizer = keras.optimizers.Adam(1e-4, name="discriminator_adam")
     ```
 
+    ## Fix safety
+    Safe. For an optimizer constructed without `name=` and assigned to a binding, the fix adds
+    `name="<binding>"` (`self.generator_optimizer = Adam(1e-4)` -> `name="generator_optimizer"`),
+    made unique among the optimizer names of the scope (`_2`, `_3`, ... when taken). Checkpoints and
+    `.keras` files key optimizers by attribute, so they keep restoring; only the name-derived strings
+    (`opt.name`, log tags) change, from counter-dependent to stable. An optimizer that is not assigned
+    to a binding, or that repeats a name the author wrote, gets no fix: which name is meant is the
+    author's call.
+
     ## References
     - tf-facts.md answer d; failure-modes.md #17
     - tensorflow/tensorflow#40256, eriklindernoren/Keras-GAN#128
@@ -51,6 +61,7 @@ class UnnamedMultipleOptimizers(Rule):
     name = "unnamed-multiple-optimizers"
     severity = Severity.WARNING
     summary = "Two or more optimizers in one scope without distinct explicit names."
+    fix_safety = "safe"
     api_words = ("optimizers", "Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
                  "Lion", "Adafactor", "Lamb", "Muon")
 
@@ -67,6 +78,20 @@ def make_a():
     return tf.keras.optimizers.Adam()
 def make_b():
     return tf.keras.optimizers.SGD()
+""",
+        # Alternatives: only one branch runs (tf-models-official optimizer factories).
+        """
+import tf_keras
+def build_optimizer(name, lr):
+    if name == "sgd":
+        optimizer = tf_keras.optimizers.legacy.SGD(lr)
+    elif name == "adam":
+        optimizer = tf_keras.optimizers.legacy.Adam(lr)
+    return optimizer
+def get_optimizer(lr, legacy=True):
+    if legacy:
+        return tf_keras.optimizers.legacy.SGD(lr, momentum=0.9)
+    return tf_keras.optimizers.SGD(lr, momentum=0.9)
 """,
         # TF1 optimizers are out of scope; a LossScaleOptimizer wraps one, it is not a second.
         """
@@ -85,6 +110,15 @@ discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
 """,
             lines=(3, 4),
         ),
+        # Two compiled models, each with an inline optimizer.
+        Invalid(
+            """
+import keras
+encoder.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+decoder.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+""",
+            lines=(3, 4),
+        ),
         # Attributes of one class count as one scope, across methods; equal names count as unnamed.
         Invalid(
             """
@@ -100,23 +134,29 @@ class GAN:
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        groups: dict[int, tuple[str, list[Call]]] = {}
+        groups: dict[int, tuple[str, dict[object, list[Call]]]] = {}
         for call in module.calls:
-            if not (call.callee and is_optimizer_constructor(call.callee)) or call.callee.startswith("tf.compat.v1"):
+            if not _constructs_optimizer(call):
                 continue
-            if call.callee.endswith((".get", ".LossScaleOptimizer", ".Optimizer")):
-                continue
-            scope = call.scope
-            cls = scope.enclosing_class() if any(k[1].startswith("self.") for k in call.assigned_to) else None
-            owner = cls or scope
+            holder = _holder(module, call)
+            if holder is None:
+                continue  # passed to something other than compile: not an optimizer that trains
+            owner = call.scope
+            if any(key[1].startswith("self.") for key in call.assigned_to):
+                owner = call.scope.enclosing_class() or owner
             label = f"class `{owner.name}`" if owner.kind == "class" else (
                 "the module" if owner.kind == "module" else f"`{owner.qualname}()`")
-            groups.setdefault(id(owner), (label, []))[1].append(call)
-        for label, calls in groups.values():
-            if len(calls) < 2:
+            groups.setdefault(id(owner), (label, {}))[1].setdefault(holder, []).append(call)
+        for label, by_holder in groups.values():
+            # Constructions bound to the same name, or returned, are alternatives (if/elif branches of a
+            # factory): only one of them exists at run time.
+            if len(by_holder) < 2:
                 continue
+            calls = [group[0] for group in by_holder.values()]
             seen_names: set[str] = set()
-            for call in calls:
+            # Names a fix may not use: every literal name in the scope, then each name a fix gives.
+            taken = {name for name in map(_literal_name, calls) if name is not None}
+            for call in sorted(calls, key=lambda c: c.order):
                 name = _literal_name(call)
                 if name is not None and name not in seen_names:
                     seen_names.add(name)
@@ -124,12 +164,59 @@ class GAN:
                 if name is None and call.kwarg("name") is not None:
                     continue  # a computed name: assume the author made it unique
                 problem = "without `name=`" if name is None else f"with the same name {name!r} as another"
+                fix = _name_fix(call, taken) if name is None else None
                 yield Diagnostic(
                     call.node,
                     f"{len(calls)} optimizers are constructed in {label}; this one {problem}: Keras 3 names "
                     f"unnamed optimizers from a process-global counter ('adam', 'adam_1', ...), so name-keyed "
                     f"state and logs depend on construction order; pass a distinct `name=`",
+                    fix=fix,
                 )
+
+
+def _name_fix(call: Call, taken: set[str]) -> Fix | None:
+    """`g_opt = Adam(1e-4)` -> `g_opt = Adam(1e-4, name="g_opt")`; adds the name to `taken`."""
+    if len(call.assigned_to) != 1 or call.has_star_args:
+        return None
+    binding = call.assigned_to[0][1]
+    name = unique_identifier(binding.split(".")[-1], taken)
+    taken.add(name)
+    return Fix(call.node, add_keyword_arg(call.node, "name", string_literal(name)), safe=True,
+               description=f'add `name="{name}"`')
+
+
+def _constructs_optimizer(call: Call) -> bool:
+    callee = call.callee
+    if not (callee and is_optimizer_constructor(callee)) or callee.startswith("tf.compat.v1"):
+        return False
+    return not callee.endswith((".get", ".LossScaleOptimizer", ".Optimizer"))
+
+
+def _holder(module: ModuleModel, call: Call):
+    """What keeps this optimizer alive: the binding it is assigned to, the function's return value, or
+    the compile() it is passed to. None for anything else (an argument to a wrapper or a test helper)."""
+    if call.assigned_to:
+        return call.assigned_to[0]
+    parent = _parent_call(module, call)
+    if parent is not None and parent.method == "compile":
+        return id(parent.node)
+    if parent is None and _is_returned(module, call):
+        return ("return", id(call.function))
+    return None
+
+
+def _parent_call(module: ModuleModel, call: Call) -> Call | None:
+    for other in module.calls:
+        if any(arg.value is call.node for arg in other.node.args):
+            return other
+    return None
+
+
+def _is_returned(module: ModuleModel, call: Call) -> bool:
+    function = call.function
+    if function is None:
+        return False
+    return any(expr is call.node for expr in module.builder.returns.get(id(function), []))
 
 
 def _literal_name(call: Call) -> str | None:
