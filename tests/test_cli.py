@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_ckptlint
+from cli_helpers import run_ckptlint
 
 BAD = """
 import tensorflow as tf

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from sample_projects import REPO
+from samples import REPO
 
 
 def test_editable_install_maps_rules_into_the_package():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sample_projects import REPO
+from samples import REPO
 
 from ckptlint.rules_command import markdown_table
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from conftest import run_ckptlint
-from sample_projects import REPO, SAMPLES, projects, twins
+from cli_helpers import run_ckptlint
+from samples import REPO, SAMPLES, projects, twins
 
 
 def test_there_are_sample_projects_for_every_default_rule():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sample_projects import entry_point, twins  # noqa: E402
+from samples import entry_point, twins  # noqa: E402
 
 from ckptlint.harness import verify  # noqa: E402
 

@@ -1,0 +1,155 @@
+"""Compare two inventories variable by variable.
+
+Matching is by canonical path first. Paths differ across format families for model variables
+(`model/_functional/_operations/1/_kernel` in a TF checkpoint, `layers/dense/vars/0` in a .keras) and for
+an optimizer saved under another key (`model/optimizer` vs `optimizer`), so what is left unmatched in a
+component is then matched by position in model order, but only when both sides have the same number of
+leftovers with the same shapes; otherwise it is reported as only-in-A / only-in-B and a note says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ckptlint.inspect.inventory import COMPONENTS, Inventory, Variable
+
+EQUAL, CHANGED, ONLY_A, ONLY_B, NOT_COMPARED = "equal", "changed", "only in A", "only in B", "not compared"
+
+
+@dataclass
+class VariableDiff:
+    status: str
+    component: str
+    path_a: str | None
+    path_b: str | None
+    shape_a: tuple[int, ...] | None = None
+    shape_b: tuple[int, ...] | None = None
+    dtype_a: str | None = None
+    dtype_b: str | None = None
+    max_abs: float | None = None
+    max_rel: float | None = None
+    note: str = ""
+
+    @property
+    def path(self) -> str:
+        if self.path_a and self.path_b and self.path_a != self.path_b:
+            return f"{self.path_a} ~ {self.path_b}"
+        return self.path_a or self.path_b or ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "component": self.component, "path": self.path, "path_a": self.path_a,
+            "path_b": self.path_b, "shape_a": list(self.shape_a) if self.shape_a is not None else None,
+            "shape_b": list(self.shape_b) if self.shape_b is not None else None, "dtype_a": self.dtype_a,
+            "dtype_b": self.dtype_b, "max_abs": self.max_abs, "max_rel": self.max_rel, "note": self.note,
+        }
+
+
+@dataclass
+class DiffResult:
+    a: str
+    b: str
+    format_a: str
+    format_b: str
+    atol: float
+    rtol: float
+    entries: list[VariableDiff] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for e in self.entries if e.status == status)
+
+    @property
+    def same(self) -> bool:
+        """True when both hold the same variables with equal values (within tolerance)."""
+        return all(e.status in (EQUAL, NOT_COMPARED) for e in self.entries)
+
+    def summary(self) -> str:
+        verdict = "same" if self.same else "DIFFERENT"
+        parts = [f"{self.count(s)} {s}" for s in (EQUAL, CHANGED, ONLY_A, ONLY_B, NOT_COMPARED) if self.count(s)]
+        return f"{verdict}: {', '.join(parts) or 'no variables'} (atol={self.atol:g}, rtol={self.rtol:g})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a, "b": self.b, "format_a": self.format_a, "format_b": self.format_b,
+            "atol": self.atol, "rtol": self.rtol, "same": self.same, "summary": self.summary(),
+            "counts": {s: self.count(s) for s in (EQUAL, CHANGED, ONLY_A, ONLY_B, NOT_COMPARED)},
+            "notes": list(self.notes), "variables": [e.to_dict() for e in self.entries],
+        }
+
+
+def compare_values(va: Variable, vb: Variable, atol: float, rtol: float) -> VariableDiff:
+    import numpy as np
+
+    entry = VariableDiff(CHANGED, va.component, va.path, vb.path, va.shape, vb.shape, va.dtype, vb.dtype)
+    if not (va.readable and vb.readable):
+        entry.status, entry.note = NOT_COMPARED, f"values cannot be read ({va.dtype if not va.readable else vb.dtype})"
+        return entry
+    if va.shape != vb.shape:
+        entry.note = f"shape {list(va.shape)} vs {list(vb.shape)}"
+        return entry
+    a, b = np.asarray(va.values()), np.asarray(vb.values())
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+        entry.status = EQUAL if a.shape == b.shape and bool(np.all(a == b)) else CHANGED
+        return entry
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    delta = np.abs(a64 - b64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(delta == 0, 0.0, delta / np.abs(b64))
+    entry.max_abs = float(delta.max()) if delta.size else 0.0
+    entry.max_rel = float(rel.max()) if rel.size else 0.0
+    nan_mismatch = bool(np.any(np.isnan(a64) != np.isnan(b64)))
+    within = bool(np.all((delta <= atol + rtol * np.abs(b64)) | (np.isnan(a64) & np.isnan(b64))))
+    entry.status = EQUAL if within and not nan_mismatch else CHANGED
+    if va.dtype != vb.dtype:
+        entry.note = f"dtype {va.dtype} vs {vb.dtype}"
+    return entry
+
+
+def _positional(left_a: list[Variable], left_b: list[Variable]) -> list[tuple[Variable, Variable]] | None:
+    if not left_a or len(left_a) != len(left_b):
+        return None
+    pairs = list(zip(sorted(left_a, key=lambda v: v.order), sorted(left_b, key=lambda v: v.order)))
+    if any(x.shape != y.shape for x, y in pairs):
+        return None
+    return pairs
+
+
+def diff_inventories(ia: Inventory, ib: Inventory, atol: float = 0.0, rtol: float = 0.0) -> DiffResult:
+    result = DiffResult(ia.path, ib.path, ia.format, ib.format, atol, rtol)
+    by_b = ib.by_path()
+    matched: list[tuple[Variable, Variable]] = []
+    left_a: list[Variable] = []
+    for va in ia.variables:
+        vb = by_b.pop(va.path, None)
+        if vb is not None:
+            matched.append((va, vb))
+        else:
+            left_a.append(va)
+    left_b = list(by_b.values())
+    only_a: list[Variable] = []
+    only_b: list[Variable] = []
+    for component in COMPONENTS:
+        ca = [v for v in left_a if v.component == component]
+        cb = [v for v in left_b if v.component == component]
+        pairs = _positional(ca, cb)
+        if pairs:
+            matched.extend(pairs)
+            result.notes.append(f"{component}: {len(pairs)} variable(s) matched by position and shape "
+                                f"(paths differ: e.g. {pairs[0][0].path} ~ {pairs[0][1].path})")
+            continue
+        if ca and cb:
+            result.notes.append(f"{component}: could not match {len(ca)} variable(s) of A with {len(cb)} of B "
+                                "(different count or shapes)")
+        only_a.extend(ca)
+        only_b.extend(cb)
+    for va, vb in matched:
+        result.entries.append(compare_values(va, vb, atol, rtol))
+    for va in only_a:
+        result.entries.append(VariableDiff(ONLY_A, va.component, va.path, None, va.shape, None, va.dtype, None))
+    for vb in only_b:
+        result.entries.append(VariableDiff(ONLY_B, vb.component, None, vb.path, None, vb.shape, None, vb.dtype))
+    rank = {c: i for i, c in enumerate(COMPONENTS)}
+    result.entries.sort(key=lambda e: rank.get(e.component, len(rank)))  # stable: keeps A's order
+    return result
