@@ -10,7 +10,7 @@ import libcst as cst
 
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.model.loading import imports_keras2
+from ckptlint.model.loading import file_kind, imports_keras2
 from ckptlint.rule import Diagnostic, Invalid, Rule
 
 
@@ -118,7 +118,7 @@ class CheckpointApiSignature(Rule):
     name = "checkpoint-api-signature"
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
-    api_words = ("save", "restore", "read(", "write(", "load_", "Checkpoint", "BackupAndRestore")
+    api_words = ("save", "load_", "Checkpoint", "latest_checkpoint", "BackupAndRestore")
 
     VALID = [
         """
@@ -157,6 +157,19 @@ import tf_keras
 model = tf_keras.Sequential([tf_keras.layers.Dense(1)])
 model.compile(optimizer="adam", loss="mse")
 model.save_weights("ckpt", save_format="tf")
+""",
+        # A non-Keras model with fit() and its own save() (deepchem): fit alone does not make a Keras model.
+        """
+import tensorflow as tf
+model = self.model_builder(**hyper_parameters)
+model.fit(train_dataset, nb_epoch=nb_epoch)
+model.save()
+""",
+        # save_format with a .keras/.h5 path is only a deprecation warning.
+        """
+import keras
+model = keras.Sequential([keras.layers.Dense(1)])
+model.save("model.h5", save_format="h5")
 """,
         # Unknown objects with a save method, and calls with **kwargs, are not judged.
         """
@@ -200,6 +213,17 @@ model = keras.models.load_model("m.keras", compile=False, options=None)
 """,
             lines=(5, 6, 7),
         ),
+        # A model built elsewhere and trained here, saved with TF 2.x SavedModel arguments (tfx examples).
+        Invalid(
+            """
+import tensorflow as tf
+model = build_and_compile_classifier(layer, max_len, 2)
+model.fit(train_dataset, epochs=3, steps_per_epoch=100)
+model.save(serving_model_dir, save_format="tf", signatures=signatures)
+tf.keras.models.save_model(model, export_dir, save_format="tf")
+""",
+            lines=(5, 6),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
@@ -208,7 +232,7 @@ model = keras.models.load_model("m.keras", compile=False, options=None)
             signature = self._signature(module, call)
             if signature is None or (signature.keras and keras2):
                 continue
-            problem = _problem(call, signature)
+            problem = _problem(call, signature) or _save_format(module, call, signature)
             if problem:
                 yield Diagnostic(call.node, problem)
 
@@ -226,22 +250,44 @@ model = keras.models.load_model("m.keras", compile=False, options=None)
             return CHECKPOINT.get(call.method)
         if Role.MANAGER in roles:
             return MANAGER.get(call.method)
-        if call.method in MODEL and _is_keras_model(module, call):
-            return MODEL[call.method]
+        if call.method in MODEL:
+            evidence = _keras_model_evidence(module, call)
+            if evidence == "strong":
+                return MODEL[call.method]
+            if evidence == "weak" and any(k in REMOVED for k in call.keywords):
+                # `fit`/`predict` alone do not make a Keras model (deepchem, sklearn wrappers have them and
+                # their own `save()`); a Keras-2-only keyword such as `save_format=` does.
+                return MODEL[call.method]
         return None
 
 
-def _is_keras_model(module: ModuleModel, call: Call) -> bool:
-    """Stronger than the MODEL role (which `x.save_weights(...)` alone would give): the binding was built
-    by a model constructor/loader or is compiled/trained/evaluated."""
+def _keras_model_evidence(module: ModuleModel, call: Call) -> str | None:
+    """"strong": the binding is built by a Keras model constructor/loader/subclass or `compile()`d;
+    "weak": it is only trained/evaluated (`fit`, `predict`), which other libraries' models also do."""
     key = call.receiver
     if key is None or Role.MODEL not in module.roles(key):
-        return False
+        return None
     binding = module.bindings[key]
     for assignment in binding.assignments:
         if assignment.value is not None and Role.MODEL in module.roles_of_expr(assignment.value, assignment.scope):
-            return True
-    return any(c.receiver == key and c.method in _MODEL_EVIDENCE for c in module.calls)
+            return "strong"
+    methods = {c.method for c in module.calls if c.receiver == key}
+    if "compile" in methods:
+        return "strong"
+    return "weak" if methods & _MODEL_EVIDENCE else None
+
+
+def _save_format(module: ModuleModel, call: Call, signature: Signature) -> str | None:
+    """Keras 3 `save`/`save_model` accept `save_format=` only for a `.keras`/`.h5` path (a deprecation
+    warning); for any other path they raise ValueError."""
+    if "save_format" not in signature.extra or call.kwarg("save_format") is None:
+        return None
+    path = call.arg(1, "filepath") if signature.title == "keras.models.save_model" else call.arg(0, "filepath")
+    if file_kind(module, path, call.scope) in ("keras", "h5"):
+        return None
+    return (f"`{signature.title}` with `save_format=` and a path that does not end in `.keras` or `.h5` raises "
+            f"ValueError on Keras 3 (the format follows the extension; for a SavedModel use `model.export` or "
+            f"`tf.saved_model.save`)")
 
 
 def _problem(call: Call, signature: Signature) -> str | None:

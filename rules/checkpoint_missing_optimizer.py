@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from ckptlint.findings import Severity
-from ckptlint.model import ModuleModel, Role
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.fix import add_keyword_arg, unique_identifier
+from ckptlint.model import CheckpointFact, Key, ModuleModel, Role
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class CheckpointMissingOptimizer(Rule):
@@ -45,8 +48,12 @@ class CheckpointMissingOptimizer(Rule):
     ```
 
     ## Fix safety
-    Safe when the optimizer's binding is in scope at the checkpoint: adding it only adds state to
-    what is saved, and restoring a checkpoint written without it still works with `expect_partial()`.
+    Safe. The fix adds `optimizer=<binding>` to the `tf.train.Checkpoint(...)` call (another keyword,
+    e.g. the binding's own name, when `optimizer` is taken), and only when that binding is in scope
+    there and bound before it: `self.optimizer` assigned earlier in the same method or in `__init__`
+    (for a checkpoint built in another method), or a name assigned earlier in the checkpoint's own
+    scope or an enclosing one (a parameter counts). Otherwise the finding is reported without a fix. Adding the optimizer only adds state to what is saved; restoring
+    a checkpoint written before the fix still works with `expect_partial()`.
 
     ## References
     - tf-facts.md, rows 1–2 (what `Checkpoint` keeps); failure-modes.md #2
@@ -57,7 +64,7 @@ class CheckpointMissingOptimizer(Rule):
     name = "checkpoint-missing-optimizer"
     severity = Severity.ERROR
     summary = "A written tf.train.Checkpoint holds the model but not the optimizer that trains it."
-    fix_safety = None
+    fix_safety = "safe"
     api_words = ("Checkpoint",)
 
     VALID = [
@@ -187,4 +194,40 @@ class Trainer:
                         f"add `optimizer={name}`",
                         related=[(evidence.node, f"`{name}` trains `{module.name_of(ref.key)}` here"),
                                  (writes[0].node, "the checkpoint is written here")],
+                        fix=_add_optimizer_fix(module, fact, key),
                     )
+
+
+def _add_optimizer_fix(module: ModuleModel, fact: CheckpointFact, key: Key) -> Fix | None:
+    """`Checkpoint(model=m)` -> `Checkpoint(model=m, optimizer=opt)` when `opt` can be named there."""
+    binding = module.bindings.get(key)
+    call = fact.call
+    if binding is None:
+        return None
+    name = binding.name
+    if name.startswith("self."):
+        # Only in a method of the owning class, assigned earlier in that same method or in `__init__`
+        # (another method's assignment may run later, or not at all, when the checkpoint is built).
+        cls = call.scope.enclosing_class()
+        method = call.function
+        if cls is None or id(cls) != key[0] or method is None or method.parent is not cls:
+            return None
+        bound_before = any(
+            (a.scope is method and a.order < call.order)
+            or (a.scope.name == "__init__" and a.scope.parent is cls and method.name != "__init__")
+            for a in binding.assignments
+        )
+        expr: cst.BaseExpression = cst.Attribute(cst.Name("self"), cst.Name(name[len("self."):]))
+    else:
+        # A plain name: it must resolve to this binding at the checkpoint (not shadowed) and be bound
+        # before it in source order.
+        if module.key_of(cst.Name(name), call.scope) != key:
+            return None
+        bound_before = any(a.order < call.order for a in binding.assignments)
+        expr = cst.Name(name)
+    if not bound_before:
+        return None
+    taken = set(fact.all_items)
+    keyword = "optimizer" if "optimizer" not in taken else unique_identifier(name.split(".")[-1], taken | {"root"})
+    return Fix(call.node, add_keyword_arg(call.node, keyword, expr), safe=True,
+               description=f"add `{keyword}={name}` to the checkpoint")

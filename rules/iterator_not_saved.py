@@ -7,7 +7,11 @@ from typing import Iterator
 from ckptlint.findings import Severity
 from ckptlint.model import ModuleModel, Role
 from ckptlint.model.restores import (
-    checkpoint_holds, dataset_iterators, iterator_consumptions, roles_with_aliases,
+    checkpoint_holds,
+    dataset_iterators,
+    iterator_consumptions,
+    nearest_checkpoint,
+    roles_with_aliases,
 )
 from ckptlint.rule import Diagnostic, Invalid, Rule
 
@@ -29,10 +33,12 @@ class IteratorNotSaved(Rule):
     the dataset again from its first element: it trains again on the batches it already saw and
     never reaches the ones it would have seen next, so the resumed run differs from an uninterrupted
     one and the data distribution is skewed toward the start of the dataset. Measured on TF 2.21
-    (tf-facts.md row 1): `tf.train.Checkpoint(iterator=it)` restores the position exactly (the next
-    batch after restore is the one an uninterrupted run would have seen); without it the next batch
-    is the dataset's first. Users report replayed or skipped data (failure-modes.md #9:
-    tensorflow/tensorflow#34020, #24408, #58925; keras-team/keras PR#22490, "sees early data twice").
+    (tf-facts.md row 1, and `ckptlint verify` on the `iterator_position` sample project):
+    `tf.train.Checkpoint(iterator=it)` restores the position exactly (the next batch after restore is
+    the one an uninterrupted run would have seen, and the 3+3-step resume is bitwise equal to 6 steps);
+    without it `state[iterator]` and the data position are reported NOT restored and the resumed run
+    diverges. Users report replayed or skipped data (failure-modes.md #9: tensorflow/tensorflow#34020,
+    #24408, #58925; keras-team/keras PR#22490, "sees early data twice").
 
     ## Example
     ```python
@@ -162,7 +168,7 @@ class Trainer:
             if not consumed:
                 continue
             name = module.name_of(key)
-            fact = with_model[0]
+            fact = nearest_checkpoint(module, with_model, key)
             yield Diagnostic(
                 fact.call.node,
                 f"the training loop consumes the tf.data iterator `{name}`, but this checkpoint does not "

@@ -9,7 +9,11 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.restores import (
-    directory_identities, latest_checkpoint_calls, path_identity, prefix_writes,
+    directory_identities,
+    ends_with_separator,
+    latest_checkpoint_calls,
+    path_identity,
+    prefix_writes,
 )
 from ckptlint.rule import Diagnostic, Invalid, Rule
 
@@ -62,6 +66,19 @@ class LatestCheckpointOnPrefix(Rule):
     api_words = ("latest_checkpoint",)
 
     VALID = [
+        # A prefix ending in a separator is a directory: save("run/") writes run/-1 and run/checkpoint.
+        """
+import os
+import tensorflow as tf
+def roundtrip(model, directory):
+    checkpoint_prefix = directory + os.sep
+    checkpoint = tf.train.Checkpoint(model=model)
+    checkpoint.save(checkpoint_prefix)
+    checkpoint.restore(tf.train.latest_checkpoint(checkpoint_prefix)).assert_consumed()
+    ckpt2 = tf.train.Checkpoint(model=model)
+    ckpt2.save("runs/")
+    path = tf.train.latest_checkpoint("runs/")
+""",
         # The TF tutorial: save under a prefix, look up the directory.
         """
 import os
@@ -82,6 +99,19 @@ manager = tf.train.CheckpointManager(ckpt, ckpt_dir, max_to_keep=3)
 path = tf.train.latest_checkpoint(ckpt_dir)
 if path:
     ckpt.restore(path).assert_existing_objects_matched()
+""",
+        # Two methods whose `path` parameters are different things: a prefix and a directory.
+        """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model):
+        self.ckpt = tf.train.Checkpoint(model=model)
+    def save(self, path):
+        self.ckpt.save(path)
+    def restore(self, path):
+        latest = tf.train.latest_checkpoint(path)
+        if latest:
+            self.ckpt.restore(latest).assert_existing_objects_matched()
 """,
         # Keras-2 style weights checkpoints: the directory of the prefix.
         """
@@ -163,9 +193,10 @@ status = ckpt.restore(tf.train.latest_checkpoint(checkpoint_prefix))
         for call in calls:
             arg = call.arg(0, "checkpoint_dir")
             identity = path_identity(module, arg, call.scope)
-            if identity is None or identity in directories:
+            if identity is None or identity in directories or ends_with_separator(module, arg, call.scope):
                 continue
-            write = next((w for w in writes if w.identity == identity), None)
+            write = next((w for w in writes if w.identity == identity
+                          and not ends_with_separator(module, w.expr, w.call.scope)), None)
             if write is not None:
                 what = "the prefix" if write.call.method != "save_weights" else "the weights prefix"
                 yield Diagnostic(

@@ -19,7 +19,8 @@ class RestoreStatusUnchecked(Rule):
     `assert_existing_objects_matched()`, `assert_nontrivial_match()` or `expect_partial()` is called on
     it (chained, or later on the name it was assigned to). "Used to resume training" means the function
     holding the restore, its class, or a caller of it also trains (`apply_gradients`, `minimize`, `fit`,
-    `train_on_batch`).
+    `train_on_batch`). Restores in unittest-style test classes (`tf.test.TestCase`...) are left alone:
+    tests assert the restored values themselves.
 
     ## Why is this bad?
     `restore` matches saved values to objects by their keys and never raises on a mismatch: whatever
@@ -30,7 +31,10 @@ class RestoreStatusUnchecked(Rule):
     "Found 4 Python objects that were not bound to checkpointed values". (`assert_nontrivial_match()`
     passed in that measurement, because `save_counter` matched; it only catches "nothing matched".)
     Users report this as "a SILENT error" (tensorflow/tensorflow#27937, #33150, #39843,
-    keras-team/keras#14401; failure-modes.md #3 and #12).
+    keras-team/keras#14401; failure-modes.md #3 and #12). `ckptlint verify` on the
+    `unchecked_restore` sample project (saved as `net=`, restored as `model=`): with the status
+    discarded the resume "succeeds" and the model weights are NOT restored; with
+    `.assert_existing_objects_matched()` the restore fails at once with that message.
 
     Which assert to use:
     - `assert_existing_objects_matched()` right after `restore`: every object that exists now was
@@ -75,7 +79,7 @@ class RestoreStatusUnchecked(Rule):
     name = "restore-status-unchecked"
     severity = Severity.ERROR
     summary = "The status of a Checkpoint restore used to resume training is never checked."
-    api_words = ("restore(", "read(")
+    api_words = ("Checkpoint",)  # a status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint)
 
     VALID = [
         # The idiom: check the path, then assert on the status.
@@ -105,6 +109,17 @@ def train(model, optimizer, data, path):
         if step == 0:
             status.assert_consumed()
 """,
+        # TF1-style graph code: the status is handed to a session (the TF docs' compat.v1 example).
+        """
+import tensorflow as tf
+checkpoint = tf.compat.v1.train.Checkpoint(optimizer=optimizer, model=model)
+status = checkpoint.restore(tf.train.latest_checkpoint("/tmp/training_checkpoints"))
+train_op = optimizer.minimize(loss)
+with tf.compat.v1.Session() as session:
+    status.initialize_or_restore(session)
+    for _ in range(100):
+        session.run(train_op)
+""",
         # A deliberate partial restore for fine-tuning.
         """
 import tensorflow as tf
@@ -129,6 +144,19 @@ manager.restore_or_initialize()
 saver = tf.compat.v1.train.Saver()
 saver.restore(sess, "/tmp/model.ckpt")
 model.fit(x, y)
+""",
+        # A test case: the test asserts the restored values itself.
+        """
+import tensorflow as tf
+class CheckpointTest(tf.test.TestCase):
+    def test_roundtrip(self):
+        ckpt = tf.train.Checkpoint(v=tf.Variable(1.0))
+        path = ckpt.save(self.get_temp_dir() + "/ckpt")
+        ckpt.v.assign(2.0)
+        ckpt.restore(path)
+        self.assertEqual(ckpt.v.numpy(), 1.0)
+    def test_training(self):
+        model.fit(x, y)
 """,
         # The status is handed back to the caller, who decides.
         """

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from ckptlint.findings import Severity
 from ckptlint.model import Key, ModuleModel
 from ckptlint.model.restores import (
-    ASSIGN_METHODS, Mentions, advances, checkpoint_holds, is_variable_construction, mentions, untracked_owner,
+    ASSIGN_METHODS,
+    Mentions,
+    advances,
+    checkpoint_holds,
+    is_variable_construction,
+    mentions,
+    nearest_checkpoint,
+    untracked_owner,
 )
 from ckptlint.rule import Diagnostic, Invalid, Rule
 
@@ -32,7 +41,7 @@ class StepCounterNotSaved(Rule):
 
     The optimizer's own `iterations` is restored with the optimizer; a counter that lives on a
     `tf.Module` or Keras model/layer subclass is tracked by it and not flagged, nor is a counter no
-    code reads.
+    code reads, nor one the run sets back itself on resume (`step.assign(<checkpoint number>)`).
 
     ## Example
     ```python
@@ -111,6 +120,20 @@ for x in data:
     step.assign_add(1)
     print(int(step))
 """,
+        # The run restores the counter itself, from the checkpoint number.
+        """
+import tensorflow as tf
+epoch = tf.Variable(0)
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=3)
+if manager.latest_checkpoint:
+    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    epoch.assign(int(manager.latest_checkpoint.split("-")[-1]))
+while epoch < 10:
+    model.fit(x, y, epochs=1)
+    epoch.assign_add(1)
+    manager.save(checkpoint_number=epoch)
+""",
         # A counter advanced but never read drives nothing.
         """
 import tensorflow as tf
@@ -184,9 +207,10 @@ class Trainer:
                 continue
             uses = uses if uses is not None else mentions(module)
             read = _driving_read(module, uses, key)
-            if read is None or _stored_elsewhere(module, key):
+            if read is None or _stored_elsewhere(module, key) or _set_by_hand(module, key, steps):
                 continue
-            fact, writes = written[0]
+            fact = nearest_checkpoint(module, [f for f, _ in written], key)
+            writes = next(w for f, w in written if f is fact)
             name = binding.name
             yield Diagnostic(
                 fact.call.node,
@@ -210,6 +234,19 @@ def _driving_read(module: ModuleModel, uses: Mentions, key: Key):
             continue
         return mention.node
     return None
+
+
+def _set_by_hand(module: ModuleModel, key: Key, steps) -> bool:
+    """`step.assign(int(path.split("-")[-1]))` outside the loop: the run restores the counter itself
+    (from the checkpoint number, a file...). A reset to a literal (`step.assign(0)`) is not that."""
+    advancing = {id(call.node) for call in steps}
+    for call in module.calls:
+        if call.receiver != key or call.method != "assign" or id(call.node) in advancing:
+            continue
+        value = call.arg(0, "value")
+        if value is not None and not isinstance(value, (cst.Integer, cst.Float)):
+            return True
+    return False
 
 
 def _stored_elsewhere(module: ModuleModel, key: Key) -> bool:

@@ -26,8 +26,9 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     ## Why is this bad?
     A Keras 3 `.weights.h5` file holds the optimizer's variables too, but Keras loads them only into an
     optimizer that already has the same variables. A freshly compiled optimizer has none yet, so Keras
-    skips them with a `UserWarning: Skipping variable loading for optimizer 'adam', because it has 1
-    variables whereas the saved optimizer has 10 variables` and training continues with fresh moments,
+    skips them with a `UserWarning: Skipping variable loading for optimizer 'adam', because it has 2
+    variables whereas the saved optimizer has 10 variables` (measured for Dense(8)->Dense(1) + Adam) and
+    training continues with fresh moments,
     `iterations = 0` and a restarted learning-rate schedule. Measured on TF 2.21 + Keras 3.15
     (tf-facts.md row 6): `iterations` is 0 after such a load, 3 (as saved) when the optimizer was built
     first; loading before `compile()` loses it as well (keras-team/keras#20128,

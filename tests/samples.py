@@ -18,6 +18,12 @@ def twins() -> list[tuple[str, str, dict]]:
     return [(name, twin, expected) for name, expected in projects() for twin in ("buggy", "fixed")]
 
 
+def harness_twins() -> list[tuple[str, str, dict]]:
+    """The twins `ckptlint verify` can drive (a project with `"harness": null` proves its runtime claim
+    with the dedicated test named in its `runtime_test`)."""
+    return [(name, twin, expected) for name, twin, expected in twins() if expected.get("harness")]
+
+
 def entry_point(project: str, twin: str, expected: dict) -> str:
     module = expected.get("entry", "train.py")
     return f"{SAMPLES / project / twin / module}:make_setup"

@@ -7,12 +7,90 @@ Positions are computed later and only for modules that have something to report.
 
 from __future__ import annotations
 
+import inspect
+import re
+from typing import Callable
+
 import libcst as cst
+from libcst._nodes import op as _op_nodes
+from libcst._nodes import whitespace as _whitespace_nodes
 
 from ckptlint.model.facts import Assignment, Binding, Call, Key, Scope
 from ckptlint.model.names import canonical
 
 _LOOPS = (cst.For, cst.While)
+
+
+# ---- a read-only walk --------------------------------------------------------------------------
+# `node.visit(visitor)` is libcst's visit-and-replace: it rebuilds (and re-validates) every node of the
+# tree even for a read-only CSTVisitor, which costs more than parsing the file. `walk` calls the same
+# visitor's `visit_<Node>`/`leave_<Node>` methods in the same order (children in the order libcst's
+# own `_visit_and_replace_children` visits them, read once per node class from its source), without
+# rebuilding anything, and skips whitespace, operators and parentheses, which hold no code.
+# tests/test_performance_levers.py checks that it dispatches exactly like `node.visit` on real code.
+
+_CHILD_FIELD = re.compile(
+    r'visit_(?:required|optional|sentinel|sequence|iterable|body_sequence|body_iterable)\(\s*self,\s*"(\w+)"'
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_NO_CODE_INSIDE: frozenset[type] = frozenset(
+    value for module in (_whitespace_nodes, _op_nodes) for value in vars(module).values()
+    if isinstance(value, type) and issubclass(value, cst.CSTNode)
+) | {cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace,
+     cst.RightCurlyBrace}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        source = inspect.getsource(cls._visit_and_replace_children)  # OSError if libcst has no sources
+        fields = tuple(dict.fromkeys(_CHILD_FIELD.findall(source)))
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def _own_method(visitor_class: type, name: str) -> Callable | None:
+    """The visitor class's method `name`, or None when it is CSTVisitor's no-op default."""
+    method = getattr(visitor_class, name, None)
+    return None if method is None or method is getattr(cst.CSTVisitor, name, None) else method
+
+
+_Handlers = tuple[Callable | None, Callable | None, tuple[str, ...] | None]
+_HANDLERS: dict[tuple[type, type], _Handlers] = {}
+
+
+def _handlers(visitor_class: type, cls: type) -> _Handlers:
+    visit = _own_method(visitor_class, f"visit_{cls.__name__}")
+    leave = _own_method(visitor_class, f"leave_{cls.__name__}")
+    # None: nothing to call in this subtree (whitespace, operators, parentheses).
+    fields = None if visit is None and leave is None and cls in _NO_CODE_INSIDE else _child_fields(cls)
+    entry = _HANDLERS[visitor_class, cls] = (visit, leave, fields)
+    return entry
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a read-only visitor that only defines `visit_<Node>`/`leave_<Node>`
+    methods (no `on_visit` override, no `visit_<Node>_<attr>` hooks), without rebuilding the tree."""
+    visitor_class = type(visitor)
+
+    def step(current: cst.CSTNode) -> None:
+        cls = type(current)
+        visit, leave, fields = _HANDLERS.get((visitor_class, cls)) or _handlers(visitor_class, cls)
+        if fields is None:
+            return
+        if visit is None or visit(visitor, current) is not False:
+            for name in fields:
+                value = getattr(current, name)
+                kind = type(value)
+                if kind is tuple or kind is list:
+                    for item in value:
+                        step(item)
+                elif value is not None and kind is not cst.MaybeSentinel:
+                    step(value)
+        if leave is not None:
+            leave(visitor, current)
+
+    step(node)
 
 
 def dotted_name(expr: cst.BaseExpression) -> str | None:
@@ -309,8 +387,9 @@ class ModelBuilder(cst.CSTVisitor):
             def visit_Call(self, node: cst.Call) -> None:
                 condition_calls.add(id(node))
 
+        collect = _Collect()
         for test in self._conditions:
-            test.visit(_Collect())
+            walk(test, collect)
         for call in self.calls:
             if id(call.node) in condition_calls:
                 call.in_condition = True

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from ckptlint.model.builder import ModelBuilder, dotted_name
+from ckptlint.model.builder import ModelBuilder, dotted_name, walk
 from ckptlint.model.facts import (
     Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope,
 )
@@ -54,7 +54,7 @@ class ModuleModel:
     @classmethod
     def build(cls, module: cst.Module) -> ModuleModel:
         builder = ModelBuilder(module)
-        module.visit(builder)
+        walk(module, builder)
         builder.finish()
         model = cls(module, builder)
         model._infer_roles()
@@ -71,7 +71,8 @@ class ModuleModel:
 
     def _infer_roles(self) -> None:
         for key, attr, _scope in self.builder.attribute_uses:
-            if attr in MODEL_ATTRIBUTES:
+            # `self.x` read in a class that never assigns it has no binding (e.g. a Callback's self.model).
+            if attr in MODEL_ATTRIBUTES and key in self.bindings:
                 self.bindings[key].roles.add(Role.MODEL)
         for call in self.calls:
             if call.receiver is None:
@@ -302,7 +303,7 @@ class ModuleModel:
                     if key is not None:
                         found.add(key)
 
-        node.visit(_Visit())
+        walk(node, _Visit())
         return found
 
     def optimizer_refs_training(self, model_key: Key) -> list[tuple[Ref, Call]]:

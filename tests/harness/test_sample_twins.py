@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from samples import entry_point, twins  # noqa: E402
+from samples import entry_point, harness_twins  # noqa: E402
 
 from ckptlint.harness import verify  # noqa: E402
 
 
-@pytest.mark.parametrize(("project", "twin", "expected"), twins(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(("project", "twin", "expected"), harness_twins(), ids=lambda v: v if isinstance(v, str) else "")
 def test_twin_resumes_as_expected(project, twin, expected, tmp_path):
     want = expected["harness"][twin]
     report = verify(entry_point(project, twin, expected), steps=expected.get("steps", 3), workdir=str(tmp_path))
