@@ -1,0 +1,184 @@
+"""Classify every variable after restore, compare the resumed run with the uninterrupted one, and judge
+the negative control. Pure functions over Snapshots and loss logs: no TensorFlow here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ckptlint.harness.snapshot import Snapshot
+
+RESTORED, NOT_RESTORED, DIFFERS, MISSING, UNEXPECTED = "restored", "NOT restored", "differs", "missing", "unexpected"
+VARIABLE_STATUSES = (RESTORED, NOT_RESTORED, DIFFERS, MISSING, UNEXPECTED)
+COUNT_KEYS = {RESTORED: "restored", NOT_RESTORED: "not_restored", DIFFERS: "differs",
+              MISSING: "missing", UNEXPECTED: "unexpected"}
+# component statuses
+C_RESTORED, C_LOST, C_DIFFERS, C_ERROR, C_NA = "restored", "lost", "differs", "error", "n/a"
+NOT_OK = frozenset({C_LOST, C_DIFFERS, C_ERROR})
+
+UNOBSERVABLE_DATA = (
+    "not observable: train_step() reads its own data; put its tf.data iterator in Setup.state to see the "
+    "position (resume equivalence still covers it)"
+)
+
+
+@dataclass
+class VariableDiff:
+    key: str
+    status: str
+    max_abs_diff: Optional[float]
+    shape: list[int]
+    unchanged: bool = False  # training never changed it, so "restored" cannot be told from "not restored"
+
+
+@dataclass
+class Component:
+    name: str
+    kind: str
+    status: str
+    counts: dict[str, int]
+    worst_diff: Optional[float]
+    holdable: bool = True
+    note: str = ""
+    variables: list[VariableDiff] = field(default_factory=list)
+
+
+def equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise-equal values (NaN equals NaN); different shapes are never equal."""
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape:
+        return float("inf")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+
+
+def classify(saved: Optional[np.ndarray], initial: Optional[np.ndarray], restored: Optional[np.ndarray],
+             key: str) -> VariableDiff:
+    if saved is None:
+        assert restored is not None
+        return VariableDiff(key, UNEXPECTED, None, list(restored.shape))
+    if restored is None:
+        return VariableDiff(key, MISSING, None, list(saved.shape))
+    unchanged = initial is not None and equal(saved, initial)
+    if equal(restored, saved):
+        return VariableDiff(key, RESTORED, 0.0, list(saved.shape), unchanged)
+    if initial is not None and equal(restored, initial):
+        return VariableDiff(key, NOT_RESTORED, max_abs_diff(restored, saved), list(saved.shape))
+    return VariableDiff(key, DIFFERS, max_abs_diff(restored, saved), list(saved.shape))
+
+
+def diff_restore(saved: Snapshot, initial: Snapshot, restored: Snapshot,
+                 holds: "callable", errors: dict[str, str]) -> list[Component]:
+    """Per component, match variables by position and classify each one."""
+    names = list(saved.values) + [n for n in restored.values if n not in saved.values]
+    components = []
+    for name in names:
+        kind = saved.kinds.get(name) or restored.kinds.get(name, "")
+        s_items = list(saved.values.get(name, {}).items())
+        i_items = list(initial.values.get(name, {}).values())
+        r_items = list(restored.values.get(name, {}).items())
+        variables = []
+        for pos in range(max(len(s_items), len(r_items))):
+            s = s_items[pos][1] if pos < len(s_items) else None
+            r = r_items[pos][1] if pos < len(r_items) else None
+            i = i_items[pos] if pos < len(i_items) else None
+            key = (r_items[pos] if pos < len(r_items) else s_items[pos])[0]
+            variables.append(classify(s, i, r, key))
+        components.append(_component(name, kind, variables, holds(kind), errors.get(kind.split(":")[0])))
+    return components
+
+
+def _component(name: str, kind: str, variables: list[VariableDiff], holdable: bool,
+               error: Optional[str]) -> Component:
+    counts = {COUNT_KEYS[s]: sum(v.status == s for v in variables) for s in VARIABLE_STATUSES}
+    counts["unchanged"] = sum(v.unchanged for v in variables)
+    diffs = [v.max_abs_diff for v in variables if v.max_abs_diff is not None]
+    worst = max(diffs) if diffs else None
+    note = ""
+    if error:
+        status, note = C_ERROR, error
+    elif kind == "data:unobservable":
+        status, note = C_NA, UNOBSERVABLE_DATA
+    elif not variables:
+        status, note = C_NA, "nothing to compare (no variables)"
+    elif counts["not_restored"] or counts["missing"]:
+        status = C_LOST
+    elif counts["differs"] or counts["unexpected"]:
+        status = C_DIFFERS
+    else:
+        status = C_RESTORED
+        if counts["unchanged"] == len(variables):
+            note = "training never changed it: equal to a fresh value either way"
+    if status in NOT_OK and status != C_ERROR and not holdable:
+        note = "this method cannot hold it"
+    return Component(name, kind, status, counts, worst, holdable, note, variables)
+
+
+@dataclass
+class Equivalence:
+    """Run A (2N uninterrupted steps) vs run B (N, save, restore in a fresh process, N)."""
+
+    equivalent: bool
+    first_divergent_step: Optional[int]  # 1-based step whose loss first differs; None if the curves agree
+    first_weight_divergent_step: Optional[int]  # 1-based step after which the weights first differ
+    max_loss_diff: float
+    final_max_diff: dict[str, float]
+    loss_a: list[list[float]]
+    loss_b: list[list[float]]
+    weight_diff_per_step: list[float]
+    atol: float
+    rtol: float
+
+
+def close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> bool:
+    if atol == 0.0 and rtol == 0.0:
+        return equal(a, b)
+    return a.shape == b.shape and bool(np.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True))
+
+
+def compare_runs(final_a: Snapshot, final_b: Snapshot, loss_a: list[list[float]], loss_b: list[list[float]],
+                 weight_diffs: list[float], atol: float, rtol: float) -> Equivalence:
+    final_diff: dict[str, float] = {}
+    same = True
+    for name, a_entries in final_a.values.items():
+        a_vals = list(a_entries.values())
+        b_vals = list(final_b.values.get(name, {}).values())
+        worst = 0.0 if len(a_vals) == len(b_vals) else float("inf")
+        for a, b in zip(a_vals, b_vals):
+            worst = max(worst, max_abs_diff(a, b))
+            same = same and close(a, b, atol, rtol)
+        same = same and len(a_vals) == len(b_vals)
+        final_diff[name] = worst
+    first, max_loss = None, 0.0
+    for step, (la, lb) in enumerate(zip(loss_a, loss_b), start=1):
+        a, b = np.asarray(la, dtype=np.float64), np.asarray(lb, dtype=np.float64)
+        max_loss = max(max_loss, max_abs_diff(a, b))
+        if first is None and not close(a, b, atol, rtol):
+            first = step
+    tolerance = atol  # per-step weight diffs are max |a - b|; rtol is applied to the final state only
+    first_w = next((i for i, d in enumerate(weight_diffs, start=1) if d is None or not d <= tolerance), None)
+    equivalent = same and first is None and first_w is None and len(loss_a) == len(loss_b)
+    return Equivalence(equivalent, first, first_w, max_loss, final_diff, loss_a, loss_b, weight_diffs, atol, rtol)
+
+
+@dataclass
+class Control:
+    """A cold start (fresh setup, no restore, the same last N steps) must end somewhere other than run A."""
+
+    differs: bool
+    max_weight_diff: float
+
+
+def judge_control(final_a: np.ndarray, final_cold: np.ndarray, atol: float, rtol: float) -> Control:
+    return Control(not close(final_a, final_cold, atol, rtol), max_abs_diff(final_a, final_cold))

@@ -1,0 +1,266 @@
+"""The verdict of one verification, rendered as text or JSON.
+
+JSON schema (`--format json`, `Report.to_json()`; "schema": "ckptlint.verify/1"):
+
+  {
+    "schema": "ckptlint.verify/1",
+    "target": str,                 # "path/to/train.py:make_setup"
+    "method": str,                 # user, checkpoint, manager, keras, h5, weights, savedmodel, backup_and_restore
+    "steps": int,                  # N: run A trains 2N steps, run B N + N
+    "strategy": str | null,        # "mirrored" or null
+    "verdict": "pass" | "fail" | "inconclusive" | "error",
+    "exit_code": 0 | 1 | 2,        # pass 0; fail and inconclusive 1; error 2
+    "error": {"phase": str, "message": str} | null,   # phase: factory, batch, train step, save, restore, ...
+    "components": [                # state right after restore, one entry per component
+      {"name": str,                # see ckptlint.harness.snapshot for the names
+       "kind": str,                # model, slots, iterations, lr, data,
+                                   # state:<variable|generator|iterator|metric|trackable>
+       "status": "restored" | "lost" | "differs" | "error" | "n/a",
+       "holdable": bool,           # false when the method's format cannot hold this component at all
+       "counts": {"restored", "not_restored", "differs", "missing", "unexpected", "unchanged": int},
+       "worst_diff": float | null, # max |restored - saved| over the component's variables
+       "note": str,
+       "variables": [{"key": str, "status": "restored" | "NOT restored" | "differs" | "missing" | "unexpected",
+                      "max_abs_diff": float | null, "shape": [int], "unchanged": bool}]}
+    ],
+    "equivalence": {"equivalent": bool, "first_divergent_step": int | null,   # loss curves part here
+                    "first_weight_divergent_step": int | null, "max_loss_diff": float,
+                    "final_max_diff": {component: float}, "loss_a": [[float]], "loss_b": [[float]],
+                    "weight_diff_per_step": [float], "atol": float, "rtol": float} | null,
+    "control": {"differs": bool, "max_weight_diff": float} | null,
+    "timings": {phase: seconds}
+  }
+
+Non-finite floats (an infinite diff for mismatched shapes) are written as null. `JSON_SCHEMA` below is
+the same schema as a JSON Schema document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from ckptlint.harness.compare import NOT_OK, Component, Control, Equivalence, VariableDiff
+
+SCHEMA = "ckptlint.verify/1"
+
+_NUM = {"type": ["number", "null"]}
+_COUNTS = {"type": "object", "required": ["restored", "not_restored", "differs", "missing", "unexpected", "unchanged"],
+           "additionalProperties": False,
+           "properties": {k: {"type": "integer", "minimum": 0}
+                          for k in ("restored", "not_restored", "differs", "missing", "unexpected", "unchanged")}}
+# The JSON Schema (draft 2020-12) of to_dict(), the machine-readable form of the description above.
+JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["schema", "target", "method", "steps", "strategy", "verdict", "exit_code", "error",
+                 "components", "equivalence", "control", "timings"],
+    "additionalProperties": False,
+    "properties": {
+        "schema": {"const": SCHEMA},
+        "target": {"type": "string"},
+        "method": {"enum": ["user", "checkpoint", "manager", "keras", "h5", "weights", "savedmodel",
+                            "backup_and_restore"]},
+        "steps": {"type": "integer", "minimum": 1},
+        "strategy": {"type": ["string", "null"]},
+        "verdict": {"enum": ["pass", "fail", "inconclusive", "error"]},
+        "exit_code": {"enum": [0, 1, 2]},
+        "error": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["phase", "message"],
+                                                "properties": {"phase": {"type": "string"},
+                                                               "message": {"type": "string"}}}]},
+        "components": {"type": "array", "items": {
+            "type": "object",
+            "required": ["name", "kind", "status", "counts", "worst_diff", "holdable", "note", "variables"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string"}, "kind": {"type": "string"},
+                "status": {"enum": ["restored", "lost", "differs", "error", "n/a"]},
+                "counts": _COUNTS, "worst_diff": _NUM, "holdable": {"type": "boolean"}, "note": {"type": "string"},
+                "variables": {"type": "array", "items": {
+                    "type": "object", "required": ["key", "status", "max_abs_diff", "shape", "unchanged"],
+                    "additionalProperties": False,
+                    "properties": {"key": {"type": "string"},
+                                   "status": {"enum": ["restored", "NOT restored", "differs", "missing", "unexpected"]},
+                                   "max_abs_diff": _NUM, "shape": {"type": "array", "items": {"type": "integer"}},
+                                   "unchanged": {"type": "boolean"}}}},
+            }}},
+        "equivalence": {"oneOf": [{"type": "null"}, {
+            "type": "object", "additionalProperties": False,
+            "required": ["equivalent", "first_divergent_step", "first_weight_divergent_step", "max_loss_diff",
+                         "final_max_diff", "loss_a", "loss_b", "weight_diff_per_step", "atol", "rtol"],
+            "properties": {
+                "equivalent": {"type": "boolean"},
+                "first_divergent_step": {"type": ["integer", "null"], "minimum": 1},
+                "first_weight_divergent_step": {"type": ["integer", "null"], "minimum": 1},
+                "max_loss_diff": _NUM,
+                "final_max_diff": {"type": "object", "additionalProperties": _NUM},
+                "loss_a": {"type": "array", "items": {"type": "array", "items": _NUM}},
+                "loss_b": {"type": "array", "items": {"type": "array", "items": _NUM}},
+                "weight_diff_per_step": {"type": "array", "items": _NUM},
+                "atol": {"type": "number"}, "rtol": {"type": "number"}}}]},
+        "control": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["differs", "max_weight_diff"], "additionalProperties": False,
+            "properties": {"differs": {"type": "boolean"}, "max_weight_diff": _NUM}}]},
+        "timings": {"type": "object", "additionalProperties": {"type": "number"}},
+    },
+}
+EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 1, "error": 2}
+
+
+@dataclass
+class Report:
+    target: str
+    method: str
+    steps: int
+    strategy: Optional[str]
+    components: list[Component] = field(default_factory=list)
+    equivalence: Optional[Equivalence] = None
+    control: Optional[Control] = None
+    error: Optional[dict[str, str]] = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        if self.error is not None:
+            return "error"
+        if self.lost_components() or self.equivalence is None or not self.equivalence.equivalent:
+            return "fail"
+        if self.control is None or not self.control.differs:
+            return "inconclusive"
+        return "pass"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def lost_components(self) -> set[str]:
+        """Names of components not restored exactly (lost, differs or error)."""
+        return {c.name for c in self.components if c.status in NOT_OK}
+
+    def component(self, name: str) -> Component:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    # -- rendering -------------------------------------------------------------------------------------
+
+    def headline(self) -> str:
+        what = f"{self.target} (method {self.method}, {self.steps}+{self.steps} steps"
+        what += f", strategy {self.strategy})" if self.strategy else ")"
+        if self.error is not None:
+            return f"ERROR in {self.error['phase']}: {self.error['message']}  [{what}]"
+        if self.verdict == "pass":
+            return f"PASS: every component restored and the resumed run is identical  [{what}]"
+        if self.verdict == "inconclusive":
+            return (f"INCONCLUSIVE: everything matched, but a cold start without restore matched too, "
+                    f"so this check could not have failed  [{what}]")
+        lost = sorted(self.lost_components())
+        parts = [f"{len(lost)} component(s) not restored: {', '.join(lost)}"] if lost else []
+        eq = self.equivalence
+        if eq is not None and not eq.equivalent:
+            parts.append("runs diverged" + (f" at step {eq.first_divergent_step}" if eq.first_divergent_step
+                                            else " (final state differs)"))
+        return f"FAIL: {'; '.join(parts)}  [{what}]"
+
+    def to_text(self) -> str:
+        lines = [self.headline()]
+        if self.components:
+            lines += ["", *_table(self.components)]
+            for c in self.components:
+                bad = [v for v in c.variables if v.status != "restored"]
+                for v in bad[:5]:
+                    diff = "" if v.max_abs_diff is None else f"  (max abs diff {_num(v.max_abs_diff)})"
+                    lines.append(f"    {c.name}: {v.key}: {v.status}{diff}")
+                if len(bad) > 5:
+                    lines.append(f"    {c.name}: ... and {len(bad) - 5} more")
+        eq = self.equivalence
+        if eq is not None:
+            tol = "bitwise" if eq.atol == 0 and eq.rtol == 0 else f"atol={eq.atol:g} rtol={eq.rtol:g}"
+            state = "identical" if eq.equivalent else "DIVERGED"
+            lines += ["", f"resume equivalence ({tol}): {state}"]
+            if eq.first_divergent_step is not None:
+                lines.append(f"  loss curves part at step {eq.first_divergent_step} of {len(eq.loss_a)} "
+                             f"(resume after step {self.steps}); max loss diff {_num(eq.max_loss_diff)}")
+            if eq.first_weight_divergent_step is not None:
+                lines.append(f"  weights part after step {eq.first_weight_divergent_step}")
+            worst = {k: v for k, v in eq.final_max_diff.items() if v != 0.0}
+            if worst:
+                lines.append("  final state differs in: " + ", ".join(f"{k} ({_num(v)})" for k, v in worst.items()))
+        if self.control is not None:
+            verb = "differs from" if self.control.differs else "MATCHES"
+            lines.append(f"negative control: a cold start {verb} the uninterrupted run "
+                         f"(max weight diff {_num(self.control.max_weight_diff)})")
+        if self.timings:
+            lines.append("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _finite({
+            "schema": SCHEMA,
+            "target": self.target,
+            "method": self.method,
+            "steps": self.steps,
+            "strategy": self.strategy,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "components": [asdict(c) for c in self.components],
+            "equivalence": asdict(self.equivalence) if self.equivalence else None,
+            "control": asdict(self.control) if self.control else None,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """Rebuild a Report written by to_dict (used when a whole verification ran in a subprocess)."""
+        components = []
+        for c in data["components"]:
+            c = dict(c)
+            c["variables"] = [VariableDiff(**v) for v in c["variables"]]
+            components.append(Component(**c))
+        eq = data.get("equivalence")
+        if eq is not None:
+            eq = dict(eq)
+            eq["final_max_diff"] = {k: (math.inf if v is None else v) for k, v in eq["final_max_diff"].items()}
+            eq["max_loss_diff"] = math.inf if eq["max_loss_diff"] is None else eq["max_loss_diff"]
+        ctl = data.get("control")
+        return cls(target=data["target"], method=data["method"], steps=data["steps"],
+                   strategy=data.get("strategy"), components=components,
+                   equivalence=Equivalence(**eq) if eq else None,
+                   control=Control(**ctl) if ctl else None,
+                   error=data.get("error"), timings=data.get("timings", {}))
+
+
+def _table(components: list[Component]) -> list[str]:
+    header = ("component", "status", "restored", "NOT restored", "differs", "missing", "unexpected", "worst diff")
+    rows = [header]
+    for c in components:
+        n = c.counts
+        rows.append((c.name, c.status.upper() if c.status in NOT_OK else c.status, str(n["restored"]),
+                     str(n["not_restored"]), str(n["differs"]), str(n["missing"]), str(n["unexpected"]),
+                     "-" if c.worst_diff is None else _num(c.worst_diff)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    notes = [f"  note: {c.name}: {c.note}" for c in components if c.note]
+    return out + notes
+
+
+def _num(x: float) -> str:
+    return "inf" if x == math.inf else f"{x:.3g}"
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj

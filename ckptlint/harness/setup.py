@@ -1,0 +1,59 @@
+"""The `Setup` a user's factory returns: everything the harness needs to train, save and restore.
+
+Kept free of TensorFlow imports so that `from ckptlint.harness import Setup` costs nothing at the top of a
+training script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+
+@dataclass
+class Setup:
+    """One fresh training setup, built by the user's factory.
+
+    Everything stateful must be created by the factory (not at module import time): the harness builds
+    several fresh setups in one process and compares them, so state shared between them would leak.
+
+    model       -- the Keras model, or any trackable (tf.Module, dict/list of models) holding the variables.
+                   It must be built (variables created) when the factory returns.
+    optimizers  -- name -> optimizer; `optimizer=` is a shortcut for optimizers["optimizer"].
+    train_step  -- callable(batch) -> loss (or callable() -> loss when `batch` is None). When omitted the
+                   compiled model is trained with `model.train_on_batch(*batch)`.
+    batch       -- callable(step_index) -> batch, so every run sees the same data. When None, train_step()
+                   pulls its own data and the data position becomes part of what is verified.
+    state       -- name -> extra trackable state: tf.Variable step counters, tf.random.Generator,
+                   tf.data iterators, Keras metrics.
+    save        -- save(directory): the project's own checkpoint code (the code path under test).
+    restore     -- restore(directory): the project's own restore code. It may return a new Setup (for
+                   example after `load_model`), which then replaces this one.
+    """
+
+    model: Any
+    optimizers: dict[str, Any] = field(default_factory=dict)
+    train_step: Optional[Callable[..., Any]] = None
+    batch: Optional[Callable[[int], Any]] = None
+    state: dict[str, Any] = field(default_factory=dict)
+    save: Optional[Callable[[str], Any]] = None
+    restore: Optional[Callable[[str], Any]] = None
+    optimizer: Any = None
+
+    def __post_init__(self) -> None:
+        self.optimizers = dict(self.optimizers or {})
+        self.state = dict(self.state or {})
+        if self.optimizer is not None:
+            if "optimizer" in self.optimizers and self.optimizers["optimizer"] is not self.optimizer:
+                raise ValueError("Setup got both optimizer= and optimizers['optimizer']")
+            self.optimizers["optimizer"] = self.optimizer
+        if not self.optimizers:
+            compiled = getattr(self.model, "optimizer", None)
+            if compiled is not None:
+                self.optimizers["optimizer"] = compiled
+        self.optimizer = self.optimizers.get("optimizer")
+
+    @property
+    def has_own_checkpointing(self) -> bool:
+        """True when the project supplied its own save/restore pair (the default method is then `user`)."""
+        return self.save is not None and self.restore is not None

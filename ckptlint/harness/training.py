@@ -1,0 +1,110 @@
+"""Run training steps on a Setup and turn whatever the step returns into loss numbers.
+
+Every call into user code is wrapped so a failure becomes a `PhaseError` naming the phase
+("batch", "train step", "save", "restore") with the framework's one-line message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, TypeVar
+
+import numpy as np
+
+from ckptlint.errors import CkptlintError
+from ckptlint.harness.setup import Setup
+from ckptlint.harness.target import one_line
+
+T = TypeVar("T")
+
+
+class PhaseError(Exception):
+    """User code failed during a phase; carries the phase name and a one-line message."""
+
+    def __init__(self, phase: str, message: str) -> None:
+        super().__init__(f"{phase}: {message}")
+        self.phase = phase
+        self.message = message
+
+
+def guarded(phase: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call user code; any exception becomes a PhaseError (KeyboardInterrupt still propagates)."""
+    try:
+        return fn(*args)
+    except KeyboardInterrupt:
+        raise
+    except PhaseError:
+        raise
+    except BaseException as exc:
+        raise PhaseError(phase, one_line(exc)) from exc
+
+
+@dataclass
+class StepLog:
+    """Losses per step (each step may return several numbers, e.g. a GAN's d and g losses)."""
+
+    losses: list[list[float]] = field(default_factory=list)
+    weight_vectors: list[np.ndarray] = field(default_factory=list)
+
+
+def check_trainable(setup: Setup) -> None:
+    """A Setup must say how to train: its own train_step, or a compiled model plus batch()."""
+    if setup.train_step is None:
+        if setup.batch is None:
+            raise CkptlintError("the Setup has neither train_step nor batch: nothing to train on")
+        if getattr(setup.model, "optimizer", None) is None or not hasattr(setup.model, "train_on_batch"):
+            raise CkptlintError("the Setup has no train_step and its model is not a compiled Keras model")
+
+
+def run_steps(
+    setup: Setup,
+    first: int,
+    count: int,
+    record_weights: bool,
+    on_step: Optional[Callable[[int, Setup], None]] = None,
+) -> StepLog:
+    """Train steps first..first+count-1, with batch(step) when the Setup supplies data."""
+    from ckptlint.harness.snapshot import weights_vector
+
+    log = StepLog()
+    for step in range(first, first + count):
+        if setup.batch is not None:
+            batch = guarded("batch", setup.batch, step)
+            loss = guarded("train step", _step_fn(setup), batch)
+        else:
+            loss = guarded("train step", _step_fn(setup))
+        log.losses.append(loss_values(loss))
+        if record_weights:
+            log.weight_vectors.append(weights_vector(setup))
+        if on_step is not None:
+            on_step(step, setup)
+    return log
+
+
+def _step_fn(setup: Setup) -> Callable[..., Any]:
+    if setup.train_step is not None:
+        return setup.train_step
+    model = setup.model
+
+    def train_on_batch(batch: Any) -> Any:
+        if isinstance(batch, dict):
+            return model.train_on_batch(**batch)
+        if isinstance(batch, (tuple, list)):
+            return model.train_on_batch(*batch)
+        return model.train_on_batch(batch)
+
+    return train_on_batch
+
+
+def loss_values(loss: Any) -> list[float]:
+    """Flatten a returned loss (tensor, float, list, tuple, dict, PerReplica) to a list of floats."""
+    if loss is None:
+        return []
+    if isinstance(loss, dict):
+        return [v for key in sorted(loss) for v in loss_values(loss[key])]
+    if isinstance(loss, (list, tuple)):
+        return [v for item in loss for v in loss_values(item)]
+    if hasattr(loss, "values") and not hasattr(loss, "numpy") and isinstance(getattr(loss, "values"), tuple):
+        return [float(np.mean([np.mean(np.asarray(v)) for v in loss.values]))]
+    value = loss.numpy() if hasattr(loss, "numpy") else loss
+    return [float(np.mean(np.asarray(value, dtype=np.float64)))]

@@ -1,0 +1,29 @@
+"""Harness tests run real TensorFlow. Factories live in tests/harness/setups (importable as
+`tests.harness.setups.*`, so the harness's fresh worker process can import them again)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+pytest.importorskip("tensorflow")
+
+
+def run_verify_cli(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`ckptlint verify ...` in a subprocess, exactly as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "ckptlint", "verify", *args], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> str:
+    return str(tmp_path / "verify")

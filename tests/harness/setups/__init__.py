@@ -1,0 +1,1 @@
+"""Factories the harness tests verify: small, realistic training setups (real TensorFlow)."""
