@@ -37,11 +37,13 @@ def code_fingerprint() -> str:
 class Cache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # Hashed once, by the process that creates the cache (the pool's workers get it pickled), so
+        # every worker of one run uses the same code fingerprint.
+        self.code = code_fingerprint()
 
-    @staticmethod
-    def key(path: str, data: bytes, config_fingerprint: str, codes: tuple[str, ...]) -> str:
+    def key(self, path: str, data: bytes, config_fingerprint: str, codes: tuple[str, ...]) -> str:
         digest = hashlib.sha256()
-        for part in (code_fingerprint(), config_fingerprint, ",".join(codes), path):
+        for part in (self.code, config_fingerprint, ",".join(codes), path):
             digest.update(part.encode("utf-8", "surrogateescape"))
             digest.update(b"\0")
         digest.update(data)

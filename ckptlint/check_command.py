@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write .ckptlint_cache/")
     parser.add_argument("--cache-dir", help="where the cache lives (default: .ckptlint_cache/ next to the config)")
     parser.add_argument("--config", help="a pyproject.toml to use instead of discovering one")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes in place, then report what remains")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also apply (with --fix/--diff) and mark as fixable the fixes that may change behaviour")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff and write nothing (exit 1 if there is something to fix)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,20 +66,57 @@ def run(args: argparse.Namespace) -> int:
     )
     result = lint(args.paths, resolver, options)
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if args.fix or args.diff:
+        from ckptlint.fix import run_fixes
+
+        outcome = run_fixes(args, result, resolver, options)
+        if args.diff:
+            return _report_diff(args, outcome)
+        result = outcome.result
+    else:
+        outcome = None
     if args.quiet:
         result.notices = []
     to_terminal = not args.output_file and sys.stdout.isatty()
     color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
+    from ckptlint.fix import fixable_summary, mark_fixable
+
+    result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
     output = render(result, fmt, statistics=args.statistics, color=color)
+    if fmt == "text" and not args.quiet:
+        extra = [outcome.summary()] if outcome is not None else fixable_summary(result, hidden)
+        output += "".join(line + "\n" for line in extra)
+    elif outcome is not None and not args.quiet:  # keep a machine-readable report clean
+        for notice in outcome.notices:
+            print(notice, file=sys.stderr)
+        print(outcome.summary(), file=sys.stderr)
     if args.quiet and fmt == "text":
         output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
     if args.output_file:
         _write_atomically(Path(args.output_file), output)
     else:
         sys.stdout.write(output)
+    for error in result.internal_errors:
+        print(f"ckptlint: error: {error}", file=sys.stderr)
+    if result.internal_errors:
+        return 2
     if result.findings and not args.exit_zero:
         return 1
     return 0
+
+
+def _report_diff(args: argparse.Namespace, outcome) -> int:
+    """--diff: the diff on stdout (or --output-file), a one-line summary on stderr; nothing else is
+    written. Exit 1 when there is something to fix, like ruff."""
+    if args.output_file:
+        _write_atomically(Path(args.output_file), outcome.diff)
+    else:
+        sys.stdout.write(outcome.diff)
+    if not args.quiet:
+        for notice in outcome.notices:
+            print(notice, file=sys.stderr)
+        print(outcome.summary(would=True), file=sys.stderr)
+    return 1 if outcome.fixed and not args.exit_zero else 0
 
 
 def _write_atomically(path: Path, text: str) -> None:

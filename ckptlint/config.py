@@ -8,6 +8,7 @@ Unknown keys and wrong types are errors: a typo in a config file must not silent
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import sys
@@ -51,7 +52,7 @@ class Config:
 
     def is_excluded(self, path: Path) -> bool:
         try:
-            relative = path.resolve().relative_to(self.root.resolve())
+            relative = path.resolve().relative_to(_resolved(self.root))
         except ValueError:
             relative = Path(path.name)
         parts = relative.parts
@@ -77,6 +78,12 @@ class Config:
             if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern):
                 codes.extend(pattern_codes)
         return tuple(codes)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(path: Path) -> Path:
+    """A config root, resolved once (is_excluded runs for every file and directory walked)."""
+    return path.resolve()
 
 
 def _str_list(value: object, key: str, origin: str) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ summaries out), never as syntax trees.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,11 @@ class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
     summaries: dict[str, object] = field(default_factory=dict)  # project rule code -> its summary
     notice: str | None = None
+    internal_error: str | None = None  # a crash of ckptlint itself on this file (exit code 2)
+    # Only with lint_text(..., with_fixes=True) (ckptlint.fix, in-process, never cached): the parsed
+    # module and the fixes of the findings kept after suppressions.
+    fixes: list = field(default_factory=list)  # [(Finding, rule.Fix)]
+    module: object | None = None
 
 
 @lru_cache(maxsize=64)
@@ -44,24 +48,27 @@ def _rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
 
 
 @lru_cache(maxsize=64)
-def _prefilter_words(codes: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The union of the selected rules' API words; None when a rule declares none (no prefilter)."""
-    words: set[str] = set()
+def _prefilter_words(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...] | None:
+    """The union of the selected rules' API words, each entry a group of words that must all appear;
+    None when a rule declares none (no prefilter)."""
+    groups: set[tuple[str, ...]] = set()
     for rule in _rules_for(codes):
         if not rule.api_words:
             return None
-        words.update(rule.api_words)
-    return tuple(sorted(words))
+        groups.update((entry,) if isinstance(entry, str) else tuple(entry) for entry in rule.api_words)
+    # Shorter groups first: a single word is checked before the pairs that contain it.
+    return tuple(sorted(groups, key=lambda group: (len(group), group)))
 
 
 def might_matter(text: str, codes: tuple[str, ...]) -> bool:
     """The cheap text prefilter: can any selected rule fire on this text at all?"""
-    words = _prefilter_words(codes)
-    return words is None or any(word in text for word in words)
+    groups = _prefilter_words(codes)
+    return groups is None or any(all(word in text for word in group) for group in groups)
 
 
-def lint_text(path: str, source: Source, codes: tuple[str, ...]) -> FileOutcome:
-    """Lint decoded source. Used by the pool worker and directly by tests."""
+def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False) -> FileOutcome:
+    """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
+    --diff only) also returns the module and each kept finding's Fix."""
     import libcst as cst
 
     from ckptlint import suppressions
@@ -80,27 +87,43 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...]) -> FileOutcome:
     except RecursionError:
         outcome.notice = f"{path}: skipped: nesting too deep for the parser"
         return outcome
-    model = ModuleModel.build(module)
+    try:
+        model = ModuleModel.build(module)
+    except Exception as exc:  # a bug of ours must not end the run: report it, lint the other files
+        outcome.internal_error = f"{path}: internal error while building the semantic model: {exc!r}"
+        return outcome
     locator = Locator(module, path, source)
     rules = _rules_for(codes)
     raw: list[Finding] = []
+    fixes: dict[int, object] = {}  # id(finding) -> its Fix, with_fixes only
     for rule in rules:
-        for diagnostic in rule.check(model):
+        try:
+            diagnostics = list(rule.check(model))
+            summary = rule.summarize(model, locator) if isinstance(rule, ProjectRule) else None
+        except Exception as exc:
+            outcome.internal_error = f"{path}: internal error in {rule.code}: {exc!r} (please report it)"
+            continue
+        for diagnostic in diagnostics:
             location = locator.location(diagnostic.node)
             related = tuple(Related(locator.location(node), message) for node, message in diagnostic.related)
             raw.append(Finding(rule.code, diagnostic.message, rule.severity, location,
                                _source_line(locator, location), related, diagnostic.fixable))
-        if isinstance(rule, ProjectRule):
-            outcome.summaries[rule.code] = rule.summarize(model, locator)
-    if raw or "disable-file" in source.text:
+            if with_fixes and diagnostic.fix is not None:
+                fixes[id(raw[-1])] = diagnostic.fix
+        if summary is not None:
+            outcome.summaries[rule.code] = summary
+    # Comments are tokenized only when something could be suppressed: a finding here, or a project
+    # rule's summary (its cross-module findings may land in this file). Summaries are kept even under
+    # `disable-file`: that hides this file's findings, not the facts other files are checked against.
+    if raw or outcome.summaries or "disable-file" in source.text:
         marks = suppressions.parse(source.text)
         outcome.findings = [f for f in raw if not marks.suppresses(f.code, _joined_line(source, f.location))]
-        for code in list(outcome.summaries):
-            if any(code.startswith(s) or s == suppressions.ALL for s in marks.file_wide):
-                del outcome.summaries[code]
         outcome.summaries = {c: (s, marks) for c, s in outcome.summaries.items()}
     else:
         outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
+    if with_fixes:
+        outcome.module = module
+        outcome.fixes = [(f, fixes[id(f)]) for f in outcome.findings if id(f) in fixes]
     return outcome
 
 
@@ -139,13 +162,13 @@ def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
         data = path.read_bytes()
     except OSError as exc:
         return _unreadable(task, f"cannot read file: {exc.strerror or exc}")
-    key = Cache.key(task.path, data, task.config_fingerprint, task.codes) if cache else None
+    key = cache.key(task.path, data, task.config_fingerprint, task.codes) if cache else None
     if cache and key:
         cached = cache.get(key)
         if cached is not None:
             return cached
     try:
-        source = read_source(path, task.max_size)
+        source = read_source(path, task.max_size, data)
     except UnreadableFile as exc:
         outcome = _unreadable(task, str(exc))
     else:
@@ -200,44 +223,62 @@ def _display(path: Path) -> str:
 def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintResult:
     discovered = discover(paths, resolver)
     tasks: list[FileTask] = []
+    # Resolved once per directory and per (config, per-file ignores), not once per file.
+    configs: dict[Path, Config] = {}
+    selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
     for path in discovered.files:
-        config = resolver.for_file(path)
-        tasks.append(FileTask(_display(path), selected_codes(config, options, path), config.max_file_size,
-                              config.fingerprint()))
+        config = configs.get(path.parent)
+        if config is None:
+            config = configs[path.parent] = resolver.for_file(path)
+        ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
+        selection = selections.get((id(config), ignored))
+        if selection is None:
+            selection = selections[id(config), ignored] = (selected_codes(config, options, path), config.fingerprint())
+        codes, fingerprint = selection
+        tasks.append(FileTask(_display(path), codes, config.max_file_size, fingerprint))
     cache = None
     if options.use_cache:
         cache = Cache(options.cache_dir or (resolver.for_directory(Path.cwd()).root / ".ckptlint_cache"))
     outcomes = _run_tasks(tasks, cache, options.jobs)
     findings: list[Finding] = []
     notices: list[str] = []
+    internal_errors: list[str] = []
     summaries: dict[str, list] = {}
     for task, outcome in zip(tasks, outcomes):
         findings.extend(outcome.findings)
         if outcome.notice:
             notices.append(outcome.notice)
+        if outcome.internal_error:
+            internal_errors.append(outcome.internal_error)
         for code, (summary, marks) in outcome.summaries.items():
             summaries.setdefault(code, []).append((task.path, summary, marks))
-    findings.extend(_project_findings(summaries))
+    findings.extend(_project_findings(summaries, internal_errors))
     if discovered.excluded_explicit:
         notices.append(f"{discovered.excluded_explicit} file(s) named on the command line are excluded by configuration")
     findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, len(tasks), notices)
+    return LintResult(findings, len(tasks), notices, internal_errors)
 
 
-def _project_findings(summaries: dict[str, list]) -> Iterable[Finding]:
+def _project_findings(summaries: dict[str, list], internal_errors: list[str]) -> list[Finding]:
     from ckptlint.project import ProjectFacts
 
+    kept: list[Finding] = []
     for rule in all_rules():
         if not issubclass(rule, ProjectRule) or rule.code not in summaries:
             continue
         entries = summaries[rule.code]
         marks_by_path = {path: marks for path, _summary, marks in entries}
         facts = ProjectFacts({path: summary for path, summary, _marks in entries})
-        for finding in rule().check_project(facts):
+        try:
+            found = list(rule().check_project(facts))
+        except Exception as exc:
+            internal_errors.append(f"internal error in {rule.code} (project pass): {exc!r} (please report it)")
+            continue
+        for finding in found:
             marks = marks_by_path.get(finding.location.path)
-            if marks is not None and marks.suppresses(finding.code, finding.location.line):
-                continue
-            yield finding
+            if marks is None or not marks.suppresses(finding.code, finding.location.line):
+                kept.append(finding)
+    return kept
 
 
 def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
@@ -245,9 +286,45 @@ def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
 
 
 def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int) -> list[FileOutcome]:
+    outcomes: list[FileOutcome | None] = [None] * len(tasks)
+    pending = list(range(len(tasks)))
+    if cache is not None:
+        # Hits are read here, in the parent: a warm run starts no pool at all (shipping thousands of
+        # cache hits through worker processes cost more than reading them).
+        pending = []
+        for index, task in enumerate(tasks):
+            outcomes[index] = _cached(task, cache)
+            if outcomes[index] is None:
+                pending.append(index)
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(tasks) < 4 * jobs:
-        return [lint_file(task, cache) for task in tasks]
-    chunk = max(1, len(tasks) // (jobs * 8))
+    if jobs == 1 or len(pending) < 4 * jobs:
+        for index in pending:
+            outcomes[index] = lint_file(tasks[index], cache)
+        return outcomes  # type: ignore[return-value]
+    # Largest files first, in small chunks, so the workers finish together: the files that matter
+    # cluster in a few packages, and contiguous big chunks left one worker linting them alone.
+    order = sorted(pending, key=lambda index: _size(tasks[index].path), reverse=True)
+    chunk = max(1, min(16, len(order) // (jobs * 16)))
+    from concurrent.futures import ProcessPoolExecutor  # not imported when one process is enough
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_worker, [(task, cache) for task in tasks], chunksize=chunk))
+        results = pool.map(_worker, [(tasks[index], cache) for index in order], chunksize=chunk)
+        for index, outcome in zip(order, results):
+            outcomes[index] = outcome
+    return outcomes  # type: ignore[return-value]
+
+
+def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
+    """The cached outcome of a task, or None (a miss, or a file that cannot be read: lint_file says why)."""
+    try:
+        data = Path(task.path).read_bytes()
+    except OSError:
+        return None
+    return cache.get(cache.key(task.path, data, task.config_fingerprint, task.codes))
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

@@ -41,12 +41,14 @@ class UnreadableFile(Exception):
     """The file exists but cannot be linted; the message is one line, without the path."""
 
 
-def read_source(path: Path, max_size: int) -> Source | None:
-    """Read and decode a file. Returns None for a file skipped for its size; raises UnreadableFile."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+def read_source(path: Path, max_size: int, data: bytes | None = None) -> Source | None:
+    """Read and decode a file (or its `data`, already read). Returns None for a file skipped for its
+    size; raises UnreadableFile."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > max_size:
         return None
     if b"\0" in data:
@@ -109,7 +111,9 @@ class Discovered:
 
 def _git_visible(directory: Path) -> set[Path] | None:
     """Files under `directory` that git does not ignore (tracked or untracked), or None outside git.
-    git applies .gitignore exactly (nested files, negations), which a hand-written matcher would not."""
+    git applies .gitignore exactly (nested files, negations), which a hand-written matcher would not.
+    Paths are the real directory joined with git's names (the last component, a symlink perhaps, is
+    not followed), as `_walk` spells them."""
     try:
         out = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
@@ -119,7 +123,8 @@ def _git_visible(directory: Path) -> set[Path] | None:
         return None
     if out.returncode != 0:
         return None
-    return {(directory / name).resolve() for name in out.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
+    real = os.path.realpath(directory)
+    return {Path(os.path.join(real, name)) for name in out.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
 
 
 def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
@@ -138,9 +143,9 @@ def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
                 raise CkptlintError(f"{raw}: broken symbolic link")
             raise CkptlintError(f"{raw}: no such file or directory")
         if is_dir:
-            for found in _walk(path, resolver):
-                if found.resolve() not in seen:
-                    seen.add(found.resolve())
+            for found, real in _walk(path, resolver):
+                if real not in seen:
+                    seen.add(real)
                     files.append(found)
         else:
             if resolver.for_file(path).is_excluded(path):
@@ -152,23 +157,30 @@ def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
     return Discovered(files, excluded_explicit)
 
 
-def _walk(root: Path, resolver: ConfigResolver) -> list[Path]:
+def _walk(root: Path, resolver: ConfigResolver) -> list[tuple[Path, Path]]:
+    """(path as found, resolved path) of each lintable file under `root`. Each directory is resolved
+    once (os.walk does not enter symlinked directories), so a plain file's resolved path is its real
+    directory joined with its name, without a realpath per file."""
     visible = _git_visible(root)
-    found: list[Path] = []
+    found: list[tuple[Path, Path]] = []
     # followlinks=False: a symlinked directory is not entered, so symlink loops cannot recurse.
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
         current = Path(directory)
         config: Config = resolver.for_directory(current)
         dirnames[:] = sorted(d for d in dirnames if not config.is_excluded(current / d))
+        real_directory = os.path.realpath(directory)
         for name in sorted(filenames):
             if not name.endswith(LINTABLE_SUFFIXES):
                 continue
             path = current / name
             if config.is_excluded(path):
                 continue
-            if visible is not None and path.resolve() not in visible:
+            entry = Path(os.path.join(real_directory, name))  # the real path, last component not followed
+            if visible is not None and entry not in visible:
                 continue
-            if path.is_symlink() and not path.exists():
-                continue
-            found.append(path)
+            if path.is_symlink():
+                if not path.exists():
+                    continue
+                entry = path.resolve()
+            found.append((path, entry))
     return found

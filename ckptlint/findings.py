@@ -65,3 +65,4 @@ class LintResult:
     findings: list[Finding]
     files_checked: int
     notices: list[str] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)  # ckptlint's own bugs: exit code 2

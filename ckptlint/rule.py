@@ -67,8 +67,9 @@ class Rule:
     # "safe", "unsafe" or None: whether `--fix` has a fix for this rule and how much to trust it.
     fix_safety: ClassVar[str | None] = None
     # Words a file must contain for this rule to possibly fire: the union over the selected rules is
-    # the engine's prefilter. A test runs every INVALID example through it.
-    api_words: ClassVar[tuple[str, ...]] = ()
+    # the engine's prefilter. An entry is a word, or a tuple of words that must all appear (`("save",
+    # "fit")`: a save *and* training). Tests run every INVALID example and sample project through it.
+    api_words: ClassVar[tuple[str | tuple[str, ...], ...]] = ()
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

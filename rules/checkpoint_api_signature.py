@@ -118,7 +118,10 @@ class CheckpointApiSignature(Rule):
     name = "checkpoint-api-signature"
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
-    api_words = ("save", "load_", "Checkpoint", "latest_checkpoint", "BackupAndRestore")
+    # A bare "save" is too common to prefilter on: `Model.save` is only checked on a Keras model, which
+    # the module names (keras) or compiles.
+    api_words = ("load_", "save_weights", "Checkpoint", "latest_checkpoint", "BackupAndRestore",
+                 ("save", "keras"), ("save", "compile"))
 
     VALID = [
         """

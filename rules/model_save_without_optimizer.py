@@ -66,7 +66,13 @@ class ModelSaveWithoutOptimizer(Rule):
     name = "model-save-without-optimizer"
     severity = Severity.ERROR
     summary = "A model artifact used as the training checkpoint leaves out the optimizer that trains the model."
-    api_words = ("save", "export")
+    # A save or export AND what makes it a training checkpoint: training in the module, a callback,
+    # or a load it resumes from.
+    api_words = tuple(
+        (verb, context)
+        for verb in ("save", "export")
+        for context in ("fit", "train_on_batch", "apply_gradients", "minimize", "Callback", "load")
+    )
 
     VALID = [
         # Compiled with its optimizer: model.save carries it.

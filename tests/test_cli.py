@@ -281,3 +281,20 @@ def test_rules_list_page_and_version(tmp_path):
     assert "## Why is this bad?" in page.stdout
     version = run_ckptlint("--version", cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.startswith("ckptlint ")
+
+
+def test_an_internal_error_in_a_rule_is_reported_and_the_run_goes_on(write, tmp_path, monkeypatch):
+    from ckptlint.config import ConfigResolver
+    from ckptlint.engine import Options, run
+    from ckptlint.registry import rule_by_code
+
+    def broken(self, module):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(rule_by_code("CKPT101"), "check", broken)
+    write("a.py", BAD)
+    write("b.py", "import tensorflow as tf\nckpt = tf.train.Checkpoint()\n")
+    result = run([str(tmp_path)], ConfigResolver(default_root=tmp_path), Options(jobs=1, use_cache=False))
+    assert [f.code for f in result.findings] == ["CKPT301", "CKPT301"]
+    assert len(result.internal_errors) == 2
+    assert all("internal error in CKPT101: KeyError('boom')" in e for e in result.internal_errors)
