@@ -119,9 +119,9 @@ class CheckpointApiSignature(Rule):
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
     # A bare "save" is too common to prefilter on: `Model.save` is only checked on a Keras model, which
-    # the module names (keras) or compiles.
-    api_words = ("load_", "save_weights", "Checkpoint", "latest_checkpoint", "BackupAndRestore",
-                 ("save", "keras"), ("save", "compile"))
+    # the module names (keras) or compiles; every other API checked here has a distinctive name.
+    api_words = ("Checkpoint", "latest_checkpoint", "load_model", "save_model", "save_weights", "load_weights",
+                 "BackupAndRestore", (".save(", "keras"), (".save(", "compile"))
 
     VALID = [
         """

@@ -70,8 +70,9 @@ class ModelSaveWithoutOptimizer(Rule):
     # or a load it resumes from.
     api_words = tuple(
         (verb, context)
-        for verb in ("save", "export")
-        for context in ("fit", "train_on_batch", "apply_gradients", "minimize", "Callback", "load")
+        for verb in (".save(", "save_weights", "save_model", ".export(")
+        for context in (".fit(", "train_on_batch", "apply_gradients", "minimize", "Callback", "load_model",
+                        "load_weights", "saved_model.load")
     )
 
     VALID = [
