@@ -62,8 +62,11 @@ class UnnamedMultipleOptimizers(Rule):
     severity = Severity.WARNING
     summary = "Two or more optimizers in one scope without distinct explicit names."
     fix_safety = "safe"
-    api_words = ("optimizers", "Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
-                 "Lion", "Adafactor", "Lamb", "Muon")
+    # A Keras optimizer module reference AND a constructor call: class names alone ("Adam", "SGD") are
+    # common words in comments and strings.
+    api_words = tuple(("optimizers", f"{name}(") for name in (
+        "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion", "Adafactor",
+        "Lamb", "Muon"))
 
     VALID = [
         """
