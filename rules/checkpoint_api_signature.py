@@ -11,7 +11,8 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.loading import file_kind, imports_keras2
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.fix import replace_keyword
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ class CheckpointApiSignature(Rule):
     checkpoint.save(file_prefix=os.path.join(ckpt_dir, "ckpt"))
     ```
 
+    ## Fix safety
+    Safe. A misspelt keyword is renamed when the intended one is unambiguous: it is the only unknown
+    keyword of the call, exactly one parameter of the API has a close name, and that parameter is not
+    given already (`checkpoint.save(checkpoint_prefix=p)` -> `checkpoint.save(file_prefix=p)`). The
+    call raised before, so no working behaviour changes. Keywords Keras 3 removed (`save_format=`,
+    `period=`, ...), extra positional arguments and missing arguments get no fix.
+
     ## References
     - tf-facts.md answer f; failure-modes.md #5
     - tensorflow/tensorflow `python/checkpoint/checkpoint.py`; keras `src/saving/saving_api.py`
@@ -118,6 +126,7 @@ class CheckpointApiSignature(Rule):
     name = "checkpoint-api-signature"
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
+    fix_safety = "safe"
     # A bare "save" is too common to prefilter on: `Model.save` is only checked on a Keras model, which
     # the module names (keras) or compiles; every other API checked here has a distinctive name.
     api_words = ("Checkpoint", "latest_checkpoint", "load_model", "save_model", "save_weights", "load_weights",
@@ -237,7 +246,7 @@ tf.keras.models.save_model(model, export_dir, save_format="tf")
                 continue
             problem = _problem(call, signature) or _save_format(module, call, signature)
             if problem:
-                yield Diagnostic(call.node, problem)
+                yield Diagnostic(call.node, problem, fix=_keyword_fix(call, signature))
 
     @staticmethod
     def _signature(module: ModuleModel, call: Call) -> Signature | None:
@@ -319,3 +328,24 @@ def _problem(call: Call, signature: Signature) -> str | None:
     if missing:
         return f"{title} is missing the required argument `{missing[0]}`: a TypeError when this line runs"
     return None
+
+
+def _keyword_fix(call: Call, signature: Signature) -> Fix | None:
+    """Rename the call's one unknown keyword when exactly one parameter not given yet has a close name."""
+    args = call.node.args
+    if signature.open_kwargs or any(a.star for a in args):
+        return None
+    positional = [a for a in args if a.keyword is None]
+    if len(positional) > len(signature.params):
+        return None
+    accepted = set(signature.params) | set(signature.extra)
+    keywords = [a.keyword.value for a in args if a.keyword is not None]
+    unknown = [k for k in keywords if k not in accepted]
+    if len(unknown) != 1 or unknown[0] in REMOVED:
+        return None
+    given = {signature.params[i] for i in range(len(positional))} | set(keywords)
+    close = [c for c in difflib.get_close_matches(unknown[0], sorted(accepted), n=3, cutoff=0.5) if c not in given]
+    if len(close) != 1:
+        return None
+    return Fix(call.node, replace_keyword(call.node, unknown[0], close[0]), safe=True,
+               description=f"`{unknown[0]}=` -> `{close[0]}=`")

@@ -15,7 +15,8 @@ from ckptlint.model.restores import (
     path_identity,
     prefix_writes,
 )
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.fix import string_literal
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class LatestCheckpointOnPrefix(Rule):
@@ -54,6 +55,12 @@ class LatestCheckpointOnPrefix(Rule):
         checkpoint.restore(path).assert_existing_objects_matched()
     ```
 
+    ## Fix safety
+    Safe. The fix passes the directory: `os.path.join(d, "ckpt")` becomes `d` (the file name dropped),
+    a string literal becomes its directory (`'./initial_checkpoint'` -> `'.'`), and a prefix kept in a
+    name becomes `os.path.dirname(name)` when the module imports `os`; otherwise there is no fix. The
+    prefix form always returned None, so the restore that the code was written to do now happens.
+
     ## References
     - tf-facts.md, answer c; failure-modes.md #7
     - tensorflow/models#974; mead-ml/mead-baseline PR#495
@@ -63,6 +70,7 @@ class LatestCheckpointOnPrefix(Rule):
     name = "latest-checkpoint-on-prefix"
     severity = Severity.ERROR
     summary = "tf.train.latest_checkpoint is given a save prefix instead of a directory, so it returns None."
+    fix_safety = "safe"
     api_words = ("latest_checkpoint",)
 
     VALID = [
@@ -205,6 +213,7 @@ status = ckpt.restore(tf.train.latest_checkpoint(checkpoint_prefix))
                     f"directory: it always returns None, so the restore silently starts from scratch; "
                     f"pass the directory (`os.path.dirname(...)`)",
                     related=[(write.call.node, "saved under this prefix here")],
+                    fix=_directory_fix(module, call),
                 )
             elif _named_prefix_join(module, arg, call):
                 yield Diagnostic(
@@ -212,6 +221,7 @@ status = ckpt.restore(tf.train.latest_checkpoint(checkpoint_prefix))
                     "`latest_checkpoint` is given a checkpoint prefix (a file name joined onto a "
                     "directory), not a directory: it always returns None, so the restore silently starts "
                     "from scratch; pass the directory",
+                    fix=_directory_fix(module, call),
                 )
 
 
@@ -226,3 +236,32 @@ def _named_prefix_join(module: ModuleModel, arg: cst.BaseExpression | None, call
     value = values[0]
     return module.qualify(value.func) == "os.path.join" and len(value.args) >= 2 and \
         module.string_value(value.args[-1].value, module.bindings[key].assignments[0].scope) is not None
+
+
+def _directory_fix(module: ModuleModel, call) -> Fix | None:
+    """`latest_checkpoint(os.path.join(d, "ckpt"))` -> `latest_checkpoint(d)`; a literal prefix -> its
+    directory; a prefix name -> `os.path.dirname(name)` when `os` is imported as `os`."""
+    import posixpath
+
+    arg_node = next((a for a in call.node.args if a.keyword is None or a.keyword.value == "checkpoint_dir"), None)
+    if arg_node is None or arg_node.star:
+        return None
+    arg = arg_node.value
+    new: cst.BaseExpression | None = None
+    if (isinstance(arg, cst.Call) and module.qualify(arg.func) == "os.path.join" and len(arg.args) >= 2
+            and not any(a.star or a.keyword for a in arg.args)
+            and module.string_value(arg.args[-1].value, call.scope) is not None):
+        head = list(arg.args[:-1])
+        if len(head) == 1:
+            new = head[0].value
+        else:
+            head[-1] = head[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            new = arg.with_changes(args=head)
+    elif isinstance(arg, cst.SimpleString) and isinstance(arg.evaluated_value, str) and arg.prefix.lower() in ("", "u"):
+        new = string_literal(posixpath.dirname(arg.evaluated_value.rstrip("/")) or ".", arg)
+    elif module.key_of(arg, call.scope) is not None and module.builder.aliases.get("os") == "os":
+        new = cst.Call(cst.parse_expression("os.path.dirname"), [cst.Arg(arg)])
+    if new is None:
+        return None
+    args = [a.with_changes(value=new) if a is arg_node else a for a in call.node.args]
+    return Fix(call.node, call.node.with_changes(args=args), safe=True, description="pass the checkpoint directory")

@@ -8,7 +8,7 @@ import libcst as cst
 
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class ManagerSaveWrapped(Rule):
@@ -36,6 +36,12 @@ class ManagerSaveWrapped(Rule):
     path = manager.save()
     ```
 
+    ## Fix safety
+    Safe. When the inner save is written inline as the only argument (`ckpt.save(manager.save())`),
+    the fix keeps only the inner call (`manager.save()`): one checkpoint per save, pruned by the
+    manager, one "latest", and the same return value type (the path written). A result kept in a name
+    first (`prefix = manager.save()`) is left to the author.
+
     ## References
     - tf-facts.md answer g; failure-modes.md #22
     - tensorflow/tensorflow#34234
@@ -45,6 +51,7 @@ class ManagerSaveWrapped(Rule):
     name = "manager-save-wrapped"
     severity = Severity.WARNING
     summary = "A checkpoint save is given another save's result: doubled counter, unpruned files, two 'latest'."
+    fix_safety = "safe"
     api_words = ("save(",)
 
     VALID = [
@@ -114,6 +121,7 @@ class Trainer:
                 "advances twice, the manager never prunes the `ckpt-N-M` files, and `latest_checkpoint` "
                 "differs from `manager.latest_checkpoint`; keep only the manager's save",
                 related=[(inner.node, "the inner save")],
+                fix=_keep_inner_save_fix(call),
             )
 
 
@@ -141,3 +149,13 @@ def _save_behind(module: ModuleModel, outer: Call, expr: cst.BaseExpression | No
     if len(values) == 1 and isinstance(values[0], cst.Call):
         return _save_behind(module, outer, values[0])
     return None
+
+
+def _keep_inner_save_fix(call: Call) -> Fix | None:
+    """`ckpt.save(manager.save())` -> `manager.save()`: only an inline inner save, the only argument."""
+    args = call.node.args
+    if len(args) != 1 or args[0].star or not isinstance(args[0].value, cst.Call):
+        return None
+    inner = args[0].value
+    return Fix(call.node, inner.with_changes(lpar=call.node.lpar, rpar=call.node.rpar), safe=True,
+               description="keep only the inner save")

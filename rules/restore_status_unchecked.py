@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from ckptlint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.restores import checkpoint_restores, resumes_training
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.fix import replace_statement, statement_of, unique_identifier
+from ckptlint.model import Call
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class RestoreStatusUnchecked(Rule):
@@ -70,6 +74,16 @@ class RestoreStatusUnchecked(Rule):
         ckpt.restore(path).assert_existing_objects_matched()
     ```
 
+    ## Fix safety
+    Unsafe (`--unsafe-fixes`). For a restore whose status is discarded, the fix applies the idiom
+    above: `ckpt.restore(path).assert_existing_objects_matched()`, under `if path:` so that a fresh
+    start (no checkpoint yet, `path` is None) still runs. An inline path expression
+    (`ckpt.restore(tf.train.latest_checkpoint(d))`) is first bound to a new name, `checkpoint_path`.
+    If the restore already sits under `if path:` or `if path is not None:`, or the path is a string
+    literal, the assert is chained with no guard. A status kept in a name and never checked is left
+    to the author. Unsafe because a restore that used to pass silently, because it matched nothing,
+    now raises: that is the point, but your run stops where it used to go on.
+
     ## References
     - tf-facts.md, answers a, b and c; failure-modes.md #3, #7, #12
     - tensorflow/tensorflow#27937, #33150, #39843, #52346; keras-team/keras#14401
@@ -79,6 +93,7 @@ class RestoreStatusUnchecked(Rule):
     name = "restore-status-unchecked"
     severity = Severity.ERROR
     summary = "The status of a Checkpoint restore used to resume training is never checked."
+    fix_safety = "unsafe"
     api_words = ("Checkpoint",)  # a status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint)
 
     VALID = [
@@ -242,4 +257,67 @@ def main():
                 f"{how}: a key mismatch restores nothing and training silently starts over; "
                 f"check it with `.assert_existing_objects_matched()` (or `.expect_partial()` for a "
                 f"deliberate partial restore), and skip the restore when the path is None",
+                fix=_checked_status_fix(module, fact.call) if fact.status == "discarded" else None,
             )
+
+
+def _guard_tests(module: ModuleModel, statement: cst.CSTNode) -> list[str]:
+    """The tests of the `if` statements around `statement`, as code."""
+    found: list[list[str]] = []
+    empty = cst.Module([])
+
+    class _Find(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.tests: list[str] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if found:
+                return False
+            if node is statement:
+                found.append(list(self.tests))
+                return False
+            if isinstance(node, cst.If):
+                self.tests.append(empty.code_for_node(node.test).strip())
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if isinstance(original_node, cst.If) and self.tests:
+                self.tests.pop()
+
+    module.module.visit(_Find())
+    return found[0] if found else []
+
+
+def _checked_status_fix(module: ModuleModel, call: Call) -> Fix | None:
+    """`ckpt.restore(path)` -> `if path:` / `ckpt.restore(path).assert_existing_objects_matched()`."""
+    if not call.discarded or len(call.node.args) != 1 or call.node.args[0].star:
+        return None
+    statement = statement_of(module.module, call.node)
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    expr = statement.body[0]
+    if not isinstance(expr, cst.Expr) or expr.value is not call.node:
+        return None
+
+    def checked(restore: cst.Call) -> cst.SimpleStatementLine:
+        value = cst.Call(cst.Attribute(restore, cst.Name("assert_existing_objects_matched")))
+        return statement.with_changes(body=[expr.with_changes(value=value)])
+
+    arg = call.node.args[0].value
+    code = cst.Module([]).code_for_node(arg)
+    if isinstance(arg, (cst.SimpleString, cst.ConcatenatedString)) or any(
+            test in (code, f"{code} is not None") for test in _guard_tests(module, statement)):
+        return Fix(statement, checked(call.node), safe=False, description="check the restore status")
+    before: list[cst.BaseStatement] = []
+    restore = call.node
+    if not isinstance(arg, (cst.Name, cst.Attribute)):
+        if not isinstance(arg, cst.Call):
+            return None
+        # Bind an inline path expression once, as it was evaluated once before.
+        name = unique_identifier("checkpoint_path", {b.name for b in module.bindings.values()})
+        before.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], arg)]))
+        restore = call.node.with_changes(args=[call.node.args[0].with_changes(value=cst.Name(name))])
+        arg = cst.Name(name)
+    guarded = cst.If(test=arg, body=cst.IndentedBlock([checked(restore).with_changes(leading_lines=[])]))
+    return Fix(statement, replace_statement(statement, [*before, guarded]), safe=False,
+               description="check the restore status when there is a checkpoint")

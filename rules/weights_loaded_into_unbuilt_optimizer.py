@@ -11,7 +11,8 @@ from ckptlint.model import Call, Key, ModuleModel, Role
 from ckptlint.model.loading import (
     TRAIN_METHODS, exclusive, file_kind, imports_keras2, resume_evidence, trained_later,
 )
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.fix import insert_before, statement_of
+from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class WeightsLoadedIntoUnbuiltOptimizer(Rule):
@@ -51,6 +52,13 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     ```
     or save and load the whole model (`.keras`), which builds the optimizer before loading it.
 
+    ## Fix safety
+    Safe. When the model is compiled before the `load_weights` call, the fix inserts
+    `model.optimizer.build(model.trainable_variables)` on the line before it (same block, comments
+    above it kept above), so Keras has variables to load the saved optimizer state into. Building
+    creates the variables that the first training step would create anyway. `load_weights` before
+    `compile()` gets no fix: there is no optimizer to build yet; move the `compile()` up first.
+
     ## References
     - tf-facts.md row 6, row 10; failure-modes.md #6
     - keras-team/keras#20128, bayesflow-org/bayesflow#506; keras `base_optimizer.load_own_variables`
@@ -60,6 +68,7 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     name = "weights-loaded-into-unbuilt-optimizer"
     severity = Severity.ERROR
     summary = "`load_weights` of a .weights.h5 into a compiled model whose optimizer is not built: its state is skipped."
+    fix_safety = "safe"
     api_words = ("load_weights",)
 
     VALID = [
@@ -163,6 +172,7 @@ def resume(model, directory, epoch):
                 f"{message} ({evidence}); call `model.optimizer.build(model.trainable_variables)` after "
                 f"`compile()` and before `load_weights`",
                 related=related,
+                fix=_build_before_load_fix(module, call) if before else None,
             )
 
 
@@ -184,3 +194,16 @@ def _is_optimizer_of(module: ModuleModel, call: Call, model: Key) -> bool:
     if isinstance(expr, cst.Attribute) and expr.attr.value == "optimizer":
         return module.key_of(expr.value, call.scope) == model
     return Role.OPTIMIZER in module.roles(call.receiver)
+
+
+def _build_before_load_fix(module: ModuleModel, call: Call) -> Fix | None:
+    """Insert `model.optimizer.build(model.trainable_variables)` before the `load_weights` statement."""
+    if call.receiver_expr is None:
+        return None
+    statement = statement_of(module.module, call.node)
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return None
+    model = cst.Module([]).code_for_node(call.receiver_expr)
+    build = cst.parse_statement(f"{model}.optimizer.build({model}.trainable_variables)\n")
+    return Fix(statement, insert_before(statement, [build]), safe=True,
+               description="build the optimizer before loading the weights")

@@ -570,3 +570,107 @@ def test_fix_from_the_real_command_line(tmp_path):
     again = run_ckptlint("check", "--diff", ".", cwd=tmp_path)  # with the cache this time
     assert again.returncode == 0 and again.stdout == ""
     assert run_ckptlint("check", "--fix", ".", cwd=tmp_path).stdout.endswith("Fixed 0 findings (0 remaining).\n")
+
+
+# ---- CKPT201 / 202 / 205 / 302 / 402 ---------------------------------------------------------------------
+TRAINS = """\
+for x, y in data:
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x) - y)
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+"""
+
+
+@pytest.mark.parametrize(
+    ("restore", "expected"),
+    [
+        # A name that may be None on a fresh start: guarded, comments kept above.
+        ("# resume\nckpt.restore(path)\n",
+         "# resume\nif path:\n    ckpt.restore(path).assert_existing_objects_matched()\n"),
+        # Already guarded: chained only.
+        ("if path is not None:\n    ckpt.restore(path)\n",
+         "if path is not None:\n    ckpt.restore(path).assert_existing_objects_matched()\n"),
+        # A literal path cannot be None.
+        ('ckpt.restore("/run/ckpt-3")\n', 'ckpt.restore("/run/ckpt-3").assert_existing_objects_matched()\n'),
+        # An inline lookup is bound once to a new name.
+        ('ckpt.restore(tf.train.latest_checkpoint("/run"))\n',
+         'checkpoint_path = tf.train.latest_checkpoint("/run")\nif checkpoint_path:\n'
+         '    ckpt.restore(checkpoint_path).assert_existing_objects_matched()\n'),
+    ],
+)
+def test_ckpt201_fix_is_unsafe_and_guards_the_fresh_start(restore, expected):
+    head = "import tensorflow as tf\nckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)\n" \
+           "path = tf.train.latest_checkpoint('/run')\n"
+    source = head + restore + TRAINS
+    assert fix(source, unsafe=False).applied == 0
+    result = fix(source, unsafe=True)
+    assert result.text == head + expected + TRAINS
+    assert result.findings == []
+
+
+def test_ckpt202_fix_drops_the_file_name_from_the_join():
+    source = textwrap.dedent("""\
+        import os
+        import tensorflow as tf
+        def run(model, root, name):
+            ckpt = tf.train.Checkpoint(model=model)
+            latest = tf.train.latest_checkpoint(os.path.join(root, name, "ckpt"))
+            if latest:
+                ckpt.restore(latest).expect_partial()
+            ckpt.write(os.path.join(root, name, "ckpt"))
+        """)
+    result = fix(source)
+    assert "tf.train.latest_checkpoint(os.path.join(root, name))" in result.text
+    assert result.findings == []
+
+
+def test_ckpt205_fix_builds_the_optimizer_of_the_loading_model_in_its_block():
+    source = textwrap.dedent("""\
+        import keras
+        WEIGHTS = "runs/last.weights.h5"
+        class Trainer:
+            def __init__(self):
+                self.model = build_model()
+                self.model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+            def save(self):
+                self.model.save_weights(WEIGHTS)
+            def restore(self, directory):
+                if directory:
+                    # weights and optimizer state
+                    self.model.load_weights(WEIGHTS)
+            def train(self, x, y):
+                self.model.fit(x, y, epochs=1)
+        """)
+    assert [f.code for f in lint(source).findings] == ["CKPT205"]
+    result = fix(source)
+    assert ("        if directory:\n            # weights and optimizer state\n"
+            "            self.model.optimizer.build(self.model.trainable_variables)\n"
+            "            self.model.load_weights(") in result.text
+    assert result.findings == []
+
+
+def test_ckpt302_fix_only_for_the_inline_inner_save():
+    source = textwrap.dedent("""\
+        import tensorflow as tf
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=3)
+        for step in range(10):
+            train_step()
+            path = (ckpt.save(manager.save()))
+        """)
+    result = fix(source)
+    assert "path = (manager.save())" in result.text and result.findings == []
+
+
+def test_ckpt402_renames_only_an_unambiguous_keyword():
+    source = textwrap.dedent("""\
+        import tensorflow as tf
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        ckpt.save(checkpoint_prefix="/tmp/run/ckpt")
+        ckpt.save("/tmp/run/ckpt", file_prefix="/tmp/x")
+        """)
+    outcome = lint(source)
+    fixable = [(f.location.line, f.fixable) for f in outcome.findings if f.code == "CKPT402"]
+    assert (3, True) in fixable and all(not ok for line, ok in fixable if line != 3)
+    result = fix(source)
+    assert 'ckpt.save(file_prefix="/tmp/run/ckpt")' in result.text
