@@ -11,9 +11,12 @@ import fnmatch
 import functools
 import hashlib
 import json
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ckptlint.errors import CkptlintError
 
@@ -51,20 +54,43 @@ class Config:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def is_excluded(self, path: Path) -> bool:
-        try:
-            relative = path.resolve().relative_to(_resolved(self.root))
-        except ValueError:
-            relative = Path(path.name)
-        parts = relative.parts
-        text = relative.as_posix()
+        real = str(path.resolve())
+        return self.exclusion_in(os.path.dirname(real))(os.path.basename(real))
+
+    def exclusion_in(self, real_directory: str) -> Callable[[str], bool]:
+        """The exclusion test for the entries of one (resolved) directory, by name: the directory's
+        part of the path is worked out once, not once per file. A pattern without "/" matches any one
+        component below the config root (`build` excludes every build/ directory); a pattern with "/"
+        the path from the root. Outside the root, an entry is matched by its name alone."""
+        names, paths = self._matchers
+        root = _resolved(self.root).rstrip(os.sep)
+        prefix = ""
+        if real_directory == root or real_directory.startswith(root + os.sep):
+            base = real_directory[len(root) + 1:].replace(os.sep, "/")
+            if any(names(part) for part in base.split("/") if part):
+                return lambda name: True
+            prefix = base + "/" if base else ""
+        if paths is None:
+            return lambda name: names(name) is not None
+        return lambda name: names(name) is not None or paths(prefix + name) is not None
+
+    @functools.cached_property
+    def _matchers(self):
+        """The patterns compiled once into two regexes (fnmatch semantics; `*` crosses "/" like
+        fnmatch): one for single components, one for paths from the root."""
+        names: list[str] = []
+        paths: list[str] = []
         for pattern in (*self.exclude, *self.extend_exclude):
             pattern = pattern.rstrip("/")
             if "/" in pattern:
-                if fnmatch.fnmatch(text, pattern) or text.startswith(pattern + "/") or fnmatch.fnmatch(text, pattern + "/*"):
-                    return True
-            elif any(fnmatch.fnmatch(part, pattern) for part in parts):
-                return True
-        return False
+                paths += [fnmatch.translate(pattern), fnmatch.translate(pattern + "/*"), re.escape(pattern + "/") + ".*"]
+            elif pattern:
+                names.append(fnmatch.translate(pattern))
+        never = re.compile(r"(?!)").match
+        return (
+            re.compile("|".join(f"(?:{p})" for p in names), re.S).match if names else never,
+            re.compile("|".join(f"(?:{p})" for p in paths), re.S).match if paths else None,
+        )
 
     def ignored_codes_for(self, path: Path) -> tuple[str, ...]:
         if not self.per_file_ignores:
@@ -81,9 +107,9 @@ class Config:
 
 
 @functools.lru_cache(maxsize=256)
-def _resolved(path: Path) -> Path:
-    """A config root, resolved once (is_excluded runs for every file and directory walked)."""
-    return path.resolve()
+def _resolved(path: Path) -> str:
+    """A config root, resolved once (exclusion is checked for every file and directory walked)."""
+    return str(path.resolve())
 
 
 def _str_list(value: object, key: str, origin: str) -> tuple[str, ...]:
