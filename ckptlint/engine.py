@@ -17,6 +17,7 @@ from ckptlint.cache import Cache
 from ckptlint.config import Config, ConfigResolver
 from ckptlint.files import Source, UnreadableFile, discover, read_source
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.prefilter import might_matter
 from ckptlint.registry import ENGINE_CODES, all_rules, is_selected
 from ckptlint.rule import ProjectRule, Rule
 
@@ -42,28 +43,9 @@ class FileOutcome:
 
 
 @lru_cache(maxsize=64)
-def _rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
+def rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
     wanted = set(codes)
     return tuple(rule() for rule in all_rules() if rule.code in wanted)
-
-
-@lru_cache(maxsize=64)
-def _prefilter_words(codes: tuple[str, ...]) -> tuple[tuple[str, ...], ...] | None:
-    """The union of the selected rules' API words, each entry a group of words that must all appear;
-    None when a rule declares none (no prefilter)."""
-    groups: set[tuple[str, ...]] = set()
-    for rule in _rules_for(codes):
-        if not rule.api_words:
-            return None
-        groups.update((entry,) if isinstance(entry, str) else tuple(entry) for entry in rule.api_words)
-    # Shorter groups first: a single word is checked before the pairs that contain it.
-    return tuple(sorted(groups, key=lambda group: (len(group), group)))
-
-
-def might_matter(text: str, codes: tuple[str, ...]) -> bool:
-    """The cheap text prefilter: can any selected rule fire on this text at all?"""
-    groups = _prefilter_words(codes)
-    return groups is None or any(all(word in text for word in group) for group in groups)
 
 
 def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False) -> FileOutcome:
@@ -93,7 +75,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         outcome.internal_error = f"{path}: internal error while building the semantic model: {exc!r}"
         return outcome
     locator = Locator(module, path, source)
-    rules = _rules_for(codes)
+    rules = rules_for(codes)
     raw: list[Finding] = []
     fixes: dict[int, object] = {}  # id(finding) -> its Fix, with_fixes only
     for rule in rules:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 import libcst as cst
 
 from ckptlint.findings import Severity
+from ckptlint.prefilter import word_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from ckptlint.model import ModuleModel
@@ -75,6 +76,15 @@ class Rule:
 
     def check(self, module: ModuleModel) -> Iterable[Diagnostic]:
         return ()
+
+    @classmethod
+    def prefilter(cls, code: str) -> bool:
+        """Can this rule fire on a module whose source is `code`? Called on the raw text, then on the
+        code with comments and strings blanked (ckptlint.prefilter). The default: some `api_words`
+        entry appears. Override for a sharper necessary condition; it must never say False for a
+        module the rule fires on (the suite runs every INVALID example and sample project through
+        it), and must stay False when characters are removed from a text it says False for."""
+        return any(all(word in code for word in group) for group in word_groups(cls.api_words))
 
     @classmethod
     def page(cls) -> str:

@@ -1,0 +1,66 @@
+"""The prefilter's code view (ckptlint.prefilter.code_text): comments and string literals go, code stays.
+Dropping code would drop files a rule fires on, so the conservative direction is checked against
+Python's own tokenizer on every source file of the repository."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections import Counter
+
+import pytest
+
+from ckptlint.prefilter import code_text, might_matter
+from cli_helpers import REPO
+
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("x = 1  # ckpt.save(path)\n", "x = 1  \n"),
+        ('"""Calls model.save(p)."""\nf(x)\n', '""""""\nf(x)\n'),
+        ("s = 'it''s'\n", "s = ''''\n"),
+        ('s = "a \\" # b"  # c\n', 's = ""  \n'),
+        ("s = '''a\n'b'\n''' + t\n", "s = '''''' + t\n"),
+        ('s = rb"\\d#"\n', 's = rb""\n'),
+        ('if"x" in y: pass\n', 'if"" in y: pass\n'),  # `if` is not a string prefix
+        # f-strings hold code: kept whole, with the rest of their line.
+        ('m = f"{ckpt.save(p)}" # note\nz = "gone"\n', 'm = f"{ckpt.save(p)}" # note\nz = ""\n'),
+        ("s = 'never closed\nckpt.save(p)\n", "s = 'never closed\nckpt.save(p)\n"),  # left as code
+    ],
+)
+def test_code_text(source, expected):
+    assert code_text(source) == expected
+
+
+def test_a_word_only_in_comments_or_strings_does_not_keep_a_file():
+    docs_only = '"""Restores tf.train.Checkpoint(model=m)."""\n# manager.save()\nprint("latest_checkpoint")\n'
+    assert not might_matter(docs_only, ("CKPT101", "CKPT202", "CKPT302"))
+    assert might_matter(docs_only + "ckpt = tf.train.Checkpoint(model=m)\n", ("CKPT101",))
+
+
+def _code_names(source: str) -> Counter:
+    """The identifiers Python's tokenizer sees outside strings and comments."""
+    names: Counter = Counter()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.NAME:
+            names[token.string] += 1
+        elif token.type == tokenize.STRING and re.match(r"(?i)[rb]*f", token.string):
+            names.update(IDENTIFIER.findall(token.string))  # an f-string's expressions are code
+    return names
+
+
+SOURCES = sorted(p for folder in ("ckptlint", "rules", "tests", "sample_projects", "benchmarks")
+                 for p in (REPO / folder).rglob("*.py"))
+
+
+def test_code_text_keeps_every_identifier_of_the_code():
+    assert len(SOURCES) > 50
+    for path in SOURCES:
+        source = path.read_text(encoding="utf-8")
+        kept = Counter(IDENTIFIER.findall(code_text(source)))
+        missing = _code_names(source) - kept
+        assert not missing, f"{path.relative_to(REPO)}: code_text dropped {dict(missing)}"
