@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from ckptlint.model.builder import ancestors, subtree
 from ckptlint.rule import Fix
 
 MAX_PASSES = 5
@@ -102,30 +103,10 @@ def replace_statement(statement: cst.BaseStatement, new: Sequence[cst.BaseStatem
 
 def statement_of(module: cst.Module, node: cst.CSTNode) -> cst.BaseStatement | None:
     """The statement (simple or compound) that directly contains `node`, found by identity; None when
-    the node is not in the module. Walks only down the path to the node."""
-    found: list[cst.BaseStatement] = []
-
-    class _Find(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.BaseStatement] = []
-
-        def on_visit(self, visited: cst.CSTNode) -> bool:
-            if found:
-                return False
-            if visited is node:
-                if self.stack:
-                    found.append(self.stack[-1])
-                return False
-            if isinstance(visited, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-                self.stack.append(visited)
-            return True
-
-        def on_leave(self, original: cst.CSTNode) -> None:
-            if self.stack and self.stack[-1] is original:
-                self.stack.pop()
-
-    module.visit(_Find())
-    return found[0] if found else None
+    the node is not in the module."""
+    path = ancestors(module, node) or []
+    statements = [n for n in path[:-1] if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))]
+    return statements[-1] if statements else None
 
 
 def unique_identifier(wanted: str, taken: Iterable[str]) -> str:
@@ -150,15 +131,7 @@ def string_literal(value: str, like: cst.SimpleString | None = None) -> cst.Simp
 
 # ---- applying one pass ------------------------------------------------------------------------------
 def _subtree_ids(node: cst.CSTNode) -> set[int]:
-    ids: set[int] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def on_visit(self, visited: cst.CSTNode) -> bool:
-            ids.add(id(visited))
-            return True
-
-    node.visit(_Collect())
-    return ids
+    return {id(inner) for inner in subtree(node)}
 
 
 def select_non_overlapping(fixes: Sequence[Fix]) -> tuple[list[Fix], list[Fix]]:

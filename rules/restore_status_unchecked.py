@@ -8,6 +8,7 @@ import libcst as cst
 
 from ckptlint.findings import Severity
 from ckptlint.model import ModuleModel
+from ckptlint.model.builder import ancestors
 from ckptlint.model.restores import checkpoint_restores, resumes_training
 from ckptlint.fix import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call
@@ -262,30 +263,12 @@ def main():
 
 
 def _guard_tests(module: ModuleModel, statement: cst.CSTNode) -> list[str]:
-    """The tests of the `if` statements around `statement`, as code."""
-    found: list[list[str]] = []
+    """The tests of the `if` statements whose body holds `statement`, as code (an `else` branch is not
+    guarded by its `if`'s test)."""
+    path = ancestors(module.module, statement) or []
     empty = cst.Module([])
-
-    class _Find(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.tests: list[str] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if found:
-                return False
-            if node is statement:
-                found.append(list(self.tests))
-                return False
-            if isinstance(node, cst.If):
-                self.tests.append(empty.code_for_node(node.test).strip())
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            if isinstance(original_node, cst.If) and self.tests:
-                self.tests.pop()
-
-    module.module.visit(_Find())
-    return found[0] if found else []
+    return [empty.code_for_node(node.test).strip() for node, below in zip(path, path[1:])
+            if isinstance(node, cst.If) and below is node.body]
 
 
 def _checked_status_fix(module: ModuleModel, call: Call) -> Fix | None:

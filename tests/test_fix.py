@@ -590,6 +590,9 @@ for x, y in data:
         # Already guarded: chained only.
         ("if path is not None:\n    ckpt.restore(path)\n",
          "if path is not None:\n    ckpt.restore(path).assert_existing_objects_matched()\n"),
+        # The else branch of `if path:` is not guarded by it.
+        ("if path:\n    pass\nelse:\n    ckpt.restore(path)\n",
+         "if path:\n    pass\nelse:\n    if path:\n        ckpt.restore(path).assert_existing_objects_matched()\n"),
         # A literal path cannot be None.
         ('ckpt.restore("/run/ckpt-3")\n', 'ckpt.restore("/run/ckpt-3").assert_existing_objects_matched()\n'),
         # An inline lookup is bound once to a new name.

@@ -314,3 +314,51 @@ def test_check_never_imports_tensorflow_or_keras(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "libcst" in modules  # the check did run
     assert not modules & {"tensorflow", "keras", "tf_keras", "tensorboard", "h5py"}, sorted(modules)
+
+
+def test_subtree_and_ancestors_agree_with_libcst_visit():
+    """`subtree` meets nodes in `node.visit`'s order; `ancestors` finds the same path to every node."""
+    from ckptlint.model.builder import ancestors, subtree
+
+    class _Order(cst.CSTVisitor):
+        def __init__(self):
+            self.nodes, self.stack, self.paths = [], [], {}
+
+        def on_visit(self, node):
+            self.nodes.append(node)
+            self.stack.append(node)
+            self.paths[id(node)] = list(self.stack)
+            return True
+
+        def on_leave(self, node):
+            self.stack.pop()
+
+    checked = 0
+    for text in list(_walk_sources())[::7]:
+        try:
+            module = cst.parse_module(textwrap.dedent(text))
+        except cst.ParserSyntaxError:
+            continue
+        order = _Order()
+        module.visit(order)
+        assert [id(n) for n in subtree(module)] == [id(n) for n in order.nodes]
+        for node in order.nodes[:: max(1, len(order.nodes) // 40)]:
+            assert [id(n) for n in ancestors(module, node)] == [id(n) for n in order.paths[id(node)]]
+        checked += 1
+    assert checked > 5
+    assert ancestors(module, cst.Name("elsewhere")) is None
+
+
+def test_positions_fast_path_gives_libcst_public_positions():
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from ckptlint.locate import positions
+
+    for text in list(_walk_sources())[::5]:
+        try:
+            module = cst.parse_module(textwrap.dedent(text))
+        except cst.ParserSyntaxError:
+            continue
+        public = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        fast = positions(module)
+        assert dict(fast) == dict(public)

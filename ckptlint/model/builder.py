@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Callable
+from typing import Callable, Iterator
 
 import libcst as cst
 from libcst._nodes import op as _op_nodes
@@ -91,6 +91,45 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             leave(visitor, current)
 
     step(node)
+
+
+def subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under `node` (itself first), in the order `node.visit` would meet them, read-only."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        children: list[cst.CSTNode] = []
+        for name in _child_fields(type(current)):
+            value = getattr(current, name)
+            kind = type(value)
+            if kind is tuple or kind is list:
+                children.extend(value)
+            elif value is not None and kind is not cst.MaybeSentinel:
+                children.append(value)
+        stack.extend(reversed(children))
+
+
+def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
+    """The nodes from `root` down to `target` (both included), found by identity without rebuilding
+    the tree (libcst has no parent links); None when `target` is not under `root`."""
+    # Whitespace, operators and parentheses hold no code: not searched unless they are the target.
+    skipped = frozenset() if type(target) in _NO_CODE_INSIDE else _NO_CODE_INSIDE
+    path: list[cst.CSTNode] = []
+
+    def search(current: cst.CSTNode) -> bool:
+        path.append(current)
+        if current is target:
+            return True
+        for name in _child_fields(type(current)):
+            value = getattr(current, name)
+            for item in value if type(value) in (tuple, list) else (value,):
+                if isinstance(item, cst.CSTNode) and type(item) not in skipped and search(item):
+                    return True
+        path.pop()
+        return False
+
+    return path if search(root) else None
 
 
 def dotted_name(expr: cst.BaseExpression) -> str | None:

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.model.builder import dotted_name
+from ckptlint.model.builder import dotted_name, subtree, walk
 from ckptlint.model.facts import Call, Key, Scope
 from ckptlint.model.module import ModuleModel
 
@@ -403,17 +403,7 @@ def _branch_pairs(root: cst.Module) -> list[tuple[set[int], set[int]]]:
     pairs: list[tuple[set[int], set[int]]] = []
 
     def ids(node: cst.CSTNode | None) -> set[int]:
-        found: set[int] = set()
-        if node is None:
-            return found
-
-        class _Collect(cst.CSTVisitor):
-            def on_visit(self, inner: cst.CSTNode) -> bool:
-                found.add(id(inner))
-                return True
-
-        node.visit(_Collect())
-        return found
+        return set() if node is None else {id(inner) for inner in subtree(node)}
 
     class _Visit(cst.CSTVisitor):
         def visit_If(self, node: cst.If) -> None:
@@ -430,7 +420,7 @@ def _branch_pairs(root: cst.Module) -> list[tuple[set[int], set[int]]]:
             if handlers:
                 pairs.append((ids(node.body), handlers))
 
-    root.visit(_Visit())
+    walk(root, _Visit())
     return pairs
 
 
