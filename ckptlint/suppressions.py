@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 _DISABLE = re.compile(r"ckptlint:\s*disable(-file)?\s*(?:=\s*([A-Za-z0-9_,\s-]+))?", re.IGNORECASE)
 _NOQA = re.compile(r"\bnoqa\b(?::\s*([A-Z0-9,\s]+))?", re.IGNORECASE)
 ALL = "*"
+# Every suppression contains one of these words; a file without them needs no tokenizing.
+_MARKER = re.compile(r"ckptlint|noqa", re.IGNORECASE)
 
 
 @dataclass
@@ -40,6 +42,8 @@ def _codes(text: str | None) -> set[str]:
 
 def parse(text: str) -> Suppressions:
     result = Suppressions()
+    if not _MARKER.search(text):
+        return result  # no marker anywhere: nothing to tokenize for (most files with findings)
     lines = text.splitlines()
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))

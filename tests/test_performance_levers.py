@@ -362,3 +362,18 @@ def test_positions_fast_path_gives_libcst_public_positions():
         public = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         fast = positions(module)
         assert dict(fast) == dict(public)
+
+
+def test_child_field_order_is_read_like_inspect_getsource_for_every_node_class():
+    import inspect
+
+    from ckptlint.model.builder import _method_source
+
+    checked = 0
+    for cls in set(_all_node_classes()):
+        method = cls.__dict__.get("_visit_and_replace_children")
+        if method is None or getattr(method, "__isabstractmethod__", False):
+            continue
+        assert _method_source(method) == inspect.getsource(method), cls.__name__
+        checked += 1
+    assert checked > 100

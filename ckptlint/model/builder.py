@@ -7,7 +7,7 @@ Positions are computed later and only for modules that have something to report.
 
 from __future__ import annotations
 
-import inspect
+import linecache
 import re
 from typing import Callable, Iterator
 
@@ -43,10 +43,29 @@ _NO_CODE_INSIDE: frozenset[type] = frozenset(
 def _child_fields(cls: type) -> tuple[str, ...]:
     fields = _CHILD_FIELDS.get(cls)
     if fields is None:
-        source = inspect.getsource(cls._visit_and_replace_children)  # OSError if libcst has no sources
-        fields = tuple(dict.fromkeys(_CHILD_FIELD.findall(source)))
+        fields = tuple(dict.fromkeys(_CHILD_FIELD.findall(_method_source(cls._visit_and_replace_children))))
         _CHILD_FIELDS[cls] = fields
     return fields
+
+
+def _method_source(method: Callable) -> str:
+    """A method's source: its lines from the file, from its `def` to the end of its signature, then down
+    to the next line indented no deeper than the `def`. inspect.getsource tokenizes for that, which cost 0.05 s of a one-file run."""
+    code = method.__code__
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    if not lines or start >= len(lines):
+        raise OSError(f"no source for {method.__qualname__}")  # libcst installed without sources
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start
+    while end < len(lines) and not lines[end].rstrip().endswith(":"):  # a signature over several lines
+        end += 1
+    end += 1
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    while not lines[end - 1].strip():
+        end -= 1
+    return "".join(lines[start:end])
 
 
 def _own_method(visitor_class: type, name: str) -> Callable | None:
