@@ -7,8 +7,11 @@ Positions are computed later and only for modules that have something to report.
 
 from __future__ import annotations
 
+import dataclasses
 import linecache
 import re
+import typing
+from functools import lru_cache
 from typing import Callable, Iterator
 
 import libcst as cst
@@ -81,10 +84,47 @@ _HANDLERS: dict[tuple[type, type], _Handlers] = {}
 def _handlers(visitor_class: type, cls: type) -> _Handlers:
     visit = _own_method(visitor_class, f"visit_{cls.__name__}")
     leave = _own_method(visitor_class, f"leave_{cls.__name__}")
-    # None: nothing to call in this subtree (whitespace, operators, parentheses).
-    fields = None if visit is None and leave is None and cls in _NO_CODE_INSIDE else _child_fields(cls)
+    if visit is None and leave is None and cls in _NO_CODE_INSIDE:
+        fields = None  # nothing to call in this subtree (whitespace, operators, parentheses)
+    elif _handles_no_code(visitor_class):
+        fields = _child_fields(cls)
+    else:  # nor in fields that can only hold such nodes: not even a call to find that out
+        fields = tuple(name for name in _child_fields(cls) if not _holds_no_code(cls, name))
     entry = _HANDLERS[visitor_class, cls] = (visit, leave, fields)
     return entry
+
+
+@lru_cache(maxsize=None)
+def _handles_no_code(visitor_class: type) -> bool:
+    return any(_own_method(visitor_class, f"{kind}_{cls.__name__}")
+               for cls in _NO_CODE_INSIDE for kind in ("visit", "leave"))
+
+
+@lru_cache(maxsize=None)
+def _holds_no_code(cls: type, field_name: str) -> bool:
+    """Whether the field's declared type admits only whitespace, operators and parentheses (the
+    `lpar`, `comma`, `whitespace_*` fields): libcst's dataclass annotations say so."""
+    annotation = {f.name: f.type for f in dataclasses.fields(cls)}.get(field_name)
+    node_types = _node_types(annotation)
+    return node_types is not None and all(t in _NO_CODE_INSIDE for t in node_types)
+
+
+def _node_types(annotation) -> list[type] | None:
+    """The CSTNode classes an annotation admits (through Sequence, Optional, Union), or None when it
+    admits something else or cannot be read (then the field is walked)."""
+    if annotation is None or annotation is type(None) or annotation is cst.MaybeSentinel:
+        return []
+    if isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, cst.CSTNode) else None
+    found: list[type] = []
+    for argument in typing.get_args(annotation) or [None]:
+        if argument is None and not typing.get_args(annotation):
+            return None
+        types = _node_types(argument)
+        if types is None:
+            return None
+        found += types
+    return found
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
