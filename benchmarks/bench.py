@@ -235,6 +235,17 @@ def pick_precommit_file(corpus: Path) -> Path:
     return Path(best[1])
 
 
+def pick_unrelated_file(corpus: Path) -> Path:
+    """The common pre-commit case: a median-sized module that mentions no checkpoint, saving, loading,
+    optimizer or weights at all (the prefilter drops it, so nothing is parsed)."""
+    words = ("checkpoint", "save", "load", "optimizer", "weights", "backup")
+    sizes = sorted(
+        (path.stat().st_size, str(path)) for path in corpus.rglob("*.py")
+        if not any(word in path.read_text("utf-8", "replace").lower() for word in words)
+    )
+    return Path(sizes[len(sizes) // 2][1])
+
+
 # ---- report ----------------------------------------------------------------------------------
 def _row(result: Result, baseline: float | None) -> str:
     rate = result.files / result.median if result.files and result.median else 0
@@ -357,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
         single.append(measure("check one file", [*ckptlint, "check", str(one), "--select", "ALL", "--no-cache", "--exit-zero"],
                               args.precommit_repeat, 1, one_lines,
                               note=f"`{one.relative_to(corpus)}`, no cache: process start to exit"))
+        other = pick_unrelated_file(corpus)
+        other_lines = other.read_bytes().count(b"\n")
+        single.append(measure("check one unrelated file", [*ckptlint, "check", str(other), "--select", "ALL", "--no-cache",
+                                                           "--exit-zero"],
+                              args.precommit_repeat, 1, other_lines,
+                              note=f"`{other.relative_to(corpus)}`: no checkpoint code, dropped by the prefilter"))
         single.append(measure("`ckptlint --version`", [*ckptlint, "--version"], args.precommit_repeat, 0, 0,
                               note="process start to exit"))
     finally:

@@ -49,6 +49,14 @@ class Cache:
         digest.update(data)
         return digest.hexdigest()
 
+    def project_key(self, code: str, file_keys: list[str]) -> str:
+        """The key of a project rule's findings: the rule and the keys of the files whose summaries it
+        read, in order (each already covers the ckptlint sources, config, selection, path, content)."""
+        digest = hashlib.sha256(f"project\0{code}\0".encode())
+        for key in file_keys:
+            digest.update(key.encode() + b"\0")
+        return digest.hexdigest()
+
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / key[2:]
 

@@ -79,12 +79,15 @@ def run(args: argparse.Namespace) -> int:
         result.notices = []
     to_terminal = not args.output_file and sys.stdout.isatty()
     color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
-    from ckptlint.fix import fixable_summary, mark_fixable
+    hints: list[str] = []
+    if any(f.fixable for f in result.findings):  # ckptlint.fix imports libcst: only when it has work
+        from ckptlint.fix import fixable_summary, mark_fixable
 
-    result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
+        result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
+        hints = fixable_summary(result, hidden)
     output = render(result, fmt, statistics=args.statistics, color=color)
     if fmt == "text" and not args.quiet:
-        extra = [outcome.summary()] if outcome is not None else fixable_summary(result, hidden)
+        extra = [outcome.summary()] if outcome is not None else hints
         output += "".join(line + "\n" for line in extra)
     elif outcome is not None and not args.quiet:  # keep a machine-readable report clean
         for notice in outcome.notices:

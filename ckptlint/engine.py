@@ -18,7 +18,8 @@ from ckptlint.config import Config, ConfigResolver
 from ckptlint.files import Source, UnreadableFile, discover, read_source
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.prefilter import might_matter
-from ckptlint.registry import ENGINE_CODES, all_rules, is_selected
+from ckptlint.catalogue import entries
+from ckptlint.registry import ENGINE_CODES, all_rules, is_selected, rule_by_code
 from ckptlint.rule import ProjectRule, Rule
 
 
@@ -40,6 +41,9 @@ class FileOutcome:
     # module and the fixes of the findings kept after suppressions.
     fixes: list = field(default_factory=list)  # [(Finding, rule.Fix)]
     module: object | None = None
+    # The cache key of the file's content this outcome is for (None without a cache): the project pass
+    # is cached under the keys of the files it read.
+    cache_key: str | None = None
 
 
 @lru_cache(maxsize=64)
@@ -51,15 +55,15 @@ def rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
 def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False) -> FileOutcome:
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
     --diff only) also returns the module and each kept finding's Fix."""
+    outcome = FileOutcome()
+    if not source.text.strip() or not might_matter(source.text, codes):
+        return outcome  # before any import of libcst: a run that drops every file never loads it
     import libcst as cst
 
     from ckptlint import suppressions
     from ckptlint.locate import Locator
     from ckptlint.model import ModuleModel
 
-    outcome = FileOutcome()
-    if not source.text.strip() or not might_matter(source.text, codes):
-        return outcome
     try:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as exc:
@@ -148,6 +152,7 @@ def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
     if cache and key:
         cached = cache.get(key)
         if cached is not None:
+            cached.cache_key = key
             return cached
     try:
         source = read_source(path, task.max_size, data)
@@ -160,6 +165,7 @@ def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
             outcome = lint_text(task.path, source, task.codes)
     if cache and key:
         cache.put(key, outcome)
+        outcome.cache_key = key
     return outcome
 
 
@@ -186,7 +192,7 @@ def selected_codes(config: Config, options: Options, path: Path) -> tuple[str, .
     select = options.select if options.select is not None else config.select
     extend = [*config.extend_select, *options.extend_select]
     ignore = [*config.ignore, *options.ignore, *config.ignored_codes_for(path)]
-    catalogue = [(r.code, r.default_enabled) for r in all_rules()] + [(c, True) for c in ENGINE_CODES]
+    catalogue = [(e.code, e.default_enabled) for e in entries()] + [(c, True) for c in ENGINE_CODES]
     codes = [
         code for code, default_enabled in catalogue
         if is_selected(code, default_enabled, list(select) if select is not None else None, ignore)
@@ -234,6 +240,7 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     notices: list[str] = []
     internal_errors: list[str] = []
     summaries: dict[str, list] = {}
+    keys: dict[str, list[str | None]] = {}  # project rule code -> the cache keys of the files it reads
     for task, outcome in zip(tasks, outcomes):
         findings.extend(outcome.findings)
         if outcome.notice:
@@ -242,33 +249,53 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
             internal_errors.append(outcome.internal_error)
         for code, (summary, marks) in outcome.summaries.items():
             summaries.setdefault(code, []).append((task.path, summary, marks))
-    findings.extend(_project_findings(summaries, internal_errors))
+            keys.setdefault(code, []).append(outcome.cache_key)
+    findings.extend(_project_findings(summaries, keys, cache, internal_errors))
     if discovered.excluded_explicit:
         notices.append(f"{discovered.excluded_explicit} file(s) named on the command line are excluded by configuration")
     findings.sort(key=lambda f: f.sort_key)
     return LintResult(findings, len(tasks), notices, internal_errors)
 
 
-def _project_findings(summaries: dict[str, list], internal_errors: list[str]) -> list[Finding]:
+def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | None]], cache: Cache | None,
+                      internal_errors: list[str]) -> list[Finding]:
+    kept: list[Finding] = []
+    for entry in entries():
+        if not entry.project or entry.code not in summaries:
+            continue
+        # A project pass reads only its summaries, and each is a function of its file's cache key: when
+        # every key is known, the pass's findings are cached under all of them (a warm run then never
+        # imports the rules, nor libcst).
+        key = None
+        if cache is not None and None not in keys[entry.code]:
+            key = cache.project_key(entry.code, keys[entry.code])
+            found = cache.get(key)
+            if isinstance(found, list):
+                kept.extend(found)
+                continue
+        found = _run_project_rule(entry.code, summaries[entry.code], internal_errors)
+        if found is not None and key is not None:
+            cache.put(key, found)
+        kept.extend(found or ())
+    return kept
+
+
+def _run_project_rule(code: str, gathered: list, internal_errors: list[str]) -> list[Finding] | None:
+    """The findings of one project rule over every file's summary, suppressions applied; None when the
+    rule crashed (reported as an internal error)."""
     from ckptlint.project import ProjectFacts
 
-    kept: list[Finding] = []
-    for rule in all_rules():
-        if not issubclass(rule, ProjectRule) or rule.code not in summaries:
-            continue
-        entries = summaries[rule.code]
-        marks_by_path = {path: marks for path, _summary, marks in entries}
-        facts = ProjectFacts({path: summary for path, summary, _marks in entries})
-        try:
-            found = list(rule().check_project(facts))
-        except Exception as exc:
-            internal_errors.append(f"internal error in {rule.code} (project pass): {exc!r} (please report it)")
-            continue
-        for finding in found:
-            marks = marks_by_path.get(finding.location.path)
-            if marks is None or not marks.suppresses(finding.code, finding.location.line):
-                kept.append(finding)
-    return kept
+    rule = rule_by_code(code)
+    marks_by_path = {path: marks for path, _summary, marks in gathered}
+    facts = ProjectFacts({path: summary for path, summary, _marks in gathered})
+    try:
+        found = list(rule().check_project(facts))
+    except Exception as exc:
+        internal_errors.append(f"internal error in {rule.code} (project pass): {exc!r} (please report it)")
+        return None
+    return [finding for finding in found
+            if (marks := marks_by_path.get(finding.location.path)) is None
+            or not marks.suppresses(finding.code, finding.location.line)]
 
 
 def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
@@ -310,7 +337,11 @@ def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
         data = Path(task.path).read_bytes()
     except OSError:
         return None
-    return cache.get(cache.key(task.path, data, task.config_fingerprint, task.codes))
+    key = cache.key(task.path, data, task.config_fingerprint, task.codes)
+    outcome = cache.get(key)
+    if outcome is not None:
+        outcome.cache_key = key
+    return outcome
 
 
 def _size(path: str) -> int:

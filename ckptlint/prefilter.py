@@ -16,12 +16,12 @@ from functools import lru_cache
 from typing import Callable
 
 # The start of a string literal (with its prefix) or of a comment; the scanner skips from one to the next.
-_START = re.compile(r"""(?P<prefix>[rRbBuUfF]{0,2})(?P<quote>'''|\"\"\"|'|")|\#[^\n]*""")
+_START = re.compile(r"""(?P<prefix>[rRbBuUfF]{0,2})(?P<quote>'''|\"\"\"|'|")|\#[^\r\n]*""")
 _BODY = {
     "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.S),
     '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.S),
-    "'": re.compile(r"(?:[^'\\\n]|\\.)*'", re.S),
-    '"': re.compile(r'(?:[^"\\\n]|\\.)*"', re.S),
+    "'": re.compile(r"(?:[^'\\\r\n]|\\.)*'", re.S),  # a bare \r ends a line too
+    '"': re.compile(r'(?:[^"\\\r\n]|\\.)*"', re.S),
 }
 
 
@@ -74,26 +74,25 @@ def might_matter(text: str, codes: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=64)
 def _test_for(codes: tuple[str, ...]) -> Test | None:
-    """One test for the selected rules: the union of the `api_words` of rules that use the default
-    prefilter (each word searched once however many rules share it), or'ed with the rules' own
-    `prefilter` methods. None when a selected rule declares nothing (then every file is parsed)."""
-    from ckptlint.engine import rules_for
-    from ckptlint.rule import Rule
+    """One test for the selected rules, built from the catalogue so that no rule module (nor libcst)
+    is imported for a file it drops. None when a selected rule declares no words (every file is then
+    parsed)."""
+    from ckptlint.catalogue import entries
 
-    groups: set[tuple[str, ...]] = set()
-    custom: list[Test] = []
-    for rule in rules_for(codes):
-        if type(rule).prefilter.__func__ is not Rule.prefilter.__func__:
-            custom.append(type(rule).prefilter)
-        elif rule.api_words:
-            groups.update(word_groups(rule.api_words))
-        else:
-            return None
-    # Shorter groups first: a single word is checked before the pairs that contain it.
-    ordered = tuple(sorted(groups, key=lambda group: (len(group), group)))
+    selected = [entry for entry in entries() if entry.code in codes]
+    if any(not entry.api_words for entry in selected):
+        return None
+    plain = _ordered({group for e in selected if not e.custom_prefilter for group in word_groups(e.api_words)})
+    custom = [(e.code, _ordered(word_groups(e.api_words))) for e in selected if e.custom_prefilter]
+    anchors = _anchors([group for e in selected for group in word_groups(e.api_words)])
 
     def test(text: str) -> bool:
-        return any(all(word in text for word in group) for group in ordered) or any(c(text) for c in custom)
+        if not any(anchor in text for anchor in anchors):
+            return False  # most files: a few substring searches, whatever the number of groups
+        if any(all(word in text for word in group) for group in plain):
+            return True
+        return any(any(all(word in text for word in group) for group in groups) and _rule(code).prefilter(text)
+                   for code, groups in custom)
 
     return test
 
@@ -101,3 +100,64 @@ def _test_for(codes: tuple[str, ...]) -> Test | None:
 def word_groups(api_words) -> list[tuple[str, ...]]:
     """`api_words` entries as groups of words that must all appear."""
     return [(entry,) if isinstance(entry, str) else tuple(entry) for entry in api_words]
+
+
+def _ordered(groups) -> tuple[tuple[str, ...], ...]:
+    # Shorter groups first: a single word is checked before the pairs that contain it.
+    return tuple(sorted(set(groups), key=lambda group: (len(group), group)))
+
+
+def _anchors(groups: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """A few words such that every group contains one of them, or a word containing one of them: a
+    text without any anchor matches no group. Greedy set cover (each pick covers the most groups
+    left), then a word is replaced by a shorter pick it contains (".save(" by "save(")."""
+    left = set(groups)
+    picked: list[str] = []
+    while left:
+        counts: dict[str, int] = {}
+        for group in left:
+            for word in group:
+                counts[word] = counts.get(word, 0) + 1
+        word = max(counts, key=lambda w: (counts[w], -len(w), w))
+        picked.append(word)
+        left = {group for group in left if word not in group}
+    return tuple(sorted({min((p for p in picked if p in word), key=len) for word in picked}))
+
+
+# ---- text tests for the rules' own prefilters ----------------------------------------------------
+# What may stand between a callee and its `(`: whitespace, line continuations, the `)` of a parenthesized
+# callee, and comments (a call inside brackets may span lines).
+_BEFORE_CALL = re.compile(r"(?:\s|\\|\)|#[^\r\n]*)*")
+
+
+def is_name_char(code: str, index: int) -> bool:
+    return 0 <= index < len(code) and (code[index].isalnum() or code[index] == "_")
+
+
+def skip_to_call(code: str, end: int) -> int:
+    """The index after what may separate the name ending at `end` from a `(` that calls it."""
+    return _BEFORE_CALL.match(code, end).end()
+
+
+def may_call_method(code: str, method: str) -> bool:
+    """Whether `code` may call a method named `method` (`x.method(...)`, `x . method (...)`): the whole
+    name with a `(` after it and a `.` before it. A line break before the name may end a comment (inside
+    brackets, `x.  # note` then `method(...)`), which a backward scan cannot see past: it counts as a `.`."""
+    start = code.find(method)
+    while start >= 0:
+        end = start + len(method)
+        if not is_name_char(code, end) and code.startswith("(", skip_to_call(code, end)):
+            before = start - 1
+            while before >= 0 and code[before] in " \t\f\\\r\n":
+                before -= 1
+            line_break = "\n" in code[before + 1:start] or "\r" in code[before + 1:start]
+            if line_break or (before >= 0 and code[before] == "."):
+                return True
+        start = code.find(method, end)
+    return False
+
+
+def _rule(code: str):
+    from ckptlint.registry import rule_by_code
+
+    return rule_by_code(code)

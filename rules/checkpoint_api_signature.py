@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -11,7 +12,9 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.loading import file_kind, imports_keras2
+from ckptlint.model.module import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.fix import replace_keyword
+from ckptlint.prefilter import may_call_method, word_groups
 from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
@@ -78,6 +81,17 @@ REMOVED = {
 }
 _MODEL_EVIDENCE = frozenset({"compile", "fit", "train_on_batch", "fit_generator", "evaluate", "predict", "summary"})
 
+# The prefilter. Every check but `Model.save`'s needs one of these words: a checkpoint or manager comes
+# from `tf.train.Checkpoint`/`CheckpointManager`, the other APIs are called by name (`ModelCheckpoint`
+# holds "Checkpoint"); a name is in the call or in the import its alias comes from, and the canonical
+# names of the Keras functions only come from paths with `keras` in them (ckptlint.model.names).
+_NAMED_APIS = ("Checkpoint", "latest_checkpoint", ("load_model", "keras"), ("save_model", "keras"), "save_weights",
+               "load_weights", ("BackupAndRestore", "keras"))
+# `Model.save` is checked only on a binding with the model role, which comes from a Keras constructor,
+# loader or subclass (`keras` is in the text), from a model method or attribute used on it or on what
+# it was assigned from, or from a local function returning such a binding (ckptlint.model.module).
+_MODEL_ROLE_WORDS = ("keras", *sorted(MODEL_METHODS | MODEL_ATTRIBUTES))
+
 
 class CheckpointApiSignature(Rule):
     """
@@ -127,10 +141,9 @@ class CheckpointApiSignature(Rule):
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
     fix_safety = "safe"
-    # A bare "save" is too common to prefilter on: `Model.save` is only checked on a Keras model, which
-    # the module names (keras) or compiles; every other API checked here has a distinctive name.
+    # Coarser than `prefilter` (no `keras` in them: a word in nearly every file makes a poor first test).
     api_words = ("Checkpoint", "latest_checkpoint", "load_model", "save_model", "save_weights", "load_weights",
-                 "BackupAndRestore", (".save(", "keras"), (".save(", "compile"))
+                 "BackupAndRestore", "save")
 
     VALID = [
         """
@@ -236,7 +249,34 @@ tf.keras.models.save_model(model, export_dir, save_format="tf")
 """,
             lines=(5, 6),
         ),
+        # A model known only from `fit()`, saved with a Keras 2 keyword: neither `keras` nor `compile` in the text.
+        Invalid(
+            """
+import tensorflow as tf
+model = build_classifier(layer, max_len, 2)
+model.fit(train_dataset, epochs=3)
+model.save(serving_model_dir, save_format="tf")
+""",
+            lines=(5,),
+        ),
+        # An aliased loader: "load_model" and "keras" are only in the import.
+        Invalid(
+            """
+from keras.models import load_model as load
+model = load("m.keras", options=None)
+""",
+            lines=(3,),
+        ),
     ]
+
+    @classmethod
+    def prefilter(cls, code: str) -> bool:
+        """A named API (see `_NAMED_APIS`), or a `.save(` call and a word the model role comes from: any
+        of them, as a model built elsewhere and only trained here (`model = build(cfg); model.fit(...)`)
+        is checked too."""
+        if any(all(word in code for word in group) for group in word_groups(_NAMED_APIS)):
+            return True
+        return may_call_method(code, "save") and any(word in code for word in _MODEL_ROLE_WORDS)
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         keras2 = imports_keras2(module)

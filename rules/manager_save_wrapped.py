@@ -9,6 +9,7 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.prefilter import may_call_method
 
 
 class ManagerSaveWrapped(Rule):
@@ -52,7 +53,8 @@ class ManagerSaveWrapped(Rule):
     severity = Severity.WARNING
     summary = "A checkpoint save is given another save's result: doubled counter, unpruned files, two 'latest'."
     fix_safety = "safe"
-    api_words = ("save(",)
+    # The words; `prefilter` sharpens "save" to a `.save(` call.
+    api_words = (("Checkpoint", "save"),)
 
     VALID = [
         """
@@ -104,7 +106,24 @@ class Trainer:
 """,
             lines=(9,),
         ),
+        # Aliased classes: "Checkpoint" is only in the import.
+        Invalid(
+            """
+from tensorflow.train import Checkpoint as Ckpt, CheckpointManager as Manager
+ckpt = Ckpt(step=step)
+manager = Manager(ckpt, "/tmp/run", max_to_keep=3)
+ckpt.save(manager.save())
+""",
+            lines=(5,),
+        ),
     ]
+
+    @classmethod
+    def prefilter(cls, code: str) -> bool:
+        """A `.save(` call on a checkpoint or manager, a role that only comes from `tf.train.Checkpoint` or
+        `CheckpointManager` (named in the call, or in the import an alias comes from). Not two saves: a
+        name bound once, to its own save's result (`prefix = ckpt.save(prefix)`), is flagged with one."""
+        return "Checkpoint" in code and may_call_method(code, "save")
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         for call in module.calls:

@@ -8,11 +8,16 @@ import libcst as cst
 
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
+from ckptlint.prefilter import may_call_method
 from ckptlint.rule import Diagnostic, Invalid, Rule
 
 _SAVE_METHODS = frozenset({"save", "save_weights", "export"})
 _SAVE_FUNCTIONS = frozenset({"keras.models.save_model", "tf.saved_model.save"})
 _LOADS = frozenset({"keras.models.load_model", "tf.saved_model.load"})
+
+
+_CONTEXT_WORDS = ("train_on_batch", "apply_gradients", "minimize", "Callback", "load_model", "load_weights",
+                  "saved_model.load")
 
 
 class ModelSaveWithoutOptimizer(Rule):
@@ -67,13 +72,21 @@ class ModelSaveWithoutOptimizer(Rule):
     severity = Severity.ERROR
     summary = "A model artifact used as the training checkpoint leaves out the optimizer that trains the model."
     # A save or export AND what makes it a training checkpoint: training in the module, a callback,
-    # or a load it resumes from.
+    # or a load it resumes from. The words here are coarse; `prefilter` wants the methods as calls.
     api_words = tuple(
         (verb, context)
-        for verb in (".save(", "save_weights", "save_model", ".export(")
-        for context in (".fit(", "train_on_batch", "apply_gradients", "minimize", "Callback", "load_model",
-                        "load_weights", "saved_model.load")
+        for verb in ("save", "export")
+        for context in ("fit", "train_on_batch", "apply_gradients", "minimize", "Callback", "load_model",
+                        "load_weights", "saved_model")
     )
+
+    @classmethod
+    def prefilter(cls, code: str) -> bool:
+        """A save (`.save(`, spaced or not, `save_weights`, `save_model`) or an `.export(` call, and
+        training (`.fit(`, `train_on_batch`, `apply_gradients`, `minimize`), a callback or a load."""
+        saves = (may_call_method(code, "save") or "save_weights" in code or "save_model" in code
+                 or may_call_method(code, "export"))
+        return saves and (may_call_method(code, "fit") or any(word in code for word in _CONTEXT_WORDS))
 
     VALID = [
         # Compiled with its optimizer: model.save carries it.
@@ -130,6 +143,16 @@ for epoch in range(10):
     model.save_weights("ckpt.weights.h5")
 """,
             lines=(11,),
+        ),
+        # A spaced call is a call: `.save (...)` is no `.save(` to a plain word search.
+        Invalid(
+            """
+import keras
+class Snapshot(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.save (f"snap-{epoch}.h5", include_optimizer=False)
+""",
+            lines=(5,),
         ),
         # A training callback that saves without the optimizer.
         Invalid(

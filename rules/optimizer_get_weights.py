@@ -9,12 +9,23 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
 from ckptlint.model.builder import dotted_name
+from ckptlint.model.module import OPTIMIZER_METHODS
 from ckptlint.model.names import is_optimizer_constructor
 from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.prefilter import may_call_method
 
 # Calls on an optimizer (or on a model compiled with it) that create its variables.
 _BUILDS = frozenset({"build", "apply_gradients", "minimize", "_create_all_weights", "load_own_variables"})
 _TRAINS = frozenset({"fit", "train_on_batch", "fit_generator"})
+
+# The prefilter. An optimizer constructor's canonical name (ckptlint.model.names) comes from a path with
+# `optimizers` in it, or names a class ending in `Optimizer` (`LossScaleOptimizer`, TF1's
+# `AdamOptimizer`): in the call or in the import its alias comes from.
+_CONSTRUCTOR_WORDS = ("optimizers", "Optimizer")
+# The optimizer role (ckptlint.model.module) comes from a constructor, from `apply_gradients`/`minimize`
+# called on the binding, or from `model.optimizer`, through assignments and local functions' returns
+# ("optimizer" is in "optimizers").
+_OPTIMIZER_ROLE_WORDS = ("optimizer", "Optimizer", *sorted(OPTIMIZER_METHODS))
 
 
 class OptimizerGetWeights(Rule):
@@ -58,7 +69,7 @@ class OptimizerGetWeights(Rule):
     name = "optimizer-get-weights"
     severity = Severity.ERROR
     summary = "`optimizer.get_weights()` does not exist on Keras 3 optimizers; `set_weights` needs a built optimizer."
-    api_words = ("get_weights", "set_weights")
+    api_words = ("get_weights", "set_weights")  # sharpened by `prefilter`
 
     VALID = [
         # model.get_weights() is fine; optimizer.variables is the Keras 3 way.
@@ -116,7 +127,39 @@ def resume(values):
 """,
             lines=(8, 11),
         ),
+        # Known to be an optimizer only from `apply_gradients`: no word "optimizer" in the module.
+        Invalid(
+            """
+import tensorflow as tf
+def train_step(model, opt, x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x) - y) ** 2)
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return opt.get_weights()
+""",
+            lines=(8,),
+        ),
+        # An aliased module: "optimizers" is only in the import.
+        Invalid(
+            """
+import keras.optimizers as ko
+def resume(values):
+    opt = ko.SGD(momentum=0.9)
+    opt.set_weights(values)
+""",
+            lines=(5,),
+        ),
     ]
+
+    @classmethod
+    def prefilter(cls, code: str) -> bool:
+        """`.get_weights(` is flagged on a receiver with the optimizer role (`x.optimizer` has the word),
+        so a word that role comes from must be there; `.set_weights(` only on an optimizer constructed
+        in the same function, so a constructor's word must be."""
+        return (
+            may_call_method(code, "get_weights") and any(word in code for word in _OPTIMIZER_ROLE_WORDS)
+        ) or (may_call_method(code, "set_weights") and any(word in code for word in _CONSTRUCTOR_WORDS))
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         for call in module.calls:

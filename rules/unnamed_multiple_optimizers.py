@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 import libcst as cst
@@ -9,8 +10,17 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.fix import add_keyword_arg, string_literal, unique_identifier
 from ckptlint.model import Call, ModuleModel
-from ckptlint.model.names import is_optimizer_constructor
+from ckptlint.model.names import OPTIMIZER_CLASSES, is_optimizer_constructor
 from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.prefilter import is_name_char, skip_to_call
+
+# The classes whose construction counts (`_constructs_optimizer`): not the `Optimizer` base class nor
+# `LossScaleOptimizer`, which wraps another optimizer.
+_COUNTED_CLASSES = tuple(sorted(OPTIMIZER_CLASSES - {"Optimizer", "LossScaleOptimizer"}))
+# Longest first, so that `AdamW` is read whole; no `\b`, which would make the search scan slowly: the
+# ends of a match are checked by hand.
+_COUNTED_CLASS = re.compile("|".join(sorted(_COUNTED_CLASSES, key=len, reverse=True)))
+_NAME = re.compile(r"\w+")
 
 
 class UnnamedMultipleOptimizers(Rule):
@@ -62,11 +72,8 @@ class UnnamedMultipleOptimizers(Rule):
     severity = Severity.WARNING
     summary = "Two or more optimizers in one scope without distinct explicit names."
     fix_safety = "safe"
-    # A Keras optimizer module reference AND a constructor call: class names alone ("Adam", "SGD") are
-    # common words in comments and strings.
-    api_words = tuple(("optimizers", f"{name}(") for name in (
-        "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion", "Adafactor",
-        "Lamb", "Muon"))
+    # The word every construction needs (see `prefilter`, which counts the constructions).
+    api_words = ("optimizers",)
 
     VALID = [
         """
@@ -134,7 +141,24 @@ class GAN:
 """,
             lines=(7,),
         ),
+        # An aliased class: the calls do not name it.
+        Invalid(
+            """
+from keras.optimizers import Adam as A
+generator_optimizer = A(1e-4)
+discriminator_optimizer = A(1e-4)
+""",
+            lines=(3, 4),
+        ),
     ]
+
+    @classmethod
+    def prefilter(cls, code: str) -> bool:
+        """Two optimizer constructions, which are two calls whose callee's canonical name is
+        `keras.optimizers.<class>`. That name comes from a path with `optimizers` in it (in the call or in
+        an import), and each call names the class (`Adam(`, `ko.Adam (`) unless the class was imported
+        under another name (`Adam as A`), whose calls cannot be counted from the text."""
+        return "optimizers" in code and _optimizer_calls(code) >= 2
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         groups: dict[int, tuple[str, dict[object, list[Call]]]] = {}
@@ -175,6 +199,26 @@ class GAN:
                     f"state and logs depend on construction order; pass a distinct `name=`",
                     fix=fix,
                 )
+
+
+def _optimizer_calls(code: str) -> int:
+    """How many calls in `code` name an optimizer class (at least; 2 as soon as a class is imported
+    under another name)."""
+    calls = 0
+    for match in _COUNTED_CLASS.finditer(code):
+        start, end = match.span()
+        if is_name_char(code, start - 1) or is_name_char(code, end):
+            continue  # part of another name: `AdamOptimizer`, `Lambda`
+        after = skip_to_call(code, end)
+        if code.startswith("(", after):
+            calls += 1
+        elif code.startswith("as", after) and not is_name_char(code, after + 2):
+            # Calls of the new name are counted above only if it is a class name too (`Adam as Adam`,
+            # the re-export idiom).
+            alias = _NAME.match(code, skip_to_call(code, after + 2))
+            if alias is None or alias.group() not in _COUNTED_CLASSES:
+                return 2
+    return calls
 
 
 def _name_fix(call: Call, taken: set[str]) -> Fix | None:

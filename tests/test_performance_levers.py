@@ -188,7 +188,7 @@ def test_warm_run_returns_identical_findings_from_the_cache(tmp_path, monkeypatc
     options = Options(jobs=1, cache_dir=tmp_path / "cache")
     monkeypatch.chdir(tmp_path)
     cold = engine.run(["."], ConfigResolver(), options)
-    assert len(_entries(tmp_path / "cache")) == 3
+    assert len(_entries(tmp_path / "cache")) == 3 + 1  # the files, and the project pass (CKPT203)
 
     def no_linting(*_args, **_kwargs):
         raise AssertionError("a warm run linted a file instead of reading the cache")
@@ -257,7 +257,7 @@ def test_corrupt_cache_entries_are_misses(tmp_path):
     (tmp_path / "b.py").write_text(THREE)
     expected = _check(tmp_path, ".")
     entries = _entries(tmp_path / "cache")
-    assert len(entries) == 2
+    assert len(entries) == 2 + 1  # the files, and the project pass (CKPT203)
     entries[0].write_bytes(b"")  # truncated by a crash
     entries[1].write_bytes(b"\x80\x05not a pickle at all")
     assert _check(tmp_path, ".") == expected
@@ -279,7 +279,7 @@ def test_two_runs_at_once_share_a_cache_without_corrupting_it(tmp_path):
     first, second = (json.loads(out) for out, _err in outputs)
     assert first == second and len(first) == 12 * 2 + 12 * 3
     assert not [p for p in (tmp_path / "cache").rglob(".tmp-*")], "a temporary file was left behind"
-    assert len(_entries(tmp_path / "cache")) == 24
+    assert len(_entries(tmp_path / "cache")) == 24 + 1  # the files, and the one project pass both runs share
     assert _check(tmp_path, ".")[1] == first  # and the entries they left are whole
 
 
@@ -377,3 +377,25 @@ def test_child_field_order_is_read_like_inspect_getsource_for_every_node_class()
         assert _method_source(method) == inspect.getsource(method), cls.__name__
         checked += 1
     assert checked > 100
+
+
+def test_project_pass_is_cached_under_the_keys_of_the_files_it_read(tmp_path, monkeypatch):
+    """CKPT203 (train.py writes, resume.py restores with other keys): a warm run reuses the project
+    pass's findings without running it; changing one file it read runs it again."""
+    twin = REPO / "sample_projects" / "key_mismatch"
+    for name in ("train.py", "resume.py"):
+        shutil.copy(twin / "buggy" / name, tmp_path / name)
+    options = Options(select=["CKPT203"], jobs=1, cache_dir=tmp_path / "cache")
+    monkeypatch.chdir(tmp_path)
+    cold = engine.run(["."], ConfigResolver(), options)
+    assert [f.code for f in cold.findings] == ["CKPT203"]
+
+    runs = []
+    real = engine._run_project_rule
+    monkeypatch.setattr(engine, "_run_project_rule", lambda *args: runs.append(args[0]) or real(*args))
+    warm = engine.run(["."], ConfigResolver(), options)
+    assert warm.findings == cold.findings and runs == []
+
+    shutil.copy(twin / "fixed" / "resume.py", tmp_path / "resume.py")
+    fixed = engine.run(["."], ConfigResolver(), options)
+    assert fixed.findings == [] and runs == ["CKPT203"]

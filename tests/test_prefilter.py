@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from ckptlint.prefilter import code_text, might_matter
+from ckptlint.prefilter import code_text, may_call_method, might_matter
 from cli_helpers import REPO
 
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -30,6 +30,9 @@ IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
         # f-strings hold code: kept whole, with the rest of their line.
         ('m = f"{ckpt.save(p)}" # note\nz = "gone"\n', 'm = f"{ckpt.save(p)}" # note\nz = ""\n'),
         ("s = 'never closed\nckpt.save(p)\n", "s = 'never closed\nckpt.save(p)\n"),  # left as code
+        # A bare \r ends a line (old Mac line endings): a comment stops there.
+        ("x = 1  # note\rckpt.save(p)\r", "x = 1  \rckpt.save(p)\r"),
+        ("s = 'a'\rckpt.save(p)\r", "s = ''\rckpt.save(p)\r"),
     ],
 )
 def test_code_text(source, expected):
@@ -64,3 +67,20 @@ def test_code_text_keeps_every_identifier_of_the_code():
         kept = Counter(IDENTIFIER.findall(code_text(source)))
         missing = _code_names(source) - kept
         assert not missing, f"{path.relative_to(REPO)}: code_text dropped {dict(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("model.save(path)", True),
+        ("model . save (path)", True),
+        ("model.save\\\n(path)", True),
+        ("(model\n .save(path))", True),
+        ("model.save_weights(path)", False),  # another method
+        ("autosave(path)", False),  # another name
+        ("save(path)", False),  # a function, not a method
+        ("model.save", False),  # not called
+    ],
+)
+def test_may_call_method(code, expected):
+    assert may_call_method(code, "save") is expected
