@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from ckptlint.cache import Cache
 from ckptlint.config import Config, ConfigResolver

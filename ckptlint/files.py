@@ -12,7 +12,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from ckptlint.config import Config, ConfigResolver
+from ckptlint.config import ConfigResolver
 from ckptlint.errors import CkptlintError
 
 LINTABLE_SUFFIXES = (".py", ".pyi", ".ipynb")

@@ -84,17 +84,34 @@ def _test_for(codes: tuple[str, ...]) -> Test | None:
         return None
     plain = _ordered({group for e in selected if not e.custom_prefilter for group in word_groups(e.api_words)})
     custom = [(e.code, _ordered(word_groups(e.api_words))) for e in selected if e.custom_prefilter]
-    anchors = _anchors([group for e in selected for group in word_groups(e.api_words)])
+    # The first word of each group is searched first: a text without any of them matches no group.
+    anchors = _minimal({_substring(group[0]) for e in selected for group in word_groups(e.api_words)})
 
     def test(text: str) -> bool:
         if not any(anchor in text for anchor in anchors):
             return False  # most files: a few substring searches, whatever the number of groups
-        if any(all(word in text for word in group) for group in plain):
+        seen: dict[str, bool] = {}  # each word is looked for once, however many groups share it
+
+        def has(word: str) -> bool:
+            found = seen.get(word)
+            if found is None:
+                found = seen[word] = has_word(text, word)
+            return found
+
+        if any(all(has(word) for word in group) for group in plain):
             return True
-        return any(any(all(word in text for word in group) for group in groups) and _rule(code).prefilter(text)
-                   for code, groups in custom)
+        return any(any(all(has(word) for word in group) for group in groups)
+                   and _rule(code).prefilter(text) for code, groups in custom)
 
     return test
+
+
+def has_word(code: str, word: str) -> bool:
+    """An `api_words` word in `code`: `.name(` is a call of a method `name`, however spaced
+    (`x . name (`); any other word is a substring."""
+    if len(word) > 2 and word[0] == "." and word[-1] == "(" and word[1:-1].isidentifier():
+        return may_call_method(code, word[1:-1])
+    return word in code
 
 
 def word_groups(api_words) -> list[tuple[str, ...]]:
@@ -107,21 +124,14 @@ def _ordered(groups) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(set(groups), key=lambda group: (len(group), group)))
 
 
-def _anchors(groups: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """A few words such that every group contains one of them, or a word containing one of them: a
-    text without any anchor matches no group. Greedy set cover (each pick covers the most groups
-    left), then a word is replaced by a shorter pick it contains (".save(" by "save(")."""
-    left = set(groups)
-    picked: list[str] = []
-    while left:
-        counts: dict[str, int] = {}
-        for group in left:
-            for word in group:
-                counts[word] = counts.get(word, 0) + 1
-        word = max(counts, key=lambda w: (counts[w], -len(w), w))
-        picked.append(word)
-        left = {group for group in left if word not in group}
-    return tuple(sorted({min((p for p in picked if p in word), key=len) for word in picked}))
+def _substring(word: str) -> str:
+    """What `has_word(code, word)` implies is a substring of `code`."""
+    return word[1:-1] if len(word) > 2 and word[0] == "." and word[-1] == "(" and word[1:-1].isidentifier() else word
+
+
+def _minimal(words: set[str]) -> tuple[str, ...]:
+    """The words not containing another one (`save` makes `save_weights` redundant as an anchor)."""
+    return tuple(sorted(w for w in words if not any(other != w and other in w for other in words)))
 
 
 # ---- text tests for the rules' own prefilters ----------------------------------------------------

@@ -66,9 +66,11 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     # "safe", "unsafe" or None: whether `--fix` has a fix for this rule and how much to trust it.
     fix_safety: ClassVar[str | None] = None
-    # Words a file must contain for this rule to possibly fire: the union over the selected rules is
-    # the engine's prefilter. An entry is a word, or a tuple of words that must all appear (`("save",
-    # "fit")`: a save *and* training). Tests run every INVALID example and sample project through it.
+    # Words a file's code must contain for this rule to possibly fire: the union over the selected rules
+    # is the engine's prefilter. An entry is a word, or a tuple of words that must all appear
+    # (`(".save(", ".fit(")`: a save *and* training); put the rarest word first, it is searched first.
+    # A word `.name(` is a call of method `name`, however spaced; any other word is a substring. Tests
+    # run every INVALID example and sample project through it.
     api_words: ClassVar[tuple[str | tuple[str, ...], ...]] = ()
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -14,7 +13,6 @@ from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.loading import file_kind, imports_keras2
 from ckptlint.model.module import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.fix import replace_keyword
-from ckptlint.prefilter import may_call_method, word_groups
 from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
 
 
@@ -141,9 +139,9 @@ class CheckpointApiSignature(Rule):
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
     fix_safety = "safe"
-    # Coarser than `prefilter` (no `keras` in them: a word in nearly every file makes a poor first test).
-    api_words = ("Checkpoint", "latest_checkpoint", "load_model", "save_model", "save_weights", "load_weights",
-                 "BackupAndRestore", "save")
+    # A named API, or a `.save(` call and a word the model role comes from: any of them, as a model
+    # built elsewhere and only trained here (`model = build(cfg); model.fit(...)`) is checked too.
+    api_words = (*_NAMED_APIS, *((".save(", word) for word in _MODEL_ROLE_WORDS))
 
     VALID = [
         """
@@ -268,15 +266,6 @@ model = load("m.keras", options=None)
             lines=(3,),
         ),
     ]
-
-    @classmethod
-    def prefilter(cls, code: str) -> bool:
-        """A named API (see `_NAMED_APIS`), or a `.save(` call and a word the model role comes from: any
-        of them, as a model built elsewhere and only trained here (`model = build(cfg); model.fit(...)`)
-        is checked too."""
-        if any(all(word in code for word in group) for group in word_groups(_NAMED_APIS)):
-            return True
-        return may_call_method(code, "save") and any(word in code for word in _MODEL_ROLE_WORDS)
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         keras2 = imports_keras2(module)

@@ -9,7 +9,6 @@ import libcst as cst
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
-from ckptlint.prefilter import may_call_method
 
 
 class ManagerSaveWrapped(Rule):
@@ -53,8 +52,10 @@ class ManagerSaveWrapped(Rule):
     severity = Severity.WARNING
     summary = "A checkpoint save is given another save's result: doubled counter, unpruned files, two 'latest'."
     fix_safety = "safe"
-    # The words; `prefilter` sharpens "save" to a `.save(` call.
-    api_words = (("Checkpoint", "save"),)
+    # A `.save(` call on a checkpoint or manager, a role that only comes from `tf.train.Checkpoint` or
+    # `CheckpointManager` (named in the call, or in the import an alias comes from). Not two saves: a
+    # name bound once, to its own save's result (`prefix = ckpt.save(prefix)`), is flagged with one.
+    api_words = (("Checkpoint", ".save("),)
 
     VALID = [
         """
@@ -117,13 +118,6 @@ ckpt.save(manager.save())
             lines=(5,),
         ),
     ]
-
-    @classmethod
-    def prefilter(cls, code: str) -> bool:
-        """A `.save(` call on a checkpoint or manager, a role that only comes from `tf.train.Checkpoint` or
-        `CheckpointManager` (named in the call, or in the import an alias comes from). Not two saves: a
-        name bound once, to its own save's result (`prefix = ckpt.save(prefix)`), is flagged with one."""
-        return "Checkpoint" in code and may_call_method(code, "save")
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         for call in module.calls:

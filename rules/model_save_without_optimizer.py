@@ -8,16 +8,11 @@ import libcst as cst
 
 from ckptlint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.prefilter import may_call_method
 from ckptlint.rule import Diagnostic, Invalid, Rule
 
 _SAVE_METHODS = frozenset({"save", "save_weights", "export"})
 _SAVE_FUNCTIONS = frozenset({"keras.models.save_model", "tf.saved_model.save"})
 _LOADS = frozenset({"keras.models.load_model", "tf.saved_model.load"})
-
-
-_CONTEXT_WORDS = ("train_on_batch", "apply_gradients", "minimize", "Callback", "load_model", "load_weights",
-                  "saved_model.load")
 
 
 class ModelSaveWithoutOptimizer(Rule):
@@ -72,21 +67,13 @@ class ModelSaveWithoutOptimizer(Rule):
     severity = Severity.ERROR
     summary = "A model artifact used as the training checkpoint leaves out the optimizer that trains the model."
     # A save or export AND what makes it a training checkpoint: training in the module, a callback,
-    # or a load it resumes from. The words here are coarse; `prefilter` wants the methods as calls.
+    # or a load it resumes from.
     api_words = tuple(
         (verb, context)
-        for verb in ("save", "export")
-        for context in ("fit", "train_on_batch", "apply_gradients", "minimize", "Callback", "load_model",
-                        "load_weights", "saved_model")
+        for verb in (".save(", "save_weights", "save_model", ".export(")
+        for context in (".fit(", "train_on_batch", "apply_gradients", "minimize", "Callback", "load_model",
+                        "load_weights", "saved_model.load")
     )
-
-    @classmethod
-    def prefilter(cls, code: str) -> bool:
-        """A save (`.save(`, spaced or not, `save_weights`, `save_model`) or an `.export(` call, and
-        training (`.fit(`, `train_on_batch`, `apply_gradients`, `minimize`), a callback or a load."""
-        saves = (may_call_method(code, "save") or "save_weights" in code or "save_model" in code
-                 or may_call_method(code, "export"))
-        return saves and (may_call_method(code, "fit") or any(word in code for word in _CONTEXT_WORDS))
 
     VALID = [
         # Compiled with its optimizer: model.save carries it.

@@ -12,7 +12,6 @@ from ckptlint.model.builder import dotted_name
 from ckptlint.model.module import OPTIMIZER_METHODS
 from ckptlint.model.names import is_optimizer_constructor
 from ckptlint.rule import Diagnostic, Invalid, Rule
-from ckptlint.prefilter import may_call_method
 
 # Calls on an optimizer (or on a model compiled with it) that create its variables.
 _BUILDS = frozenset({"build", "apply_gradients", "minimize", "_create_all_weights", "load_own_variables"})
@@ -69,7 +68,11 @@ class OptimizerGetWeights(Rule):
     name = "optimizer-get-weights"
     severity = Severity.ERROR
     summary = "`optimizer.get_weights()` does not exist on Keras 3 optimizers; `set_weights` needs a built optimizer."
-    api_words = ("get_weights", "set_weights")  # sharpened by `prefilter`
+    # `.get_weights(` is flagged on a receiver with the optimizer role, so a word that role comes from
+    # must be there (`x.optimizer` has one); `.set_weights(` only on an optimizer constructed in the same
+    # function, so a constructor's word must be.
+    api_words = (*((".get_weights(", word) for word in _OPTIMIZER_ROLE_WORDS),
+                 *((".set_weights(", word) for word in _CONSTRUCTOR_WORDS))
 
     VALID = [
         # model.get_weights() is fine; optimizer.variables is the Keras 3 way.
@@ -151,15 +154,6 @@ def resume(values):
             lines=(5,),
         ),
     ]
-
-    @classmethod
-    def prefilter(cls, code: str) -> bool:
-        """`.get_weights(` is flagged on a receiver with the optimizer role (`x.optimizer` has the word),
-        so a word that role comes from must be there; `.set_weights(` only on an optimizer constructed
-        in the same function, so a constructor's word must be."""
-        return (
-            may_call_method(code, "get_weights") and any(word in code for word in _OPTIMIZER_ROLE_WORDS)
-        ) or (may_call_method(code, "set_weights") and any(word in code for word in _CONSTRUCTOR_WORDS))
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         for call in module.calls:

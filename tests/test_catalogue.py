@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 from ckptlint import catalogue
-from cli_helpers import REPO
 
 
 def test_the_generated_catalogue_is_current():

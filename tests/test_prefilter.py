@@ -84,3 +84,24 @@ def test_code_text_keeps_every_identifier_of_the_code():
 )
 def test_may_call_method(code, expected):
     assert may_call_method(code, "save") is expected
+
+
+def _spelled(word: str) -> str:
+    return f"x.{word[1:-1]}(y)" if word.startswith(".") and word.endswith("(") else word
+
+
+def test_every_word_group_alone_passes_the_prefilter():
+    """The anchors (the first word of each group, searched first) never hide a group that matches."""
+    from ckptlint.catalogue import entries
+    from ckptlint.prefilter import word_groups
+
+    every = tuple(entry.code for entry in entries())
+    checked = 0
+    for entry in entries():
+        if entry.custom_prefilter:
+            continue
+        for group in word_groups(entry.api_words):
+            text = "\n".join(_spelled(word) for word in group) + "\n"
+            assert might_matter(text, (entry.code,)) and might_matter(text, every), (entry.code, group)
+            checked += 1
+    assert checked > 50
