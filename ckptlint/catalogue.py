@@ -1,5 +1,6 @@
 """What the engine must know of every rule before it lints anything: its code, whether it runs by
-default, the words the prefilter looks for, and whether it has its own prefilter or a project pass.
+default, the words the prefilter looks for, and whether it has its own prefilter or a project pass;
+and what the json/github reports print of it (its name and link).
 
 Selecting rules and prefiltering files happen for every file, but the rule modules import libcst
 (a quarter of a second at startup), which a file the prefilter drops never needs. So this metadata is
@@ -25,6 +26,8 @@ _GENERATED = "_catalogue.py"
 @dataclass(frozen=True)
 class Entry:
     code: str
+    name: str
+    url: str | None  # a rule's documentation link, when it declares one
     default_enabled: bool
     api_words: tuple  # entries as in Rule.api_words: a word, or a tuple of words that must all appear
     custom_prefilter: bool  # the rule overrides Rule.prefilter (checked after its words matched)
@@ -46,6 +49,8 @@ def from_rule_classes() -> tuple[Entry, ...]:
     return tuple(
         Entry(
             code=rule.code,
+            name=rule.name,
+            url=getattr(rule, "url", None) or None,
             default_enabled=bool(rule.default_enabled),
             api_words=tuple(rule.api_words),
             custom_prefilter=rule.prefilter.__func__ is not Rule.prefilter.__func__,

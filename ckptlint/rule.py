@@ -108,7 +108,9 @@ class ProjectRule(Rule):
     run over the joined summaries, so the process pool and the cache keep working."""
 
     def summarize(self, module: ModuleModel, locator) -> object:
-        """The small picklable summary of one module this rule needs later (with Locations, not nodes)."""
+        """The small picklable summary of one module this rule needs later (with Locations, not nodes).
+        Define its classes in a module that does not import libcst (rules/_key_mismatch_summary.py):
+        a warm run unpickles every summary, and would otherwise import libcst to do it."""
         raise NotImplementedError
 
     def check_project(self, project: ProjectFacts) -> Iterable:

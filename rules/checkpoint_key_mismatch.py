@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import libcst as cst
@@ -15,26 +15,9 @@ from ckptlint.model.loading import (
     module_constants, module_name_of, normalize, path_value, resolve_placeholders,
 )
 from ckptlint.rule import Diagnostic, Invalid, ProjectRule
+from ckptlint.rules._key_mismatch_summary import Place, Summary, Use
 
 _NUMBERED = re.compile(r"-\d+$")
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a checkpoint is written or read: a directory and, when known, the file-name stem
-    (`ckpt` for `ckpt-3` and for a manager's default `checkpoint_name`). A stem of None is "the latest
-    checkpoint in this directory", whatever its name."""
-
-    directory: str
-    stem: str | None
-
-    def matches(self, other: Place) -> bool:
-        if normalize(self.directory) != normalize(other.directory):
-            return False
-        return self.stem is None or other.stem is None or self.stem == other.stem
-
-    def display(self) -> str:
-        return f"{self.directory}/{self.stem}" if self.stem else f"{self.directory}/"
 
 
 @dataclass
@@ -44,23 +27,6 @@ class _Use:
     keys: frozenset[str]
     node: cst.CSTNode
     partial: bool = False
-
-
-@dataclass(frozen=True)
-class Use:
-    """A write or restore in the per-file summary (picklable: a Location instead of a node)."""
-
-    kind: str
-    place: Place
-    keys: frozenset[str]
-    location: Location
-    partial: bool = False
-
-
-@dataclass
-class Summary:
-    constants: dict[str, str] = field(default_factory=dict)
-    uses: list[Use] = field(default_factory=list)
 
 
 class CheckpointKeyMismatch(ProjectRule):

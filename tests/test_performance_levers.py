@@ -399,3 +399,24 @@ def test_project_pass_is_cached_under_the_keys_of_the_files_it_read(tmp_path, mo
     shutil.copy(twin / "fixed" / "resume.py", tmp_path / "resume.py")
     fixed = engine.run(["."], ConfigResolver(), options)
     assert fixed.findings == [] and runs == ["CKPT203"]
+
+
+def test_a_warm_run_imports_no_libcst(tmp_path):
+    """Cached outcomes and project passes are read without the rules (summaries unpickle from a light
+    module, the project pass comes from the cache)."""
+    twin = REPO / "sample_projects" / "key_mismatch"
+    for name in ("train.py", "resume.py"):
+        shutil.copy(twin / "buggy" / name, tmp_path / name)
+    probe = (
+        "import sys\n"
+        "from ckptlint.cli import main\n"
+        "try:\n    main(['check', '--format', 'json', '--cache-dir', 'cache', '.'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'libcst'))\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    cold, warm = (json.loads(run.stdout.rsplit("\n", 2)[0]) for run in runs)
+    assert cold == warm and [f["code"] for f in cold] == ["CKPT203"]
+    assert runs[0].stdout.strip().endswith("]") and "'libcst'" in runs[0].stdout
+    assert runs[1].stdout.strip().endswith("[]"), runs[1].stdout

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ckptlint import catalogue
+
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
 from ckptlint.report.github import escape_data, escape_property
@@ -24,6 +26,8 @@ def fake_rules(monkeypatch):
     import ckptlint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeRule,))
+    # The reports read names from the catalogue: make it follow the fake registry.
+    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
 
 
 def test_one_annotation_per_finding_with_level_mapping():

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from ckptlint import catalogue
+
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
 from ckptlint.rule import Rule
@@ -35,6 +37,8 @@ def fake_rules(monkeypatch):
     import ckptlint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeDocumentedRule, FakePlainRule))
+    # The reports read names from the catalogue: make it follow the fake registry.
+    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
 
 
 def test_finding_object_shape(fake_rules):

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
+from ckptlint import catalogue
+
 from ckptlint import __version__
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
@@ -72,6 +74,8 @@ def fake_rules(monkeypatch):
     import ckptlint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeFixableRule, FakeOffRule))
+    # The reports read names from the catalogue: make it follow the fake registry.
+    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
 
 
 def sarif(result: LintResult) -> dict:

@@ -9,6 +9,8 @@ import textwrap
 
 import pytest
 
+from ckptlint import catalogue
+
 from ckptlint.errors import CkptlintError
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import FORMATS, render
@@ -41,6 +43,8 @@ def fake_rules(monkeypatch):
     import ckptlint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeCheckpointRule, FakeNamingRule))
+    # The reports read names from the catalogue: make it follow the fake registry.
+    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
 
 
 def finding(code="CKPT901", message="the optimizer is not in the checkpoint", severity=Severity.ERROR, *, path="src/train.py",

@@ -1,7 +1,7 @@
 """Rule metadata as the reporters need it: one flat record per code, for rule classes and engine codes alike.
 
-The registry (and with it libcst, which the rule contract imports) is imported lazily, only by the
-reporters that print rule names or descriptions; the plain text report of findings never pays for it.
+Names and links come from the rule catalogue (no rule module imported); the full records, with each
+rule's page, import the rules, which only the SARIF report needs.
 """
 
 from __future__ import annotations
@@ -54,6 +54,23 @@ def _engine_page(code: str, name: str, description: str) -> str:
             "",
         ]
     )
+
+
+@dataclass(frozen=True)
+class RuleName:
+    name: str
+    url: str | None = None
+
+
+def name_table() -> dict[str, RuleName]:
+    """Each code's name and link, as the json, github and statistics reports print them: from the rule
+    catalogue, so those reports never import the rules (nor libcst)."""
+    from ckptlint import registry
+    from ckptlint.catalogue import entries
+
+    table = {code: RuleName(name) for code, (name, _description) in registry.ENGINE_CODES.items()}
+    table.update((entry.code, RuleName(entry.name, entry.url)) for entry in entries())
+    return table
 
 
 def rule_table() -> dict[str, RuleInfo]:

@@ -50,9 +50,9 @@ def _annotation(f: Finding, name: str) -> str:
 def render_github(result: LintResult) -> str:
     lines: list[str] = []
     if result.findings:
-        from ckptlint.report._rules import rule_table
+        from ckptlint.report._rules import name_table
 
-        table = rule_table()
+        table = name_table()
         for f in result.findings:
             info = table.get(f.code)
             lines.append(_annotation(f, info.name if info is not None else f.code.lower()))

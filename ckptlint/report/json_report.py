@@ -70,8 +70,8 @@ def render_json(result: LintResult, *, statistics: bool = False) -> str:
     else:
         table: dict = {}
         if result.findings:
-            from ckptlint.report._rules import rule_table
+            from ckptlint.report._rules import name_table
 
-            table = rule_table()
+            table = name_table()
         doc = [finding_to_dict(f, table) for f in result.findings]
     return json.dumps(doc, indent=2) + "\n"

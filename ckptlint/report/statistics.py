@@ -19,9 +19,9 @@ class CodeCount:
 def code_counts(result: LintResult) -> list[CodeCount]:
     if not result.findings:
         return []
-    from ckptlint.report._rules import rule_table
+    from ckptlint.report._rules import name_table
 
-    table = rule_table()
+    table = name_table()
     counts = Counter(f.code for f in result.findings)
     fixable = Counter(f.code for f in result.findings if f.fixable)
     rows = [
