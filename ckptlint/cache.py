@@ -37,6 +37,7 @@ def code_fingerprint() -> str:
 class Cache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._root = str(directory)
         # Hashed once, by the process that creates the cache (the pool's workers get it pickled), so
         # every worker of one run uses the same code fingerprint.
         self.code = code_fingerprint()
@@ -62,7 +63,8 @@ class Cache:
 
     def get(self, key: str):
         try:
-            with open(self._entry(key), "rb") as handle:
+            # A string path: a warm run reads thousands of entries, and pathlib's joins showed up.
+            with open(os.path.join(self._root, key[:2], key[2:]), "rb") as handle:
                 return pickle.load(handle)
         except Exception:  # a miss: absent, truncated by a crash, written by another version
             return None

@@ -176,10 +176,12 @@ class ConfigResolver:
     default_root: Path = field(default_factory=Path.cwd)
     _cache: dict[Path, Config] = field(default_factory=dict)
 
-    def for_directory(self, directory: Path) -> Config:
+    def for_directory(self, directory: Path, *, resolved: bool = False) -> Config:
+        """`resolved`: the caller already resolved `directory` (the walk does, once per directory)."""
         if self.explicit is not None:
             return self.explicit
-        directory = directory.resolve()
+        if not resolved:
+            directory = directory.resolve()
         if directory in self._cache:
             return self._cache[directory]
         candidate = directory / "pyproject.toml"

@@ -333,7 +333,8 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int) -> list[Fi
 def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
     """The cached outcome of a task, or None (a miss, or a file that cannot be read: lint_file says why)."""
     try:
-        data = Path(task.path).read_bytes()
+        with open(task.path, "rb") as handle:
+            data = handle.read()
     except OSError:
         return None
     key = cache.key(task.path, data, task.config_fingerprint, task.codes)

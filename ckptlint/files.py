@@ -173,7 +173,7 @@ def _walk(root: Path, resolver: ConfigResolver) -> list[tuple[Path, str]]:
         except OSError:
             continue  # vanished or unreadable while walking: nothing to lint there
         real_directory = os.path.realpath(directory)
-        excluded = resolver.for_directory(Path(directory)).exclusion_in(real_directory)
+        excluded = resolver.for_directory(Path(real_directory), resolved=True).exclusion_in(real_directory)
         subdirectories: list[str] = []
         for entry in entries:
             name = entry.name
