@@ -1,6 +1,6 @@
 """What the engine must know of every rule before it lints anything: its code, whether it runs by
 default, the words the prefilter looks for, and whether it has its own prefilter or a project pass;
-and what the json/github reports print of it (its name and link).
+and what the reports print of it (its name, link and fix safety).
 
 Selecting rules and prefiltering files happen for every file, but the rule modules import libcst
 (a quarter of a second at startup), which a file the prefilter drops never needs. So this metadata is
@@ -29,6 +29,7 @@ class Entry:
     name: str
     url: str | None  # a rule's documentation link, when it declares one
     default_enabled: bool
+    fix_safety: str | None  # "safe", "unsafe" or None: what the report says of a finding's fix
     api_words: tuple  # entries as in Rule.api_words: a word, or a tuple of words that must all appear
     custom_prefilter: bool  # the rule overrides Rule.prefilter (checked after its words matched)
     project: bool  # a ProjectRule: it also runs once over every file's summary
@@ -52,6 +53,7 @@ def from_rule_classes() -> tuple[Entry, ...]:
             name=rule.name,
             url=getattr(rule, "url", None) or None,
             default_enabled=bool(rule.default_enabled),
+            fix_safety=rule.fix_safety,
             api_words=tuple(rule.api_words),
             custom_prefilter=rule.prefilter.__func__ is not Rule.prefilter.__func__,
             project=issubclass(rule, ProjectRule),

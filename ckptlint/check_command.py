@@ -79,12 +79,10 @@ def run(args: argparse.Namespace) -> int:
         result.notices = []
     to_terminal = not args.output_file and sys.stdout.isatty()
     color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
-    hints: list[str] = []
-    if any(f.fixable for f in result.findings):  # ckptlint.fix imports libcst: only when it has work
-        from ckptlint.fix import fixable_summary, mark_fixable
+    from ckptlint.fix_hints import fixable_summary, mark_fixable
 
-        result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
-        hints = fixable_summary(result, hidden)
+    result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
+    hints = fixable_summary(result, hidden)
     output = render(result, fmt, statistics=args.statistics, color=color)
     if fmt == "text" and not args.quiet:
         extra = [outcome.summary()] if outcome is not None else hints

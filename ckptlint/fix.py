@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from ckptlint.fix_hints import applicable
 from ckptlint.model.builder import ancestors, subtree
 from ckptlint.rule import Fix
 
@@ -346,20 +347,6 @@ class FixRun:
         return f"{verb} {self.fixed} {noun} ({self.remaining} remaining)."
 
 
-def fix_safety_of(code: str) -> str | None:
-    from ckptlint.registry import all_rules
-
-    for rule in all_rules():
-        if rule.code == code:
-            return rule.fix_safety
-    return None
-
-
-def applicable(code: str, unsafe: bool) -> bool:
-    safety = fix_safety_of(code)
-    return safety == "safe" or (safety == "unsafe" and unsafe)
-
-
 def run_fixes(args, result, resolver, options) -> FixRun:
     """Plan every file that has an applicable fixable finding; print nothing. With --diff collect the
     diffs; with --fix write each file atomically, then lint again to report what remains."""
@@ -405,35 +392,3 @@ def run_fixes(args, result, resolver, options) -> FixRun:
         result = lint(args.paths, resolver, options)
     result.notices = [*result.notices, *notices]
     return FixRun(result, fixed, len(result.findings), "", notices)
-
-
-def mark_fixable(result, *, unsafe: bool):
-    """Findings whose fix needs --unsafe-fixes are not marked fixable without it. Returns the result
-    and how many fixes that hides."""
-    from dataclasses import replace
-
-    from ckptlint.findings import LintResult
-
-    hidden = 0
-    findings = []
-    for finding in result.findings:
-        if finding.fixable and not applicable(finding.code, unsafe):
-            hidden += 1
-            finding = replace(finding, fixable=False)
-        findings.append(finding)
-    if not hidden:
-        return result, 0
-    return LintResult(findings, result.files_checked, result.notices), hidden
-
-
-def fixable_summary(result, hidden: int) -> list[str]:
-    """ruff's hint under the report: how many findings `--fix` would fix, and how many more need
-    `--unsafe-fixes`."""
-    count = sum(1 for f in result.findings if f.fixable)
-    if not count and not hidden:
-        return []
-    hint = f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with the `--unsafe-fixes` option"
-    if not count:
-        return [f"No fixes available ({hint})."]
-    line = f"[*] {count} fixable with the `--fix` option"
-    return [line + (f" ({hint})." if hidden else ".")]

@@ -509,7 +509,10 @@ def test_check_marks_fixable_findings_and_hints_at_fix(monkeypatch, capsys, tmp_
 def test_unsafe_fixes_are_hidden_without_the_flag(monkeypatch, capsys, tmp_path):
     from ckptlint.rules.unnamed_multiple_optimizers import UnnamedMultipleOptimizers
 
+    from ckptlint import catalogue
+
     monkeypatch.setattr(UnnamedMultipleOptimizers, "fix_safety", "unsafe")
+    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)  # the report reads the catalogue
     (tmp_path / "a.py").write_text(UNNAMED)
     code, out, _ = _check(monkeypatch, capsys, tmp_path, ".")
     assert "[*]" not in out.split("Found")[0]
@@ -677,3 +680,14 @@ def test_ckpt402_renames_only_an_unambiguous_keyword():
     assert (3, True) in fixable and all(not ok for line, ok in fixable if line != 3)
     result = fix(source)
     assert 'ckpt.save(file_prefix="/tmp/run/ckpt")' in result.text
+
+
+def test_hiding_unsafe_fixes_keeps_the_internal_errors():
+    from ckptlint.findings import Finding, LintResult, Location, Severity
+    from ckptlint.fix_hints import mark_fixable
+
+    finding = Finding("CKPT201", "m", Severity.ERROR, Location("a.py", 1, 1, 1, 1), fixable=True)
+    result = LintResult([finding], 1, ["a notice"], ["a.py: internal error in CKPT999"])
+    marked, hidden = mark_fixable(result, unsafe=False)
+    assert hidden == 1 and not marked.findings[0].fixable
+    assert marked.internal_errors == result.internal_errors and marked.notices == result.notices

@@ -407,6 +407,8 @@ def test_a_warm_run_imports_no_libcst(tmp_path):
     twin = REPO / "sample_projects" / "key_mismatch"
     for name in ("train.py", "resume.py"):
         shutil.copy(twin / "buggy" / name, tmp_path / name)
+    # and a finding with a fix: the report's fix hints come from the catalogue, not from the fixes
+    shutil.copy(REPO / "sample_projects" / "unchecked_restore" / "buggy" / "train.py", tmp_path / "restore.py")
     probe = (
         "import sys\n"
         "from ckptlint.cli import main\n"
@@ -417,6 +419,6 @@ def test_a_warm_run_imports_no_libcst(tmp_path):
     runs = [subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
             for _ in range(2)]
     cold, warm = (json.loads(run.stdout.rsplit("\n", 2)[0]) for run in runs)
-    assert cold == warm and [f["code"] for f in cold] == ["CKPT203"]
+    assert cold == warm and sorted(f["code"] for f in cold) == ["CKPT201", "CKPT203"]
     assert runs[0].stdout.strip().endswith("]") and "'libcst'" in runs[0].stdout
     assert runs[1].stdout.strip().endswith("[]"), runs[1].stdout
