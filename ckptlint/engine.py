@@ -13,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from ckptlint.cache import Cache
+from ckptlint.catalogue import entries
 from ckptlint.config import Config, ConfigResolver
 from ckptlint.files import Source, UnreadableFile, discover, read_source
 from ckptlint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.prefilter import might_matter
-from ckptlint.catalogue import entries
 from ckptlint.registry import ENGINE_CODES, all_rules, is_selected, rule_by_code
 from ckptlint.rule import ProjectRule, Rule
 
