@@ -116,10 +116,11 @@ def _node_types(annotation) -> list[type] | None:
         return []
     if isinstance(annotation, type):
         return [annotation] if issubclass(annotation, cst.CSTNode) else None
+    arguments = typing.get_args(annotation)
+    if not arguments:
+        return None
     found: list[type] = []
-    for argument in typing.get_args(annotation) or [None]:
-        if argument is None and not typing.get_args(annotation):
-            return None
+    for argument in arguments:
         types = _node_types(argument)
         if types is None:
             return None
