@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ckptlint.harness.setup import Setup
+from ckptlint.harness.contract import Setup
 
 __all__ = ["Setup", "verify", "assert_resumes"]
 

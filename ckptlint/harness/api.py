@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Union
 
 from ckptlint.harness.matrix import MatrixReport
-from ckptlint.harness.report import Report
-from ckptlint.harness.runner import Options, run
+from ckptlint.harness.verdict import Report
+from ckptlint.harness.runner import VerifyOptions, run
 
 
 def verify(
@@ -27,7 +27,7 @@ def verify(
     or "all" (returns a MatrixReport). Raises CkptlintError for a bad target or arguments; failures of the
     user's code during a phase come back as a Report with verdict "error".
     """
-    opts = Options(steps=steps, method=method, atol=atol, rtol=rtol, strategy=strategy, workdir=workdir)
+    opts = VerifyOptions(steps=steps, method=method, atol=atol, rtol=rtol, strategy=strategy, workdir=workdir)
     return run(target, opts, progress)
 
 

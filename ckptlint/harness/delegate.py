@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m ckptlint.harness.delegate REQUEST.json", file=sys.stderr)
         return 2
-    from ckptlint.harness.runner import Options, run
+    from ckptlint.harness.runner import VerifyOptions, run
     from ckptlint.harness.target import TargetRef
 
     with open(argv[0], encoding="utf-8") as fh:
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     ref = TargetRef.from_dict(request["target"])
     target = f"{ref.path}:{ref.attr}" if ref.path and not ref.module else f"{ref.module}:{ref.attr}"
     try:
-        outcome = run(target, Options(**request["options"])).to_dict()
+        outcome = run(target, VerifyOptions(**request["options"])).to_dict()
     except CkptlintError as exc:
         outcome = {"ckptlint_error": str(exc)}
     tmp = request["result"] + ".tmp"

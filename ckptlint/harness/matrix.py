@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ckptlint.harness.compare import Component
-from ckptlint.harness.report import EXIT_CODES, Report
+from ckptlint.harness.verdict import EXIT_CODES, Report
 
 MATRIX_SCHEMA = "ckptlint.verify-matrix/1"
 

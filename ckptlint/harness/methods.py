@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ckptlint.harness.methods_names import METHOD_NAMES
-from ckptlint.harness.setup import Setup
+from ckptlint.harness.contract import Setup
 from ckptlint.harness.target import one_line
 
 # component kinds a model-only file format can hold (Setup.state entries are not part of the model)

@@ -6,7 +6,7 @@ import math
 import os
 
 from ckptlint.errors import CkptlintError
-from ckptlint.harness.report import Report
+from ckptlint.harness.verdict import Report
 
 
 def write_plot(report: Report, path: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Union
 
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.matrix import MatrixReport
-from ckptlint.harness.report import Report
+from ckptlint.harness.verdict import Report
 from ckptlint.harness.target import TargetRef, parse_target
 from ckptlint.harness.tfenv import DEFAULT_SEED
 
@@ -28,7 +28,7 @@ Progress = Callable[[str], None]
 
 
 @dataclass
-class Options:
+class VerifyOptions:
     steps: int = 5
     method: Optional[str] = None
     atol: float = 0.0
@@ -51,7 +51,7 @@ class _Pending:
     weight_diffs_b1: list[float]
 
 
-def run(target: Any, opts: Options, progress: Optional[Progress] = None) -> Union[Report, MatrixReport]:
+def run(target: Any, opts: VerifyOptions, progress: Optional[Progress] = None) -> Union[Report, MatrixReport]:
     from ckptlint.harness.methods import METHOD_CHOICES
 
     say = progress or (lambda _msg: None)
@@ -70,7 +70,7 @@ def run(target: Any, opts: Options, progress: Optional[Progress] = None) -> Unio
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(ref: TargetRef, opts: Options, workdir: str, say: Progress) -> Union[Report, MatrixReport]:
+def _run(ref: TargetRef, opts: VerifyOptions, workdir: str, say: Progress) -> Union[Report, MatrixReport]:
     from ckptlint.harness.tfenv import configure_devices, quiet_tf_logs
 
     timings: dict[str, float] = {}
@@ -192,7 +192,7 @@ def _run(ref: TargetRef, opts: Options, workdir: str, say: Progress) -> Union[Re
     return _wrap(ordered, opts, ref, default, timings, unavailable)
 
 
-def _wrap(reports: dict[str, Report], opts: Options, ref: TargetRef, default: str, timings: dict[str, float],
+def _wrap(reports: dict[str, Report], opts: VerifyOptions, ref: TargetRef, default: str, timings: dict[str, float],
           unavailable: Optional[dict[str, str]] = None) -> Union[Report, MatrixReport]:
     if opts.method != "all":
         return next(iter(reports.values()))
@@ -200,7 +200,7 @@ def _wrap(reports: dict[str, Report], opts: Options, ref: TargetRef, default: st
                         unavailable=unavailable or {}, default=default, timings=timings)
 
 
-def _run_elsewhere(ref: TargetRef, opts: Options, workdir: str) -> Union[Report, MatrixReport]:
+def _run_elsewhere(ref: TargetRef, opts: VerifyOptions, workdir: str) -> Union[Report, MatrixReport]:
     """Run the whole verification in a fresh interpreter (where logical devices can still be set up)."""
     from dataclasses import asdict
 
@@ -250,7 +250,7 @@ def _spawn(job_paths: list[str], timeout: float, module: str = "ckptlint.harness
 
 
 def _assemble(report: Report, pending: _Pending, result: dict[str, Any], final_a: Any,
-              losses_a: list[list[float]], opts: Options, control: Any, fresh: Any) -> Report:
+              losses_a: list[list[float]], opts: VerifyOptions, control: Any, fresh: Any) -> Report:
     from ckptlint.harness.compare import compare_runs, diff_restore
     from ckptlint.harness.methods import METHODS
     from ckptlint.harness.snapshot import Snapshot

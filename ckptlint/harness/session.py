@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ckptlint.harness.setup import Setup
+from ckptlint.harness.contract import Setup
 from ckptlint.harness.target import TargetRef, call_factory, load_factory
 from ckptlint.harness.tfenv import DEFAULT_SEED, enable_determinism, fresh_start, make_strategy
 from ckptlint.harness.training import check_trainable, guarded

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ckptlint.harness.setup import Setup
+from ckptlint.harness.contract import Setup
 
 MODEL = "model weights"
 DATA = "data position"

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from ckptlint.errors import CkptlintError
-from ckptlint.harness.setup import Setup
+from ckptlint.harness.contract import Setup
 
 
 @dataclass(frozen=True)

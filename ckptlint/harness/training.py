@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, TypeVar
 import numpy as np
 
 from ckptlint.errors import CkptlintError
-from ckptlint.harness.setup import Setup
+from ckptlint.harness.contract import Setup
 from ckptlint.harness.target import one_line
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect.inventory import Inventory
-from ckptlint.inspect.locate import locate
+from ckptlint.inspect.artifact_kind import locate
 
 
 def read_artifact(path: str | Path) -> Inventory:

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from ckptlint.harness.compare import classify, compare_runs, diff_restore
-from ckptlint.harness.report import JSON_SCHEMA, Report
+from ckptlint.harness.verdict import JSON_SCHEMA, Report
 from ckptlint.harness.snapshot import Snapshot
 from tests.harness.conftest import run_verify_cli
 

@@ -9,7 +9,7 @@ from ckptlint.inspect.cli import parse_required
 from ckptlint.inspect.inventory import slot_kind_from_attr
 from ckptlint.inspect.keras_layout import StoredTensor, layout
 from ckptlint.inspect.keras_v3 import declared_optimizer, layer_order, natural_key
-from ckptlint.inspect.locate import locate
+from ckptlint.inspect.artifact_kind import locate
 
 
 def t(i: int, shape: tuple[int, ...], dtype: str = "float32") -> StoredTensor:
