@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ckptlint.findings import Location
+from ckptlint.lint.findings import Location
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.builder import dotted_name
 from ckptlint.model.restores import in_test_case
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 _CALLBACK = "keras.callbacks.BackupAndRestore"
 # Keras 2 (tf_keras, tf.keras before TF 2.16) has its own mid-epoch resume logic, which the measurement

@@ -8,12 +8,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.loading import file_kind, imports_keras2
 from ckptlint.model.module import MODEL_ATTRIBUTES, MODEL_METHODS
-from ckptlint.fix import replace_keyword
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.fix.edits import replace_keyword
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 @dataclass(frozen=True)

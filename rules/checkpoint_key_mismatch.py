@@ -9,12 +9,12 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Finding, Location, Related, Severity
+from ckptlint.lint.findings import Finding, Location, Related, Severity
 from ckptlint.model import Call, CheckpointFact, ManagerFact, ModuleModel
 from ckptlint.model.loading import (
     module_constants, module_name_of, normalize, path_value, resolve_placeholders,
 )
-from ckptlint.rule import Diagnostic, Invalid, ProjectRule
+from ckptlint.lint.rule import Diagnostic, Invalid, ProjectRule
 from ckptlint.rules._key_mismatch_summary import Place, Summary, Use
 
 _NUMBERED = re.compile(r"-\d+$")

@@ -6,10 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
-from ckptlint.fix import add_keyword_arg, unique_identifier
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.fix.edits import add_keyword_arg, unique_identifier
 from ckptlint.model import CheckpointFact, Key, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class CheckpointMissingOptimizer(Rule):

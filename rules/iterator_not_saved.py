@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel, Role
 from ckptlint.model.restores import (
     checkpoint_holds,
@@ -13,7 +13,7 @@ from ckptlint.model.restores import (
     nearest_checkpoint,
     roles_with_aliases,
 )
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class IteratorNotSaved(Rule):

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.restores import (
     directory_identities,
@@ -15,8 +15,8 @@ from ckptlint.model.restores import (
     path_identity,
     prefix_writes,
 )
-from ckptlint.fix import string_literal
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.fix.edits import string_literal
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class LatestCheckpointOnPrefix(Rule):

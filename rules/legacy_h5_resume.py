@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.loading import (
     file_kind, imports_keras2, is_false, loaded_models, resume_evidence, trained_later,
 )
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class LegacyH5Resume(Rule):

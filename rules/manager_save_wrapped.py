@@ -6,9 +6,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class ManagerSaveWrapped(Rule):

@@ -6,9 +6,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 _SAVE_METHODS = frozenset({"save", "save_weights", "export"})
 _SAVE_FUNCTIONS = frozenset({"keras.models.save_model", "tf.saved_model.save"})

@@ -6,12 +6,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.loading import (
     exclusive, imports_keras2, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later,
 )
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class OptimizerDiscardedAfterLoad(Rule):

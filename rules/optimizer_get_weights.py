@@ -6,12 +6,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
 from ckptlint.model.builder import dotted_name
 from ckptlint.model.module import OPTIMIZER_METHODS
 from ckptlint.model.names import is_optimizer_constructor
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 # Calls on an optimizer (or on a model compiled with it) that create its variables.
 _BUILDS = frozenset({"build", "apply_gradients", "minimize", "_create_all_weights", "load_own_variables"})

@@ -6,13 +6,13 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.builder import ancestors
 from ckptlint.model.restores import checkpoint_restores, resumes_training
-from ckptlint.fix import replace_statement, statement_of, unique_identifier
+from ckptlint.lint.fix.edits import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class RestoreStatusUnchecked(Rule):

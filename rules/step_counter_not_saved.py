@@ -6,7 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Key, ModuleModel
 from ckptlint.model.restores import (
     ASSIGN_METHODS,
@@ -18,7 +18,7 @@ from ckptlint.model.restores import (
     nearest_checkpoint,
     untracked_owner,
 )
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class StepCounterNotSaved(Rule):

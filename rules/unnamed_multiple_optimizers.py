@@ -7,12 +7,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
-from ckptlint.fix import add_keyword_arg, string_literal, unique_identifier
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.fix.edits import add_keyword_arg, string_literal, unique_identifier
 from ckptlint.model import Call, ModuleModel
 from ckptlint.model.names import OPTIMIZER_CLASSES, is_optimizer_constructor
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
-from ckptlint.prefilter import is_name_char, skip_to_call
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.prefilter import is_name_char, skip_to_call
 
 # The classes whose construction counts (`_constructs_optimizer`): not the `Optimizer` base class nor
 # `LossScaleOptimizer`, which wraps another optimizer.

@@ -6,13 +6,13 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
 from ckptlint.model.loading import (
     TRAIN_METHODS, exclusive, file_kind, imports_keras2, resume_evidence, trained_later,
 )
-from ckptlint.fix import insert_before, statement_of
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.fix.edits import insert_before, statement_of
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
 
 
 class WeightsLoadedIntoUnbuiltOptimizer(Rule):

@@ -1,4 +1,4 @@
-"""The rule catalogue (ckptlint.catalogue): the metadata the engine reads instead of importing the rule
+"""The rule catalogue (ckptlint.lint.catalogue): the metadata the engine reads instead of importing the rule
 modules. It must be current, agree with the rule classes, and a stale one must fall back to them."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
 
 def test_the_generated_catalogue_is_current():
     assert catalogue.path().read_text(encoding="utf-8") == catalogue.generate(), (
-        "rules/_catalogue.py is stale: regenerate it with `python -m ckptlint.catalogue`"
+        "rules/_catalogue.py is stale: regenerate it with `python -m ckptlint.lint.catalogue`"
     )
 
 

@@ -22,12 +22,12 @@ import libcst as cst
 import pytest
 from libcst._nodes.base import CSTNode
 
-from ckptlint import engine
-from ckptlint.config import ConfigResolver
-from ckptlint.engine import Options, lint_text, might_matter
-from ckptlint.files import Source
+from ckptlint.lint import engine
+from ckptlint.lint.config import ConfigResolver
+from ckptlint.lint.engine import Options, lint_text, might_matter
+from ckptlint.lint.sources import Source
 from ckptlint.model.builder import _NO_CODE_INSIDE, walk
-from ckptlint.registry import all_rules
+from ckptlint.lint.registry import all_rules
 from cli_helpers import REPO, run_ckptlint
 
 RULES = all_rules()
@@ -352,7 +352,7 @@ def test_subtree_and_ancestors_agree_with_libcst_visit():
 def test_positions_fast_path_gives_libcst_public_positions():
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from ckptlint.locate import positions
+    from ckptlint.lint.positions import positions
 
     for text in list(_walk_sources())[::5]:
         try:

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
-from ckptlint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
-from ckptlint.rule import Rule
+from ckptlint.lint.rule import Rule
 
 
 class FakeDocumentedRule(Rule):
@@ -34,7 +34,7 @@ class FakePlainRule(Rule):
 
 @pytest.fixture
 def fake_rules(monkeypatch):
-    import ckptlint.registry as registry
+    import ckptlint.lint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeDocumentedRule, FakePlainRule))
     # The reports read names from the catalogue: make it follow the fake registry.

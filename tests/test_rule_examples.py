@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from ckptlint.engine import lint_text
-from ckptlint.files import Source
-from ckptlint.registry import all_rules
+from ckptlint.lint.engine import lint_text
+from ckptlint.lint.sources import Source
+from ckptlint.lint.registry import all_rules
 
 RULES = all_rules()
 
@@ -51,7 +51,7 @@ def test_invalid_examples_are_flagged_where_expected(rule, example):
 
 @pytest.mark.parametrize(("rule", "example"), list(_cases("INVALID")))
 def test_prefilter_keeps_every_invalid_example(rule, example):
-    from ckptlint.engine import might_matter
+    from ckptlint.lint.engine import might_matter
 
     codes = tuple(r.code for r in RULES)
     assert might_matter(textwrap.dedent(example.code), codes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ class RuleName:
 def name_table() -> dict[str, RuleName]:
     """Each code's name and link, as the json, github and statistics reports print them: from the rule
     catalogue, so those reports never import the rules (nor libcst)."""
-    from ckptlint import registry
-    from ckptlint.catalogue import entries
+    from ckptlint.lint import registry
+    from ckptlint.lint.catalogue import entries
 
     table = {code: RuleName(name) for code, (name, _description) in registry.ENGINE_CODES.items()}
     table.update((entry.code, RuleName(entry.name, entry.url)) for entry in entries())
@@ -75,7 +75,7 @@ def name_table() -> dict[str, RuleName]:
 
 def rule_table() -> dict[str, RuleInfo]:
     """Every known code, sorted: the engine codes and every rule from `registry.all_rules()`."""
-    from ckptlint import registry
+    from ckptlint.lint import registry
 
     table: dict[str, RuleInfo] = {}
     for code, (name, description) in registry.ENGINE_CODES.items():

@@ -15,7 +15,7 @@ needs the annotations.
 
 from __future__ import annotations
 
-from ckptlint.findings import Finding, LintResult, Severity
+from ckptlint.lint.findings import Finding, LintResult, Severity
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

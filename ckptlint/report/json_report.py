@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 
-from ckptlint.findings import Finding, LintResult, Severity
+from ckptlint.lint.findings import Finding, LintResult, Severity
 
 
 def finding_to_dict(f: Finding, table: dict) -> dict:

@@ -45,7 +45,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from ckptlint import __version__
-from ckptlint.findings import Finding, LintResult, Location, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Severity
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"

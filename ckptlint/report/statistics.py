@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ckptlint.findings import LintResult
+from ckptlint.lint.findings import LintResult
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ of them are fixable, and rule name, most frequent first. ANSI colours only when 
 
 from __future__ import annotations
 
-from ckptlint.findings import Finding, LintResult, Severity
+from ckptlint.lint.findings import Finding, LintResult, Severity
 
 INDENT = "    "
 

@@ -11,7 +11,7 @@ def add_list_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def rule_rows() -> list[dict]:
-    from ckptlint.registry import ENGINE_CODES, all_rules
+    from ckptlint.lint.registry import ENGINE_CODES, all_rules
 
     rows = [
         {"code": code, "name": name, "severity": "error", "default": True, "fix": None, "summary": summary}
@@ -54,7 +54,7 @@ def add_page_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_page(args: argparse.Namespace) -> int:
-    from ckptlint.registry import ENGINE_CODES, rule_by_code
+    from ckptlint.lint.registry import ENGINE_CODES, rule_by_code
 
     code = args.code.upper()
     if code in ENGINE_CODES:

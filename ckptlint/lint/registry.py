@@ -8,8 +8,8 @@ import pkgutil
 from functools import lru_cache
 
 from ckptlint.errors import CkptlintError
-from ckptlint.findings import Severity
-from ckptlint.rule import Rule  # the contract only: it does not import libcst
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.rule import Rule  # the contract only: it does not import libcst
 
 # Codes the engine itself emits; they are not rule modules but can be selected and ignored like rules.
 ENGINE_CODES = {
@@ -41,7 +41,7 @@ def rule_by_code(code: str) -> type[Rule]:
 
 
 def known_codes() -> set[str]:
-    from ckptlint.catalogue import entries  # no rule module imported to validate a selector
+    from ckptlint.lint.catalogue import entries  # no rule module imported to validate a selector
 
     return {entry.code for entry in entries()} | set(ENGINE_CODES)
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ckptlint.cache import Cache
-from ckptlint.catalogue import entries
-from ckptlint.config import Config, ConfigResolver
-from ckptlint.files import Source, UnreadableFile, discover, read_source
-from ckptlint.findings import Finding, LintResult, Location, Related, Severity
-from ckptlint.prefilter import might_matter
-from ckptlint.registry import ENGINE_CODES, all_rules, is_selected, rule_by_code
-from ckptlint.rule import ProjectRule, Rule
+from ckptlint.lint.cache import Cache
+from ckptlint.lint.catalogue import entries
+from ckptlint.lint.config import Config, ConfigResolver
+from ckptlint.lint.discovery import discover
+from ckptlint.lint.sources import Source, UnreadableFile, read_source
+from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.prefilter import might_matter
+from ckptlint.lint.registry import ENGINE_CODES, all_rules, is_selected, rule_by_code
+from ckptlint.lint.rule import ProjectRule, Rule
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class FileOutcome:
     summaries: dict[str, object] = field(default_factory=dict)  # project rule code -> its summary
     notice: str | None = None
     internal_error: str | None = None  # a crash of ckptlint itself on this file (exit code 2)
-    # Only with lint_text(..., with_fixes=True) (ckptlint.fix, in-process, never cached): the parsed
+    # Only with lint_text(..., with_fixes=True) (ckptlint.lint.fix.apply, in-process, never cached): the parsed
     # module and the fixes of the findings kept after suppressions.
     fixes: list = field(default_factory=list)  # [(Finding, rule.Fix)]
     module: object | None = None
@@ -59,8 +60,8 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         return outcome  # before any import of libcst: a run that drops every file never loads it
     import libcst as cst
 
-    from ckptlint import suppressions
-    from ckptlint.locate import Locator
+    from ckptlint.lint import suppressions
+    from ckptlint.lint.positions import Locator
     from ckptlint.model import ModuleModel
 
     try:
@@ -115,7 +116,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
 def _syntax_error(path: str, source: Source, exc) -> Finding:
     """CKPT000 with CPython's message and position when it has one: libcst's parser points at where it
     gave up (often the next line), CPython at the mistake."""
-    from ckptlint.locate import Locator
+    from ckptlint.lint.positions import Locator
 
     line, col, message = exc.raw_line, exc.raw_column + 1, exc.message
     try:
@@ -282,7 +283,7 @@ def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | Non
 def _run_project_rule(code: str, gathered: list, internal_errors: list[str]) -> list[Finding] | None:
     """The findings of one project rule over every file's summary, suppressions applied; None when the
     rule crashed (reported as an internal error)."""
-    from ckptlint.project import ProjectFacts
+    from ckptlint.lint.project import ProjectFacts
 
     rule = rule_by_code(code)
     marks_by_path = {path: marks for path, _summary, marks in gathered}

@@ -2,7 +2,7 @@
 original (PEP 263 encoding, BOM, line endings; notebooks cell by cell), render diffs, and write
 atomically without overwriting a file that changed since it was read.
 
-Notebooks: the code cells are joined into one module as for linting (ckptlint.files), except that the
+Notebooks: the code cells are joined into one module as for linting (ckptlint.lint.sources), except that the
 blank line after each cell is replaced by a marker comment, so the fixed module can be cut back into
 cells even when a fix added lines. Lines that were blanked for linting (IPython magics, shell escapes)
 are put back from the original cell. Only the `source` of cells whose code changed is replaced, in place
@@ -265,7 +265,7 @@ def _restore_cell(cell: _Cell, new_lines: list[str]) -> str:
 
 
 def _decode_notebook(path: Path, data: bytes, st: os.stat_result) -> NotebookFile:
-    from ckptlint.files import UnreadableFile, _read_notebook
+    from ckptlint.lint.sources import UnreadableFile, _read_notebook
 
     try:
         source = _read_notebook(data)
@@ -350,7 +350,7 @@ def write_atomically(path: Path, data: bytes, original: bytes, mode: int | None 
 
 
 def write_plan(plan) -> str | None:
-    """Write a FilePlan (ckptlint.fix). Returns a one-line notice when the file was left alone."""
+    """Write a FilePlan (ckptlint.lint.fix.apply). Returns a one-line notice when the file was left alone."""
     if not plan.changed:
         return None
     mode = plan.stat.st_mode if plan.stat is not None else None

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 def fix_safety_of(code: str) -> str | None:
     """"safe", "unsafe" or None, from the rule catalogue."""
-    from ckptlint.catalogue import entries
+    from ckptlint.lint.catalogue import entries
 
     return next((entry.fix_safety for entry in entries() if entry.code == code), None)
 

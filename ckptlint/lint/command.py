@@ -39,10 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ckptlint.config import ConfigResolver, load_pyproject
-    from ckptlint.engine import Options
-    from ckptlint.engine import run as lint
-    from ckptlint.registry import validate_selectors
+    from ckptlint.lint.config import ConfigResolver, load_pyproject
+    from ckptlint.lint.engine import Options
+    from ckptlint.lint.engine import run as lint
+    from ckptlint.lint.registry import validate_selectors
     from ckptlint.report import render
 
     if args.jobs < 0:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     result = lint(args.paths, resolver, options)
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     if args.fix or args.diff:
-        from ckptlint.fix import run_fixes
+        from ckptlint.lint.fix.apply import run_fixes
 
         outcome = run_fixes(args, result, resolver, options)
         if args.diff:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         result.notices = []
     to_terminal = not args.output_file and sys.stdout.isatty()
     color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
-    from ckptlint.fix_hints import fixable_summary, mark_fixable
+    from ckptlint.lint.fix.hints import fixable_summary, mark_fixable
 
     result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
     hints = fixable_summary(result, hidden)

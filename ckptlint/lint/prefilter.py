@@ -77,7 +77,7 @@ def _test_for(codes: tuple[str, ...]) -> Test | None:
     """One test for the selected rules, built from the catalogue so that no rule module (nor libcst)
     is imported for a file it drops. None when a selected rule declares no words (every file is then
     parsed)."""
-    from ckptlint.catalogue import entries
+    from ckptlint.lint.catalogue import entries
 
     selected = [entry for entry in entries() if entry.code in codes]
     if any(not entry.api_words for entry in selected):
@@ -174,6 +174,6 @@ def may_call_method(code: str, method: str) -> bool:
 
 
 def _rule(code: str):
-    from ckptlint.registry import rule_by_code
+    from ckptlint.lint.registry import rule_by_code
 
     return rule_by_code(code)

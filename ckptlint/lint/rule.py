@@ -12,13 +12,13 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 
 if TYPE_CHECKING:  # pragma: no cover  (libcst is imported by the rules that run, not by the contract)
     import libcst as cst
 
     from ckptlint.model import ModuleModel
-    from ckptlint.project import ProjectFacts
+    from ckptlint.lint.project import ProjectFacts
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Rule:
     def prefilter(cls, code: str) -> bool:
         """A sharper test than `api_words`, for rules that need one (a count, say): called only when
         the words matched, on the raw text or on the code with comments and strings blanked
-        (ckptlint.prefilter). It must never say False for a module the rule fires on (the suite runs
+        (ckptlint.lint.prefilter). It must never say False for a module the rule fires on (the suite runs
         every INVALID example and sample project through it), and must stay False when characters
         are removed from a text it said False for."""
         return True
@@ -104,7 +104,7 @@ class Rule:
 class ProjectRule(Rule):
     """A rule that needs facts from several modules (a save in train.py, a restore in evaluate.py).
 
-    The per-file pass stores a small, picklable summary (ckptlint.project); the rule runs once per lint
+    The per-file pass stores a small, picklable summary (ckptlint.lint.project); the rule runs once per lint
     run over the joined summaries, so the process pool and the cache keep working."""
 
     def summarize(self, module: ModuleModel, locator) -> object:
@@ -114,5 +114,5 @@ class ProjectRule(Rule):
         raise NotImplementedError
 
     def check_project(self, project: ProjectFacts) -> Iterable:
-        """Findings (ckptlint.findings.Finding) over the summaries of every linted file."""
+        """Findings (ckptlint.lint.findings.Finding) over the summaries of every linted file."""
         raise NotImplementedError

@@ -8,8 +8,8 @@ from typing import Mapping
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from ckptlint.files import Source
-from ckptlint.findings import Location
+from ckptlint.lint.sources import Source
+from ckptlint.lint.findings import Location
 
 
 def positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
