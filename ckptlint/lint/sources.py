@@ -5,7 +5,6 @@ turned into one-line messages instead of tracebacks."""
 from __future__ import annotations
 
 import io
-import json
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,9 @@ def read_source(path: Path, max_size: int, data: bytes | None = None) -> Source 
     if b"\0" in data:
         raise UnreadableFile("binary file (contains NUL bytes)")
     if path.suffix == ".ipynb":
-        return _read_notebook(data)
+        from ckptlint.lint.notebooks import read_notebook
+
+        return read_notebook(data)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
@@ -59,38 +60,3 @@ def read_source(path: Path, max_size: int, data: bytes | None = None) -> Source 
     if text.startswith("\ufeff"):
         text = text[1:]
     return Source(text)
-
-
-def _read_notebook(data: bytes) -> Source:
-    try:
-        notebook = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"notebook is not UTF-8: {exc.reason} at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableFile(f"invalid notebook JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list):
-        raise UnreadableFile("invalid notebook: no `cells` list")
-    language = ((notebook.get("metadata") or {}).get("kernelspec") or {}).get("language", "python")
-    if isinstance(language, str) and language.lower() not in ("python", "python3", ""):
-        return Source("", ())
-    lines: list[str] = []
-    starts: list[tuple[int, int]] = []
-    for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(s for s in source if isinstance(s, str))
-        if not isinstance(source, str):
-            raise UnreadableFile(f"invalid notebook: cell {number} has a non-text source")
-        starts.append((number, len(lines) + 1))
-        cell_lines = source.splitlines() or [""]
-        if cell_lines[0].lstrip().startswith("%%"):
-            cell_lines = [""] * len(cell_lines)  # a cell magic: the cell is not Python
-        for line in cell_lines:
-            stripped = line.lstrip()
-            # IPython magics, shell escapes and help lines are not Python; blank them, keep line numbers.
-            lines.append("" if stripped.startswith(("%", "!", "?")) or stripped.endswith("?") and not stripped.startswith("#") else line)
-        lines.append("")  # a blank line between cells, so a cell never runs into the next
-    return Source("\n".join(lines) + "\n", tuple(starts))

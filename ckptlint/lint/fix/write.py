@@ -265,10 +265,11 @@ def _restore_cell(cell: _Cell, new_lines: list[str]) -> str:
 
 
 def _decode_notebook(path: Path, data: bytes, st: os.stat_result) -> NotebookFile:
-    from ckptlint.lint.sources import UnreadableFile, _read_notebook
+    from ckptlint.lint.notebooks import read_notebook
+    from ckptlint.lint.sources import UnreadableFile
 
     try:
-        source = _read_notebook(data)
+        source = read_notebook(data)
     except UnreadableFile as exc:
         raise UnfixableFile(str(exc)) from None
     json_text = data.decode("utf-8")
