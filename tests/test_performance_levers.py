@@ -26,7 +26,7 @@ from ckptlint.lint import engine
 from ckptlint.lint.config import ConfigResolver
 from ckptlint.lint.engine import Options, lint_text, might_matter
 from ckptlint.lint.sources import Source
-from ckptlint.model.builder import _NO_CODE_INSIDE, walk
+from ckptlint.model.walk import _NO_CODE_INSIDE, walk
 from ckptlint.lint.registry import all_rules
 from cli_helpers import REPO, run_ckptlint
 
@@ -318,7 +318,7 @@ def test_check_never_imports_tensorflow_or_keras(tmp_path):
 
 def test_subtree_and_ancestors_agree_with_libcst_visit():
     """`subtree` meets nodes in `node.visit`'s order; `ancestors` finds the same path to every node."""
-    from ckptlint.model.builder import ancestors, subtree
+    from ckptlint.model.walk import ancestors, subtree
 
     class _Order(cst.CSTVisitor):
         def __init__(self):
@@ -367,7 +367,7 @@ def test_positions_fast_path_gives_libcst_public_positions():
 def test_child_field_order_is_read_like_inspect_getsource_for_every_node_class():
     import inspect
 
-    from ckptlint.model.builder import _method_source
+    from ckptlint.model.walk import _method_source
 
     checked = 0
     for cls in set(_all_node_classes()):

@@ -20,7 +20,8 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.model.builder import dotted_name, subtree, walk
+from ckptlint.model.builder import dotted_name
+from ckptlint.model.walk import subtree, walk
 from ckptlint.model.facts import Call, Key, Scope
 from ckptlint.model.module import ModuleModel
 

@@ -14,7 +14,8 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from ckptlint.model.builder import ModelBuilder, dotted_name, walk
+from ckptlint.model.builder import ModelBuilder, dotted_name
+from ckptlint.model.walk import walk
 from ckptlint.model.facts import (
     Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope,
 )

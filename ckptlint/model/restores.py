@@ -16,7 +16,8 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.model.builder import ModelBuilder, walk
+from ckptlint.model.builder import ModelBuilder
+from ckptlint.model.walk import walk
 from ckptlint.model.facts import Call, CheckpointFact, Key, Role, Scope
 from ckptlint.model.module import RESTORE_STATUS_CHECKS, TRAINING_METHODS, ModuleModel
 

@@ -25,7 +25,7 @@ from typing import Sequence
 import libcst as cst
 
 from ckptlint.lint.fix.hints import applicable
-from ckptlint.model.builder import subtree
+from ckptlint.model.walk import subtree
 from ckptlint.lint.rule import Fix
 
 MAX_PASSES = 5

@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
-from ckptlint.model.builder import ancestors
+from ckptlint.model.walk import ancestors
 
 
 def _plain(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
