@@ -42,12 +42,6 @@ class BackupAndRestoreMidEpoch(Rule):
     `backup_and_restore_test.py` asserts this very re-run: 17 batches seen where an exact resume
     sees 15).
 
-    ## Example
-    ```python
-    backup = keras.callbacks.BackupAndRestore("backup", save_freq=100)
-    model.fit(dataset, epochs=10, callbacks=[backup])
-    ```
-
     ## Use instead
     ```python
     backup = keras.callbacks.BackupAndRestore("backup", save_freq="epoch")

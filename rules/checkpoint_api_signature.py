@@ -13,7 +13,7 @@ from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.loading import file_kind, imports_keras2
 from ckptlint.model.module import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.lint.fix.edits import replace_keyword
-from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,6 @@ class CheckpointApiSignature(Rule):
     `save_weights`/`load_weights` and `period=` from `ModelCheckpoint` (failure-modes.md #5). Modules that
     import `tf_keras` (Keras 2) are not checked against the Keras 3 signatures.
 
-    ## Example
-    ```python
-    checkpoint.save(checkpoint_prefix=os.path.join(ckpt_dir, "ckpt"))
-    ```
-
     ## Use instead
     ```python
     checkpoint.save(file_prefix=os.path.join(ckpt_dir, "ckpt"))
@@ -138,7 +133,7 @@ class CheckpointApiSignature(Rule):
     name = "checkpoint-api-signature"
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     # A named API, or a `.save(` call and a word the model role comes from: any of them, as a model
     # built elsewhere and only trained here (`model = build(cfg); model.fit(...)`) is checked too.
     api_words = (*_NAMED_APIS, *((".save(", word) for word in _MODEL_ROLE_WORDS))

@@ -55,16 +55,6 @@ class CheckpointKeyMismatch(ProjectRule):
     (failure-modes.md #12: tensorflow/tensorflow#39843, #20516: "Nothing except the root object matched
     a checkpointed value").
 
-    ## Example
-    ```python
-    # train.py
-    ckpt = tf.train.Checkpoint(net=model, optimizer=optimizer)
-    tf.train.CheckpointManager(ckpt, CKPT_DIR, max_to_keep=3).save()
-    # evaluate.py
-    ckpt = tf.train.Checkpoint(model=model)
-    ckpt.restore(tf.train.latest_checkpoint(CKPT_DIR))
-    ```
-
     ## Use instead
     ```python
     # evaluate.py: the key the checkpoint was written with

@@ -9,7 +9,7 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.lint.fix.edits import add_keyword_arg, unique_identifier
 from ckptlint.model import CheckpointFact, Key, ModuleModel, Role
-from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class CheckpointMissingOptimizer(Rule):
@@ -33,15 +33,6 @@ class CheckpointMissingOptimizer(Rule):
     flagged either. Users hit this as tensorflow/tensorflow#48947 and #47115 (a cosine schedule
     restarting after resume).
 
-    ## Example
-    ```python
-    optimizer = tf.keras.optimizers.Adam(1e-3)
-    ckpt = tf.train.Checkpoint(model=model)
-    ...
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    ckpt.save(prefix)
-    ```
-
     ## Use instead
     ```python
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
@@ -64,7 +55,7 @@ class CheckpointMissingOptimizer(Rule):
     name = "checkpoint-missing-optimizer"
     severity = Severity.ERROR
     summary = "A written tf.train.Checkpoint holds the model but not the optimizer that trains it."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     api_words = ("Checkpoint",)
 
     VALID = [

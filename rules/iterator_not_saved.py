@@ -40,15 +40,6 @@ class IteratorNotSaved(Rule):
     diverges. Users report replayed or skipped data (failure-modes.md #9: tensorflow/tensorflow#34020,
     #24408, #58925; keras-team/keras PR#22490, "sees early data twice").
 
-    ## Example
-    ```python
-    it = iter(dataset)
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    for step in range(steps):
-        train_step(next(it))
-        ckpt.save(prefix)
-    ```
-
     ## Use instead
     ```python
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, iterator=it)

@@ -16,7 +16,7 @@ from ckptlint.model.restores import (
     prefix_writes,
 )
 from ckptlint.lint.fix.edits import string_literal
-from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class LatestCheckpointOnPrefix(Rule):
@@ -40,14 +40,6 @@ class LatestCheckpointOnPrefix(Rule):
     TensorFlow model after restoring its weights?" does exactly this. (failure-modes.md #7;
     tensorflow/models#974, mead-ml/mead-baseline PR#495.)
 
-    ## Example
-    ```python
-    checkpoint_prefix = os.path.join(checkpoint_dir, "ckpt")
-    checkpoint.save(file_prefix=checkpoint_prefix)
-    ...
-    checkpoint.restore(tf.train.latest_checkpoint(checkpoint_prefix))  # always None
-    ```
-
     ## Use instead
     ```python
     path = tf.train.latest_checkpoint(checkpoint_dir)   # the directory
@@ -70,7 +62,7 @@ class LatestCheckpointOnPrefix(Rule):
     name = "latest-checkpoint-on-prefix"
     severity = Severity.ERROR
     summary = "tf.train.latest_checkpoint is given a save prefix instead of a directory, so it returns None."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     api_words = ("latest_checkpoint",)
 
     VALID = [

@@ -29,12 +29,6 @@ class LegacyH5Resume(Rule):
     only `.keras` and `.weights.h5` as its own formats (failure-modes.md #5: keras-team/keras#18709,
     tensorflow/tensorflow#74342).
 
-    ## Example
-    ```python
-    model = keras.models.load_model("checkpoints/model.h5")
-    model.fit(x, y, initial_epoch=5, epochs=10)
-    ```
-
     ## Use instead
     ```python
     model.save("checkpoints/model.keras")          # when saving

@@ -38,15 +38,6 @@ class ModelSaveWithoutOptimizer(Rule):
     the optimizer, so that case is not flagged). A one-off export for serving after training is not
     a finding.
 
-    ## Example
-    ```python
-    optimizer = keras.optimizers.Adam()
-    for epoch in range(epochs):
-        for x, y in dataset:
-            train_step(x, y)          # optimizer.apply_gradients(...)
-        model.save("ckpt.keras")      # the optimizer is not in the file
-    ```
-
     ## Use instead
     ```python
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)

@@ -33,13 +33,6 @@ class OptimizerDiscardedAfterLoad(Rule):
     no error (failure-modes.md #21: kubeflow/kale#238, tensorflow/tensorflow#33842, #70050, #42877).
     `compile(optimizer=model.optimizer, ...)` keeps the restored optimizer and is not flagged.
 
-    ## Example
-    ```python
-    model = keras.models.load_model("ckpt/model.keras")
-    model.compile(optimizer="adam", loss="mse")
-    model.fit(x, y, initial_epoch=10, epochs=20)
-    ```
-
     ## Use instead
     ```python
     model = keras.models.load_model("ckpt/model.keras")   # already compiled, optimizer restored

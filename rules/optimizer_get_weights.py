@@ -44,13 +44,6 @@ class OptimizerGetWeights(Rule):
     failure-modes.md #19). The legacy optimizers (`tf.keras.optimizers.legacy`, `tf.compat.v1.train`)
     and `model.get_weights()` are not affected and are not flagged.
 
-    ## Example
-    ```python
-    optimizer = keras.optimizers.Adam()
-    ...
-    np.save("opt.npy", np.array(optimizer.get_weights(), dtype=object))
-    ```
-
     ## Use instead
     ```python
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)

@@ -12,7 +12,7 @@ from ckptlint.model.walk import ancestors
 from ckptlint.model.restores import checkpoint_restores, resumes_training
 from ckptlint.lint.fix.edits import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call
-from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class RestoreStatusUnchecked(Rule):
@@ -59,15 +59,6 @@ class RestoreStatusUnchecked(Rule):
     it is not flagged, but it cannot check the match either; restore by hand (below) when you want the
     check.
 
-    ## Example
-    ```python
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    manager = tf.train.CheckpointManager(ckpt, "ckpts", max_to_keep=3)
-    ckpt.restore(manager.latest_checkpoint)   # a key mismatch restores nothing, silently
-    for x, y in dataset:
-        train_step(x, y)
-    ```
-
     ## Use instead
     ```python
     path = manager.latest_checkpoint
@@ -94,7 +85,7 @@ class RestoreStatusUnchecked(Rule):
     name = "restore-status-unchecked"
     severity = Severity.ERROR
     summary = "The status of a Checkpoint restore used to resume training is never checked."
-    fix_safety = "unsafe"
+    fix_safety = FixSafety.UNSAFE
     api_words = ("Checkpoint",)  # a status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint)
 
     VALID = [

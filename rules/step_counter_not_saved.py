@@ -43,17 +43,6 @@ class StepCounterNotSaved(Rule):
     `tf.Module` or Keras model/layer subclass is tracked by it and not flagged, nor is a counter no
     code reads, nor one the run sets back itself on resume (`step.assign(<checkpoint number>)`).
 
-    ## Example
-    ```python
-    step = tf.Variable(0, dtype=tf.int64)
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    while step < total_steps:
-        train_step(next(it))
-        step.assign_add(1)
-        if step % 100 == 0:
-            ckpt.save(prefix)
-    ```
-
     ## Use instead
     ```python
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)

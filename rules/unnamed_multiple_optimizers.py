@@ -11,7 +11,7 @@ from ckptlint.lint.findings import Severity
 from ckptlint.lint.fix.edits import add_keyword_arg, string_literal, unique_identifier
 from ckptlint.model import Call, ModuleModel
 from ckptlint.model.names import OPTIMIZER_CLASSES, is_optimizer_constructor
-from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 from ckptlint.lint.prefilter import is_name_char, skip_to_call
 
 # The classes whose construction counts (`_constructs_optimizer`): not the `Optimizer` base class nor
@@ -41,12 +41,6 @@ class UnnamedMultipleOptimizers(Rule):
     format, where two optimizers collided: tensorflow/tensorflow#40256, "Unable to create link (name
     already exists)") then mixes the two optimizers' state up silently.
 
-    ## Example
-    ```python
-    generator_optimizer = keras.optimizers.Adam(1e-4)
-    discriminator_optimizer = keras.optimizers.Adam(1e-4)
-    ```
-
     ## Use instead
     ```python
     generator_optimizer = keras.optimizers.Adam(1e-4, name="generator_adam")
@@ -71,7 +65,7 @@ class UnnamedMultipleOptimizers(Rule):
     name = "unnamed-multiple-optimizers"
     severity = Severity.WARNING
     summary = "Two or more optimizers in one scope without distinct explicit names."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     # The word every construction needs (see `prefilter`, which counts the constructions).
     api_words = ("optimizers",)
 

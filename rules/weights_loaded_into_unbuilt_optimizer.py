@@ -12,7 +12,7 @@ from ckptlint.model.loading import (
     TRAIN_METHODS, exclusive, file_kind, imports_keras2, resume_evidence, trained_later,
 )
 from ckptlint.lint.fix.edits import insert_before, statement_of
-from ckptlint.lint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class WeightsLoadedIntoUnbuiltOptimizer(Rule):
@@ -35,13 +35,6 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     first; loading before `compile()` loses it as well (keras-team/keras#20128,
     bayesflow-org/bayesflow#506; failure-modes.md #6). Loading pretrained weights to fine-tune is not
     a resume and is not flagged.
-
-    ## Example
-    ```python
-    model.compile(optimizer="adam", loss="mse")
-    model.load_weights("ckpt/last.weights.h5")
-    model.fit(x, y, initial_epoch=5, epochs=10)
-    ```
 
     ## Use instead
     ```python
@@ -68,7 +61,7 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     name = "weights-loaded-into-unbuilt-optimizer"
     severity = Severity.ERROR
     summary = "`load_weights` of a .weights.h5 into a compiled model whose optimizer is not built: its state is skipped."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     api_words = ("load_weights",)
 
     VALID = [

@@ -20,14 +20,22 @@ def test_the_catalogue_agrees_with_the_rule_classes():
     assert [e.code for e in catalogue.from_rule_classes()] == sorted(e.code for e in catalogue.from_rule_classes())
 
 
+def test_the_rendered_rule_pages_are_current():
+    for name, page in catalogue.rendered_pages().items():
+        path = catalogue.docs_directory() / name
+        assert path.is_file() and path.read_text(encoding="utf-8") == page, (
+            f"docs/rules/{name} is stale: regenerate it with `python -m ckptlint.lint.catalogue`"
+        )
+
+
 def test_a_stale_catalogue_is_ignored(monkeypatch):
     monkeypatch.setattr(catalogue, "sources_digest", lambda: "edited since")
     assert catalogue._stored() is None
-    catalogue.entries.cache_clear()
+    catalogue.records.cache_clear()
     try:
-        assert catalogue.entries() == catalogue.from_rule_classes()
+        assert catalogue.records() == catalogue.live_records()
     finally:
-        catalogue.entries.cache_clear()
+        catalogue.records.cache_clear()
 
 
 def test_checking_a_file_the_prefilter_drops_imports_no_libcst(tmp_path):

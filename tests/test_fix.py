@@ -510,7 +510,7 @@ def test_unsafe_fixes_are_hidden_without_the_flag(monkeypatch, capsys, tmp_path)
     from ckptlint.lint import catalogue
 
     monkeypatch.setattr(UnnamedMultipleOptimizers, "fix_safety", "unsafe")
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)  # the report reads the catalogue
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)  # the report reads the catalogue
     (tmp_path / "a.py").write_text(UNNAMED)
     code, out, _ = _check(monkeypatch, capsys, tmp_path, ".")
     assert "[*]" not in out.split("Found")[0]

@@ -27,7 +27,7 @@ def fake_rules(monkeypatch):
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeRule,))
     # The reports read names from the catalogue: make it follow the fake registry.
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)
 
 
 def test_one_annotation_per_finding_with_level_mapping():

@@ -44,7 +44,7 @@ def fake_rules(monkeypatch):
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeCheckpointRule, FakeNamingRule))
     # The reports read names from the catalogue: make it follow the fake registry.
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)
 
 
 def finding(code="CKPT901", message="the optimizer is not in the checkpoint", severity=Severity.ERROR, *, path="src/train.py",

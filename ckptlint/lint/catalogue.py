@@ -1,13 +1,12 @@
-"""What the engine must know of every rule before it lints anything: its code, whether it runs by
-default, the words the prefilter looks for, and whether it has its own prefilter or a project pass;
-and what the reports print of it (its name, link and fix safety).
+"""Every code's RuleRecord without importing the rules: what the engine must know before it lints
+anything (selection, the prefilter's words) and what every report prints (names, severities, pages).
 
-Selecting rules and prefiltering files happen for every file, but the rule modules import libcst
-(a quarter of a second at startup), which a file the prefilter drops never needs. So this metadata is
-also kept in a generated module, rules/_catalogue.py, together with a digest of the sources it was
-read from. When the digest no longer matches (a rule was edited and the catalogue not regenerated)
-the rules are imported and read directly: a stale catalogue is slower, never wrong.
-tests/test_catalogue.py fails until it is regenerated with
+Selecting rules and prefiltering files happen for every file, but the rule modules import libcst (a
+quarter of a second at startup), which a file the prefilter drops never needs. So the records are also
+kept in a generated module, rules/_catalogue.py, together with a digest of the sources it was read from.
+When the digest no longer matches (a rule was edited and the catalogue not regenerated) the rules are
+imported and read directly: a stale catalogue is slower, never wrong. The same command renders each
+rule's page to docs/rules/<CODE>.md. tests/test_catalogue.py fails until both are regenerated with
 
     python -m ckptlint.lint.catalogue
 """
@@ -16,54 +15,60 @@ from __future__ import annotations
 
 import hashlib
 import pprint
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.rule import FixSafety, RuleRecord
+
 _GENERATED = "_catalogue.py"
 
-
-@dataclass(frozen=True)
-class Entry:
-    code: str
-    name: str
-    url: str | None  # a rule's documentation link, when it declares one
-    default_enabled: bool
-    fix_safety: str | None  # "safe", "unsafe" or None: what the report says of a finding's fix
-    api_words: tuple  # entries as in Rule.api_words: a word, or a tuple of words that must all appear
-    custom_prefilter: bool  # the rule overrides Rule.prefilter (checked after its words matched)
-    project: bool  # a ProjectRule: it also runs once over every file's summary
+# Codes the engine itself emits; they are not rule modules but are selected and ignored like rules.
+ENGINE_RECORDS = (
+    RuleRecord("CKPT000", "syntax-error", Severity.ERROR,
+               "The file could not be parsed; nothing else was checked in it.", engine=True),
+    RuleRecord("CKPT001", "unreadable-file", Severity.ERROR,
+               "The file could not be read, decoded or analysed (encoding, binary content, notebook JSON, "
+               "a file too deep or too slow to analyse).", engine=True),
+)
+ENGINE_CODES = frozenset(record.code for record in ENGINE_RECORDS)
 
 
 @lru_cache(maxsize=1)
-def entries() -> tuple[Entry, ...]:
-    """Every rule's entry, sorted by code: from the generated catalogue when it is current, else read
-    from the imported rule classes."""
-    stored = _stored()
-    return stored if stored is not None else from_rule_classes()
+def records() -> dict[str, RuleRecord]:
+    """Every code's record, sorted by code: the engine codes, then the rules from the generated
+    catalogue when it is current, else from the imported rule classes."""
+    rules = _stored()
+    return _by_code(rules if rules is not None else from_rule_classes())
 
 
-def from_rule_classes() -> tuple[Entry, ...]:
+def live_records() -> dict[str, RuleRecord]:
+    """`records()` read from the rule classes as they are now, never from the generated catalogue."""
+    return _by_code(from_rule_classes())
+
+
+def _by_code(rules: tuple[RuleRecord, ...]) -> dict[str, RuleRecord]:
+    return {record.code: record for record in sorted((*ENGINE_RECORDS, *rules), key=lambda r: r.code)}
+
+
+def rule_records() -> tuple[RuleRecord, ...]:
+    """The records of the rule modules (no engine codes)."""
+    return tuple(record for record in records().values() if not record.engine)
+
+
+def record_of(code: str) -> RuleRecord | None:
+    return records().get(code)
+
+
+def from_rule_classes() -> tuple[RuleRecord, ...]:
     from ckptlint.lint.registry import all_rules
-    from ckptlint.lint.rule import ProjectRule, Rule
 
-    return tuple(
-        Entry(
-            code=rule.code,
-            name=rule.name,
-            url=getattr(rule, "url", None) or None,
-            default_enabled=bool(rule.default_enabled),
-            fix_safety=rule.fix_safety,
-            api_words=tuple(rule.api_words),
-            custom_prefilter=rule.prefilter.__func__ is not Rule.prefilter.__func__,
-            project=issubclass(rule, ProjectRule),
-        )
-        for rule in all_rules()
-    )
+    return tuple(rule.record() for rule in all_rules())
 
 
 def sources_digest() -> str:
-    """A digest of everything an entry is read from: the rule modules and the rule contract."""
+    """A digest of everything a record is read from: the rule modules and the rule contract."""
     import ckptlint.rules
 
     digest = hashlib.sha256()
@@ -74,23 +79,35 @@ def sources_digest() -> str:
     return digest.hexdigest()
 
 
-def _stored() -> tuple[Entry, ...] | None:
+def _stored() -> tuple[RuleRecord, ...] | None:
     try:
         from ckptlint.rules import _catalogue
     except ImportError:
         return None
     if getattr(_catalogue, "SOURCES", None) != sources_digest():
         return None
-    return tuple(Entry(**{**fields, "api_words": _tuples(fields["api_words"])}) for fields in _catalogue.RULES)
+    return tuple(_record(fields) for fields in _catalogue.RULES)
 
 
-def _tuples(words) -> tuple:
-    return tuple(tuple(word) if isinstance(word, list) else word for word in words)
+def _record(fields: dict) -> RuleRecord:
+    return RuleRecord(**{
+        **fields,
+        "severity": Severity(fields["severity"]),
+        "fix_safety": FixSafety(fields["fix_safety"]) if fields["fix_safety"] else None,
+        "api_words": tuple(tuple(word) if isinstance(word, list) else word for word in fields["api_words"]),
+    })
+
+
+def _plain(record: RuleRecord) -> dict:
+    fields = asdict(record)
+    fields["severity"] = record.severity.value
+    fields["fix_safety"] = record.fix_safety.value if record.fix_safety else None
+    return fields
 
 
 def generate() -> str:
     """The source of rules/_catalogue.py for the rules as they are now."""
-    rules = [asdict(entry) for entry in from_rule_classes()]
+    rules = [_plain(record) for record in from_rule_classes()]
     return (
         '"""Generated by `python -m ckptlint.lint.catalogue` from the rule modules; do not edit (see\n'
         'ckptlint/lint/catalogue.py). SOURCES is the digest of the sources it was generated from."""\n\n'
@@ -105,6 +122,23 @@ def path() -> Path:
     return Path(ckptlint.rules.__file__).with_name(_GENERATED)
 
 
+def rendered_pages() -> dict[str, str]:
+    """docs/rules/<CODE>.md for every rule, as `ckptlint rule CODE` prints it."""
+    from ckptlint.lint.registry import all_rules
+
+    return {f"{rule.code}.md": rule.page() for rule in all_rules()}
+
+
+def docs_directory() -> Path:
+    """docs/rules/ of the source tree this package was imported from."""
+    return path().parent.parent / "docs" / "rules"
+
+
 if __name__ == "__main__":
     path().write_text(generate(), encoding="utf-8")
     print(f"wrote {path()}")
+    docs = docs_directory()
+    docs.mkdir(parents=True, exist_ok=True)
+    for name, page in rendered_pages().items():
+        (docs / name).write_text(page, encoding="utf-8")
+    print(f"wrote {len(rendered_pages())} pages to {docs}")

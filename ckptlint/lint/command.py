@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ckptlint.lint.config import ConfigResolver, load_pyproject
     from ckptlint.lint.engine import Options
     from ckptlint.lint.engine import run as lint
-    from ckptlint.lint.registry import validate_selectors
+    from ckptlint.lint.selection import validate_selectors
     from ckptlint.report import render
 
     if args.jobs < 0:

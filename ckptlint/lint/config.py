@@ -119,7 +119,7 @@ def _str_list(value: object, key: str, origin: str) -> tuple[str, ...]:
 
 
 def parse_table(table: dict, root: Path, origin: str) -> Config:
-    from ckptlint.lint.registry import validate_selectors
+    from ckptlint.lint.selection import validate_selectors
 
     unknown = set(table) - _KNOWN_KEYS
     if unknown:

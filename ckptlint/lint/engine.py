@@ -13,13 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from ckptlint.lint.cache import Cache
-from ckptlint.lint.catalogue import entries
+from ckptlint.lint.catalogue import records, rule_records
 from ckptlint.lint.config import Config, ConfigResolver
 from ckptlint.lint.discovery import discover
 from ckptlint.lint.sources import Source, UnreadableFile, read_source
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.lint.prefilter import might_matter
-from ckptlint.lint.registry import ENGINE_CODES, all_rules, is_selected, rule_by_code
+from ckptlint.lint.registry import all_rules, rule_by_code
+from ckptlint.lint.selection import is_selected
 from ckptlint.lint.rule import ProjectRule, Rule
 
 
@@ -92,7 +93,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         for diagnostic in diagnostics:
             location = locator.location(diagnostic.node)
             related = tuple(Related(locator.location(node), message) for node, message in diagnostic.related)
-            raw.append(Finding(rule.code, diagnostic.message, rule.severity, location,
+            raw.append(Finding(rule.code, diagnostic.message, diagnostic.severity or rule.severity, location,
                                _source_line(locator, location), related, diagnostic.fixable))
             if with_fixes and diagnostic.fix is not None:
                 fixes[id(raw[-1])] = diagnostic.fix
@@ -192,7 +193,7 @@ def selected_codes(config: Config, options: Options, path: Path) -> tuple[str, .
     select = options.select if options.select is not None else config.select
     extend = [*config.extend_select, *options.extend_select]
     ignore = [*config.ignore, *options.ignore, *config.ignored_codes_for(path)]
-    catalogue = [(e.code, e.default_enabled) for e in entries()] + [(c, True) for c in ENGINE_CODES]
+    catalogue = [(record.code, record.default_enabled) for record in records().values()]
     codes = [
         code for code, default_enabled in catalogue
         if is_selected(code, default_enabled, list(select) if select is not None else None, ignore)
@@ -260,7 +261,7 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
 def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | None]], cache: Cache | None,
                       internal_errors: list[str]) -> list[Finding]:
     kept: list[Finding] = []
-    for entry in entries():
+    for entry in rule_records():
         if not entry.project or entry.code not in summaries:
             continue
         # A project pass reads only its summaries, and each is a function of its file's cache key: when

@@ -77,9 +77,9 @@ def _test_for(codes: tuple[str, ...]) -> Test | None:
     """One test for the selected rules, built from the catalogue so that no rule module (nor libcst)
     is imported for a file it drops. None when a selected rule declares no words (every file is then
     parsed)."""
-    from ckptlint.lint.catalogue import entries
+    from ckptlint.lint.catalogue import rule_records
 
-    selected = [entry for entry in entries() if entry.code in codes]
+    selected = [entry for entry in rule_records() if entry.code in codes]
     if any(not entry.api_words for entry in selected):
         return None
     plain = _ordered({group for e in selected if not e.custom_prefilter for group in word_groups(e.api_words)})

@@ -5,24 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 
+from ckptlint.lint.catalogue import records
+from ckptlint.lint.rule import RuleRecord
+
 
 def add_list_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 
 
-def rule_rows() -> list[dict]:
-    from ckptlint.lint.registry import ENGINE_CODES, all_rules
+def _row(record: RuleRecord) -> dict:
+    return {"code": record.code, "name": record.name, "severity": record.severity.value,
+            "default": record.default_enabled, "fix": record.fix_safety.value if record.fix_safety else None,
+            "summary": record.summary, "precision": record.precision}
 
-    rows = [
-        {"code": code, "name": name, "severity": "error", "default": True, "fix": None, "summary": summary}
-        for code, (name, summary) in ENGINE_CODES.items()
-    ]
-    rows += [
-        {"code": r.code, "name": r.name, "severity": r.severity.value, "default": r.default_enabled,
-         "fix": r.fix_safety, "summary": r.summary}
-        for r in all_rules()
-    ]
-    return rows
+
+def rule_rows() -> list[dict]:
+    return [_row(record) for record in records().values()]
 
 
 def markdown_table() -> str:
@@ -53,13 +51,25 @@ def add_page_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("code", help="a rule code (CKPT101) or name (checkpoint-missing-optimizer)")
 
 
-def run_page(args: argparse.Namespace) -> int:
-    from ckptlint.lint.registry import ENGINE_CODES, rule_by_code
+def engine_page(record: RuleRecord) -> str:
+    return "\n".join([
+        f"# {record.code} {record.name}", "", f"Severity: {record.severity.value}", "Autofix: none", "",
+        record.summary, "",
+        "This code is emitted by the ckptlint engine itself, not by a rule module. It can be selected",
+        "and ignored like a rule.", "",
+    ])
 
-    code = args.code.upper()
-    if code in ENGINE_CODES:
-        name, summary = ENGINE_CODES[code]
-        print(f"# {code} {name}\n\n{summary}")
-        return 0
-    print(rule_by_code(args.code).page(), end="")
+
+def page(code: str) -> str:
+    """The page `ckptlint rule CODE` prints, for a rule or an engine code."""
+    from ckptlint.lint.registry import rule_by_code
+
+    record = records().get(code.upper())
+    if record is not None and record.engine:
+        return engine_page(record)
+    return rule_by_code(code).page()
+
+
+def run_page(args: argparse.Namespace) -> int:
+    print(page(args.code), end="")
     return 0

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ckptlint.lint.rule import FixSafety
 
-def fix_safety_of(code: str) -> str | None:
-    """"safe", "unsafe" or None, from the rule catalogue."""
-    from ckptlint.lint.catalogue import entries
 
-    return next((entry.fix_safety for entry in entries() if entry.code == code), None)
+def fix_safety_of(code: str) -> FixSafety | None:
+    """The rule's fix safety, from the rule catalogue (None: no fix)."""
+    from ckptlint.lint.catalogue import record_of
+
+    record = record_of(code)
+    return record.fix_safety if record is not None else None
 
 
 def applicable(code: str, unsafe: bool) -> bool:
     safety = fix_safety_of(code)
-    return safety == "safe" or (safety == "unsafe" and unsafe)
+    return safety is FixSafety.SAFE or (safety is FixSafety.UNSAFE and unsafe)
 
 
 def mark_fixable(result, *, unsafe: bool):
