@@ -8,7 +8,6 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.builder import dotted_name
 from ckptlint.model.restores import in_test_case
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
@@ -133,12 +132,7 @@ callbacks = [BackupAndRestore("/tmp/a", 200), tf.keras.callbacks.BackupAndRestor
 
 
 def _keras2(module: ModuleModel, func: cst.BaseExpression) -> bool:
-    dotted = dotted_name(func)
-    if dotted is None:
-        return False
-    head = dotted.split(".")[0]
-    imported = module.builder.aliases.get(head, "")
-    return imported.startswith(_KERAS2_IMPORTS)
+    return (module.import_path(func) or "").startswith(_KERAS2_IMPORTS)
 
 
 def _int_value(module: ModuleModel, expr: cst.BaseExpression | None, call) -> int | None:

@@ -11,7 +11,7 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.loading import file_kind, imports_keras2
-from ckptlint.model.module import MODEL_ATTRIBUTES, MODEL_METHODS
+from ckptlint.model.vocabulary import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.lint.fix.edits import replace_keyword
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
@@ -82,7 +82,7 @@ _MODEL_EVIDENCE = frozenset({"compile", "fit", "train_on_batch", "fit_generator"
 # The prefilter. Every check but `Model.save`'s needs one of these words: a checkpoint or manager comes
 # from `tf.train.Checkpoint`/`CheckpointManager`, the other APIs are called by name (`ModelCheckpoint`
 # holds "Checkpoint"); a name is in the call or in the import its alias comes from, and the canonical
-# names of the Keras functions only come from paths with `keras` in them (ckptlint.model.names).
+# names of the Keras functions only come from paths with `keras` in them (ckptlint.model.vocabulary).
 _NAMED_APIS = ("Checkpoint", "latest_checkpoint", ("load_model", "keras"), ("save_model", "keras"), "save_weights",
                "load_weights", ("BackupAndRestore", "keras"))
 # `Model.save` is checked only on a binding with the model role, which comes from a Keras constructor,
@@ -305,7 +305,7 @@ def _keras_model_evidence(module: ModuleModel, call: Call) -> str | None:
         return None
     binding = module.bindings[key]
     for assignment in binding.assignments:
-        if assignment.value is not None and Role.MODEL in module.roles_of_expr(assignment.value, assignment.scope):
+        if assignment.value is not None and Role.MODEL in module.built_roles(assignment.value, assignment.scope):
             return "strong"
     methods = {c.method for c in module.calls if c.receiver == key}
     if "compile" in methods:

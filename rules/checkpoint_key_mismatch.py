@@ -316,7 +316,7 @@ def _read_place(module: ModuleModel, expr: cst.BaseExpression | None, call: Call
 
 def _returned_by_write(module: ModuleModel, node: cst.Call, symbolic: bool) -> Place | None:
     """The place of the checkpoint that a `ckpt.save(prefix)` / `manager.save()` call returns the path of."""
-    inner = module.builder.calls_by_node.get(id(node))
+    inner = module.call_at(node)
     if inner is None or inner.method not in ("save", "write"):
         return None
     for fact in module.checkpoints:

@@ -251,7 +251,7 @@ def _directory_fix(module: ModuleModel, call) -> Fix | None:
             new = arg.with_changes(args=head)
     elif isinstance(arg, cst.SimpleString) and isinstance(arg.evaluated_value, str) and arg.prefix.lower() in ("", "u"):
         new = string_literal(posixpath.dirname(arg.evaluated_value.rstrip("/")) or ".", arg)
-    elif module.key_of(arg, call.scope) is not None and module.builder.aliases.get("os") == "os":
+    elif module.key_of(arg, call.scope) is not None and module.imports().get("os") == "os":
         new = cst.Call(cst.parse_expression("os.path.dirname"), [cst.Arg(arg)])
     if new is None:
         return None

@@ -145,7 +145,7 @@ def _save_behind(module: ModuleModel, outer: Call, expr: cst.BaseExpression | No
     if expr is None:
         return None
     if isinstance(expr, cst.Call):
-        inner = module.builder.calls_by_node.get(id(expr))
+        inner = module.call_at(expr)
         if inner is not None and inner.method == "save" and _is_checkpoint_like(module, inner):
             return inner
         return None

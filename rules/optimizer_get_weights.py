@@ -8,16 +8,16 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
-from ckptlint.model.builder import dotted_name
-from ckptlint.model.module import OPTIMIZER_METHODS
-from ckptlint.model.names import is_optimizer_constructor
+from ckptlint.model import dotted_name
+from ckptlint.model.vocabulary import OPTIMIZER_METHODS
+from ckptlint.model.vocabulary import is_optimizer_constructor
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 # Calls on an optimizer (or on a model compiled with it) that create its variables.
 _BUILDS = frozenset({"build", "apply_gradients", "minimize", "_create_all_weights", "load_own_variables"})
 _TRAINS = frozenset({"fit", "train_on_batch", "fit_generator"})
 
-# The prefilter. An optimizer constructor's canonical name (ckptlint.model.names) comes from a path with
+# The prefilter. An optimizer constructor's canonical name (ckptlint.model.vocabulary) comes from a path with
 # `optimizers` in it, or names a class ending in `Optimizer` (`LossScaleOptimizer`, TF1's
 # `AdamOptimizer`): in the call or in the import its alias comes from.
 _CONSTRUCTOR_WORDS = ("optimizers", "Optimizer")
@@ -214,8 +214,6 @@ def _legacy(module: ModuleModel, value: cst.BaseExpression) -> bool:
     """Built by a legacy (`keras.optimizers.legacy.*`) or TF1 (`tf.compat.v1.train.*`) optimizer class."""
     if not isinstance(value, cst.Call):
         return False
-    dotted = dotted_name(value.func) or ""
-    head, _, rest = dotted.partition(".")
-    full = module.builder.aliases.get(head, head) + (f".{rest}" if rest else "")
+    full = module.import_path(value.func) or dotted_name(value.func) or ""
     canonical = module.qualify(value.func) or ""
     return ".legacy." in f".{full}." or canonical.startswith("tf.compat.v1.") or "compat.v1" in full

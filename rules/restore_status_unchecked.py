@@ -8,7 +8,7 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.walk import ancestors
+from ckptlint.model import ancestors
 from ckptlint.model.restores import checkpoint_restores, resumes_training
 from ckptlint.lint.fix.edits import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call

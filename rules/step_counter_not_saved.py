@@ -240,7 +240,7 @@ def _set_by_hand(module: ModuleModel, key: Key, steps) -> bool:
 
 def _stored_elsewhere(module: ModuleModel, key: Key) -> bool:
     """`obj.step = step` or `state["step"] = step`: the counter may be tracked through another object."""
-    for _owner, _attr, value, scope in module.builder.attribute_stores:
+    for _owner, _attr, value, scope in module.attribute_stores():
         if module.key_of(value, scope) == key:
             return True
     return False

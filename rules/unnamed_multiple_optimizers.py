@@ -10,7 +10,7 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.lint.fix.edits import add_keyword_arg, string_literal, unique_identifier
 from ckptlint.model import Call, ModuleModel
-from ckptlint.model.names import OPTIMIZER_CLASSES, is_optimizer_constructor
+from ckptlint.model.vocabulary import OPTIMIZER_CLASSES, is_optimizer_constructor
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 from ckptlint.lint.prefilter import is_name_char, skip_to_call
 
@@ -257,7 +257,7 @@ def _is_returned(module: ModuleModel, call: Call) -> bool:
     function = call.function
     if function is None:
         return False
-    return any(expr is call.node for expr in module.builder.returns.get(id(function), []))
+    return any(expr is call.node for expr in module.returned_exprs(function))
 
 
 def _literal_name(call: Call) -> str | None:

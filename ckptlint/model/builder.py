@@ -11,7 +11,7 @@ import libcst as cst
 
 from ckptlint.model.walk import walk
 from ckptlint.model.facts import Assignment, Binding, Call, Key, Scope
-from ckptlint.model.names import canonical
+from ckptlint.model.vocabulary import canonical
 
 _LOOPS = (cst.For, cst.While)
 
@@ -44,6 +44,7 @@ class ModelBuilder(cst.CSTVisitor):
         self.loop_iterables: list[tuple[cst.BaseExpression, Scope, cst.CSTNode]] = []
         self.returns: dict[int, list[cst.BaseExpression]] = {}  # function scope id -> returned exprs
         self.functions: list[Scope] = []
+        self.classes: list[Scope] = []
         self._loops: list[cst.CSTNode] = []
         self._order = 0
         self._discarded: set[int] = set()
@@ -60,19 +61,23 @@ class ModelBuilder(cst.CSTVisitor):
         return self._order
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        bases = tuple(self.qualify(arg.value) or "" for arg in node.bases)
+        bases = tuple(self.qualify(arg.value) or self._raw_dotted(arg.value) for arg in node.bases if arg.keyword is None)
         scope = Scope("class", node.name.value, self.scope, node, bases)
         if self.scope is self.module_scope:
             self.local_defs[node.name.value] = scope
-        self._bind(node.name.value, None)
+        self.classes.append(scope)
+        self._bind(node.name.value, None).defines = scope
         self.scopes.append(scope)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.scopes.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._bind(node.name.value, None)
-        scope = Scope("function", node.name.value, self.scope, node)
+        params = node.params
+        positional = tuple(p.name.value for p in [*params.posonly_params, *params.params])
+        scope = Scope("function", node.name.value, self.scope, node,
+                      params=positional, kwonly=tuple(p.name.value for p in params.kwonly_params))
+        self._bind(node.name.value, None).defines = scope
         self.functions.append(scope)
         if self.scope is self.module_scope:
             self.local_defs[node.name.value] = scope
@@ -82,8 +87,10 @@ class ModelBuilder(cst.CSTVisitor):
         self._loops = []
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            binding = self._bind(param.name.value, None)
-            binding.is_parameter = True
+            self._bind(param.name.value, None).is_parameter = True
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._bind(star.name.value, None).is_parameter = True
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -114,6 +121,10 @@ class ModelBuilder(cst.CSTVisitor):
                 local = alias.asname.name.value
             self.aliases[local] = f"{base}.{name}"
 
+    def _raw_dotted(self, expr: cst.BaseExpression) -> str:
+        """A base class ckptlint cannot qualify, spelled as written (`nn.Module`), or ""."""
+        return dotted_name(expr) or ""
+
     def qualify(self, expr: cst.BaseExpression) -> str | None:
         """Canonical name of an imported symbol or a module-level definition, else None."""
         dotted = dotted_name(expr)
@@ -136,14 +147,17 @@ class ModelBuilder(cst.CSTVisitor):
                 return cls
         return self.scope
 
-    def _bind(self, name: str, value: cst.BaseExpression | None) -> Binding:
+    def _bind(self, name: str, value: cst.BaseExpression | None, *, unpack: tuple[int, ...] = (),
+              iterate: bool = False) -> Binding:
         owner = self._owner(name)
         key: Key = (id(owner), name)
         binding = self.bindings.get(key)
         if binding is None:
             binding = Binding(key, name, owner)
             self.bindings[key] = binding
-        binding.assignments.append(Assignment(key, value, self._next(), self.scope))
+        direct = value if not unpack and not iterate else None
+        source = value if direct is None else None
+        binding.assignments.append(Assignment(key, direct, self._next(), self.scope, source, unpack, iterate))
         return binding
 
     def lookup(self, name: str, scope: Scope | None = None) -> Key | None:
@@ -189,18 +203,35 @@ class ModelBuilder(cst.CSTVisitor):
             return names
         return []
 
-    def _assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression) -> None:
+    def _assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression, *, iterate: bool = False) -> None:
         keys: list[Key] = []
         for target in targets:
-            names = self._target_names(target)
-            single = isinstance(target, (cst.Name, cst.Attribute)) and len(names) == 1
-            for name in names:
-                binding = self._bind(name, value if single else None)
+            for name, path in self._target_paths(target, ()):
+                binding = self._bind(name, value if path is not None else None, unpack=path or (), iterate=iterate)
                 keys.append(binding.key)
-            if isinstance(target, cst.Attribute) and not names:
+            if isinstance(target, cst.Attribute) and not self._target_names(target):
                 self._attribute_store(target, value)
-        if isinstance(value, cst.Call) and keys:
+            elif isinstance(target, cst.Subscript) and not iterate:
+                owner = self.key_of(target.value)
+                if owner is not None:
+                    self.element_stores.append((owner, value, self.scope))
+        if isinstance(value, cst.Call) and keys and not iterate:
             self._pending_assign[id(value)] = tuple(keys)
+
+    def _target_paths(self, target: cst.BaseExpression, path: tuple[int, ...]) -> list[tuple[str, tuple[int, ...] | None]]:
+        """Each name a target binds, with the element path it receives (None: unknown, after a `*`)."""
+        if isinstance(target, (cst.Tuple, cst.List)):
+            found: list[tuple[str, tuple[int, ...] | None]] = []
+            starred = False
+            for index, element in enumerate(target.elements):
+                if isinstance(element, cst.StarredElement):
+                    starred = True
+                    found += [(name, None) for name in self._target_names(element.value)]
+                    continue
+                for name, inner in self._target_paths(element.value, (*path, index)):
+                    found.append((name, None if starred or inner is None else inner))
+            return found
+        return [(name, path) for name in self._target_names(target)]
 
     def _attribute_store(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
         """`ckpt.optimizer = opt` adds an item to a checkpoint after construction."""
@@ -212,6 +243,7 @@ class ModelBuilder(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.attribute_stores = []
+        self.element_stores: list[tuple[Key, cst.BaseExpression, Scope]] = []  # `d[k] = v`, `l[i] = v`
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assign([t.target for t in node.targets], node.value)
@@ -231,8 +263,7 @@ class ModelBuilder(cst.CSTVisitor):
     # ---- control flow -------------------------------------------------------------------------
     def visit_For(self, node: cst.For) -> None:
         self.loop_iterables.append((node.iter, self.scope, node))
-        for name in self._target_names(node.target):
-            self._bind(name, None)
+        self._assign([node.target], node.iter, iterate=True)
         self._loops.append(node)
 
     def leave_For(self, original_node: cst.For) -> None:

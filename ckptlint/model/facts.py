@@ -36,6 +36,9 @@ class Scope:
     parent: Scope | None
     node: cst.CSTNode
     bases: tuple[str, ...] = ()  # classes: qualified names of the bases
+    # functions: the positional parameters in order (`self` included for methods) and keyword-only ones
+    params: tuple[str, ...] = ()
+    kwonly: tuple[str, ...] = ()
 
     @property
     def qualname(self) -> str:
@@ -57,9 +60,15 @@ Key = tuple[int, str]
 @dataclass(eq=False)
 class Assignment:
     key: Key
-    value: cst.BaseExpression | None  # None: bound by unpacking, a loop target, a parameter...
+    value: cst.BaseExpression | None  # the value bound as it is; None: unpacking, a loop target, a parameter...
     order: int
     scope: Scope  # where the assignment statement is (for `self.x = ...`: the method)
+    # For a binding that receives part of a value: the expression, and which part: the element at path
+    # `unpack` (`a, (b, c) = v`: b is element (1, 0) of v), of an element of what `v` iterates when
+    # `iterate` (`for x in v`, `for i, x in enumerate(v)`).
+    source: cst.BaseExpression | None = None
+    unpack: tuple[int, ...] = ()
+    iterate: bool = False
 
 
 @dataclass(eq=False)
@@ -70,6 +79,7 @@ class Binding:
     assignments: list[Assignment] = field(default_factory=list)
     roles: set[Role] = field(default_factory=set)
     is_parameter: bool = False
+    defines: Scope | None = None  # a `def`/`class` statement binds its name to this scope
 
 
 @dataclass(eq=False)

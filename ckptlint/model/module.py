@@ -15,31 +15,14 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from ckptlint.model.builder import ModelBuilder, dotted_name
-from ckptlint.model.walk import walk
 from ckptlint.model.facts import (
     Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope,
 )
-from ckptlint.model.names import is_model_constructor, is_optimizer_constructor
-
-MODEL_METHODS = frozenset({"compile", "fit", "train_on_batch", "save_weights", "load_weights", "fit_generator"})
-MODEL_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
-OPTIMIZER_METHODS = frozenset({"apply_gradients", "minimize"})
-TRAINING_METHODS = frozenset({"fit", "train_on_batch", "fit_generator", "apply_gradients", "minimize"})
-RESTORE_STATUS_CHECKS = frozenset({
-    "assert_consumed", "assert_existing_objects_matched", "assert_nontrivial_match", "expect_partial",
-})
-
-_CONSTRUCTOR_ROLES = {
-    "tf.train.Checkpoint": Role.CHECKPOINT,
-    "tf.train.CheckpointManager": Role.MANAGER,
-    "tf.Variable": Role.VARIABLE,
-    "tf.random.Generator": Role.GENERATOR,
-    "tf.random.Generator.from_seed": Role.GENERATOR,
-    "tf.random.Generator.from_non_deterministic_state": Role.GENERATOR,
-    "tf.random.get_global_generator": Role.GENERATOR,
-    "keras.callbacks.BackupAndRestore": Role.CALLBACK,
-    "keras.callbacks.ModelCheckpoint": Role.CALLBACK,
-}
+from ckptlint.model.values import CallTarget, Obj, ObjKind, Values
+from ckptlint.model.vocabulary import (
+    MODEL_ATTRIBUTES, MODEL_METHODS, OPTIMIZER_METHODS, RESTORE_STATUS_CHECKS, TRAINING_METHODS,
+)
+from ckptlint.model.walk import walk
 
 
 @dataclass(eq=False)
@@ -48,7 +31,7 @@ class ModuleModel:
     builder: ModelBuilder
     checkpoints: list[CheckpointFact] = field(default_factory=list)
     managers: list[ManagerFact] = field(default_factory=list)
-    _function_roles: dict[str, set[Role]] = field(default_factory=dict)
+    values: Values | None = None
     _callers: dict[int, list[Call]] | None = None
 
     # ---- construction -------------------------------------------------------------------------
@@ -58,7 +41,10 @@ class ModuleModel:
         walk(module, builder)
         builder.finish()
         model = cls(module, builder)
-        model._infer_roles()
+        model.values = Values.solve(builder)
+        for binding in builder.bindings.values():
+            for obj in model.values.of_key(binding.key):
+                binding.roles |= obj.roles
         model._collect_checkpoints()
         return model
 
@@ -70,65 +56,8 @@ class ModuleModel:
     def bindings(self) -> dict[Key, Binding]:
         return self.builder.bindings
 
-    def _infer_roles(self) -> None:
-        for key, attr, _scope in self.builder.attribute_uses:
-            # `self.x` read in a class that never assigns it has no binding (e.g. a Callback's self.model).
-            if attr in MODEL_ATTRIBUTES and key in self.bindings:
-                self.bindings[key].roles.add(Role.MODEL)
-        for call in self.calls:
-            if call.receiver is None:
-                continue
-            roles = self.bindings[call.receiver].roles if call.receiver in self.bindings else None
-            if roles is None:
-                continue
-            if call.method in MODEL_METHODS:
-                roles.add(Role.MODEL)
-            elif call.method in OPTIMIZER_METHODS:
-                roles.add(Role.OPTIMIZER)
-            elif call.method == "assign_add" or call.method == "assign_sub":
-                roles.add(Role.VARIABLE)
-        # Assigned values; two rounds so that `b = a` and functions returning models settle.
-        for _ in range(3):
-            self._function_roles = self._compute_function_roles()
-            for binding in self.bindings.values():
-                for assignment in binding.assignments:
-                    if assignment.value is not None:
-                        binding.roles |= self.roles_of_expr(assignment.value, assignment.scope)
-
-    def _compute_function_roles(self) -> dict[str, set[Role]]:
-        result: dict[str, set[Role]] = {}
-        for name, scope in self.builder.local_defs.items():
-            if scope.kind == "class":
-                if self._is_keras_model_class(scope):
-                    result[name] = {Role.MODEL}
-                elif self._is_callback_class(scope):
-                    result[name] = {Role.CALLBACK}
-                continue
-            roles: set[Role] = set()
-            for expr in self.builder.returns.get(id(scope), []):
-                roles |= self.roles_of_expr(expr, scope)
-            result[name] = roles
-        return result
-
-    def _class_bases(self, scope: Scope, seen: set[str] | None = None) -> set[str]:
-        seen = seen if seen is not None else set()
-        bases: set[str] = set()
-        for base in scope.bases:
-            if base in seen:
-                continue
-            seen.add(base)
-            bases.add(base)
-            if base.startswith("local:"):
-                parent = self.builder.local_defs.get(base[len("local:"):])
-                if parent is not None and parent.kind == "class":
-                    bases |= self._class_bases(parent, seen)
-        return bases
-
-    def _is_keras_model_class(self, scope: Scope) -> bool:
-        return bool(self._class_bases(scope) & {"keras.Model", "keras.Sequential"})
-
     def _is_callback_class(self, scope: Scope) -> bool:
-        return "keras.callbacks.Callback" in self._class_bases(scope)
+        return "keras.callbacks.Callback" in self.values.all_bases(scope)
 
     def is_callback_method(self, scope: Scope) -> bool:
         cls = scope.enclosing_class()
@@ -136,44 +65,31 @@ class ModuleModel:
 
     def roles_of_expr(self, expr: cst.BaseExpression, scope: Scope) -> set[Role]:
         """Roles of the value an expression evaluates to."""
-        if isinstance(expr, cst.Call):
-            callee = self.builder.qualify(expr.func)
-            if callee is not None:
-                if callee in _CONSTRUCTOR_ROLES:
-                    return {_CONSTRUCTOR_ROLES[callee]}
-                if is_optimizer_constructor(callee):
-                    return {Role.OPTIMIZER}
-                if is_model_constructor(callee):
-                    return {Role.MODEL}
-                if callee.startswith("keras.optimizers.schedules."):
-                    return {Role.SCHEDULE}
-                if callee.startswith("tf.data."):
-                    return {Role.DATASET}
-                if callee.startswith("local:"):
-                    return set(self._function_roles.get(callee[len("local:"):], set()))
-            if isinstance(expr.func, cst.Name) and expr.func.value == "iter" and expr.args:
-                return {Role.ITERATOR}
-            if isinstance(expr.func, cst.Attribute):
-                inner = expr.func.value
-                method = expr.func.attr.value
-                inner_roles = self.roles_of_expr(inner, scope)
-                if Role.DATASET in inner_roles:
-                    return {Role.DATASET}
-                if Role.CHECKPOINT in inner_roles and method in ("restore", "read"):
-                    return {Role.STATUS}
-                key = self.builder.key_of(inner, scope)
-                if key is not None and key in self.bindings and method == "__iter__":
-                    return {Role.ITERATOR}
-            return set()
-        if isinstance(expr, cst.Attribute):
-            if expr.attr.value == "optimizer":
-                owner = self.builder.key_of(expr.value, scope)
-                if owner is not None and Role.MODEL in self.roles(owner):
-                    return {Role.OPTIMIZER}
-        key = self.builder.key_of(expr, scope)
-        if key is not None and key in self.bindings:
-            return set(self.bindings[key].roles)
-        return set()
+        roles: set[Role] = set()
+        for obj in self.objects(expr, scope):
+            roles |= obj.roles
+        return roles
+
+    def built_roles(self, expr: cst.BaseExpression, scope: Scope) -> set[Role]:
+        """Roles an expression's value has by construction alone (`keras.Sequential(...)` is a model;
+        a name later `.fit()` is a model by usage only)."""
+        roles: set[Role] = set()
+        for obj in self.objects(expr, scope):
+            roles |= obj.built
+        return roles
+
+    # ---- objects ------------------------------------------------------------------------------
+    def objects(self, expr: cst.BaseExpression | None, scope: Scope) -> frozenset[Obj]:
+        """The objects an expression may evaluate to (see ckptlint.model.values)."""
+        return self.values.objects(expr, scope)
+
+    def objects_of(self, key: Key | None) -> frozenset[Obj]:
+        """The objects a binding may hold."""
+        return self.values.of_key(key)
+
+    def same_object(self, a: frozenset[Obj], b: frozenset[Obj]) -> bool:
+        """Whether two sets of objects share one: the two expressions may be the same object."""
+        return bool(a & b)
 
     def _collect_checkpoints(self) -> None:
         by_node: dict[int, CheckpointFact] = {}
@@ -225,7 +141,49 @@ class ModuleModel:
         return Ref(expr)
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
+        """The canonical name of an imported symbol (`tf.keras.optimizers.Adam` -> `keras.optimizers.Adam`)
+        or `local:<name>` for a module-level definition, else None."""
         return self.builder.qualify(expr)
+
+    def import_path(self, expr: cst.BaseExpression) -> str | None:
+        """The import path an expression names, as imported, not canonicalised (`os.path.join`,
+        `tf_keras.optimizers.legacy.Adam`); None when its head is not an import."""
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        imported = self.builder.aliases.get(head)
+        if imported is None:
+            return None
+        return imported + (f".{rest}" if rest else "")
+
+    def imports(self) -> dict[str, str]:
+        """Local name -> the import path it is bound to, for every import of the module."""
+        return dict(self.builder.aliases)
+
+    def call_at(self, node: cst.CSTNode) -> Call | None:
+        """The call whose node this is."""
+        return self.builder.calls_by_node.get(id(node))
+
+    def returned_exprs(self, function: Scope) -> list[cst.BaseExpression]:
+        """What `return` statements of a function return."""
+        return list(self.builder.returns.get(id(function), []))
+
+    def attribute_stores(self) -> list[tuple[Key, str, cst.BaseExpression, Scope]]:
+        """`owner.attr = value` statements: (owner's binding, attribute, value, scope)."""
+        return list(self.builder.attribute_stores)
+
+    @property
+    def module_scope(self) -> Scope:
+        return self.builder.module_scope
+
+    @property
+    def functions(self) -> list[Scope]:
+        return self.builder.functions
+
+    @property
+    def classes(self) -> list[Scope]:
+        return self.builder.classes
 
     def checkpoint_for(self, expr: cst.BaseExpression, scope: Scope) -> CheckpointFact | None:
         """The checkpoint an expression refers to (a binding of one, or an inline construction)."""
@@ -341,55 +299,29 @@ class ModuleModel:
                 continue
             if call.method in TRAINING_METHODS:
                 return True
-            target = self.local_function(call)
-            if target is not None and self.trains(target, seen):
+            if any(self.trains(target, seen) for target in self.call_targets(call)):
                 return True
         return False
 
     def local_function(self, call: Call) -> Scope | None:
-        """The function defined in this module that a call invokes: `train_step(x)`, `self.step(x)`,
-        or `trainer.save(d)` where `trainer` holds an instance of a class defined here."""
-        if call.callee and call.callee.startswith("local:"):
-            scope = self.builder.local_defs.get(call.callee[len("local:"):])
-            return scope if scope is not None and scope.kind == "function" else None
-        func = call.node.func
-        if not isinstance(func, cst.Attribute):
-            return None
-        if isinstance(func.value, cst.Name) and func.value.value == "self":
-            cls = call.scope.enclosing_class()
-            return self._method(cls, func.attr.value) if cls is not None else None
-        cls = self._instance_class(call.receiver)
-        return self._method(cls, func.attr.value) if cls is not None else None
+        """The function defined in this module that a call runs (the first, if it may run several):
+        `train_step(x)` (module-level or nested), `self.step(x)`, or `trainer.save(d)` where `trainer`
+        holds an instance of a class defined here. A class's instantiation is not a call of a function."""
+        targets = self.call_targets(call)
+        return targets[0] if targets else None
 
-    def _instance_class(self, key: Key | None) -> Scope | None:
-        """The local class a binding holds an instance of (`trainer = Trainer()`)."""
-        if key is None or key not in self.bindings:
-            return None
-        for assignment in self.bindings[key].assignments:
-            value = assignment.value
-            if isinstance(value, cst.Call):
-                callee = self.builder.qualify(value.func)
-                if callee and callee.startswith("local:"):
-                    scope = self.builder.local_defs.get(callee[len("local:"):])
-                    if scope is not None and scope.kind == "class":
-                        return scope
-        return None
+    def call_targets(self, call: Call) -> list[Scope]:
+        """Every function of this module a call may run (not the `__init__` of a class it instantiates)."""
+        return [target.function for target in self.values.call_targets(call) if not target.instantiates]
 
     def callers(self, function: Scope) -> list[Call]:
         """Calls in this module that invoke `function`."""
         if self._callers is None:
             self._callers = {}
             for call in self.calls:
-                target = self.local_function(call)
-                if target is not None:
+                for target in self.call_targets(call):
                     self._callers.setdefault(id(target), []).append(call)
         return self._callers.get(id(function), [])
-
-    def _method(self, cls: Scope, name: str) -> Scope | None:
-        for scope in self.builder.functions:
-            if scope.parent is cls and scope.name == name:
-                return scope
-        return None
 
     def in_training_loop(self, call: Call, _seen: set[int] | None = None) -> bool:
         """A call inside a loop whose body trains (directly or through a local function), or inside a
@@ -399,8 +331,7 @@ class ModuleModel:
                 if loop in other.loops:
                     if other.method in TRAINING_METHODS:
                         return True
-                    target = self.local_function(other)
-                    if target is not None and self.trains(target):
+                    if any(self.trains(target) for target in self.call_targets(other)):
                         return True
         seen = _seen if _seen is not None else set()
         function = call.function
@@ -435,4 +366,4 @@ def _within(scope: Scope, ancestor: Scope) -> bool:
     return False
 
 
-__all__ = ["ModuleModel", "dotted_name", "RESTORE_STATUS_CHECKS", "TRAINING_METHODS"]
+__all__ = ["ModuleModel", "dotted_name"]

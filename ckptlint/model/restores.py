@@ -19,7 +19,8 @@ import libcst as cst
 from ckptlint.model.builder import ModelBuilder
 from ckptlint.model.walk import walk
 from ckptlint.model.facts import Call, CheckpointFact, Key, Role, Scope
-from ckptlint.model.module import RESTORE_STATUS_CHECKS, TRAINING_METHODS, ModuleModel
+from ckptlint.model.module import ModuleModel
+from ckptlint.model.vocabulary import RESTORE_STATUS_CHECKS, TRAINING_METHODS
 
 ASSIGN_METHODS = frozenset({"assign", "assign_add", "assign_sub"})
 ADVANCE_METHODS = frozenset({"assign", "assign_add"})

@@ -1,4 +1,6 @@
-"""Canonical names: every spelling of a TF/Keras symbol resolves to one string.
+"""The TF/Keras vocabulary ckptlint knows, in one place: canonical names (every spelling of a symbol
+resolves to one string) and the API names the model and the rules recognise (constructors and their
+roles, training methods, restore-status checks, save and load functions).
 
 `tf.keras.optimizers.Adam`, `keras.optimizers.Adam`, `tf_keras.optimizers.Adam`, `from keras.optimizers
 import Adam as A; A` and `tf.optimizers.Adam` all become `keras.optimizers.Adam`; `tensorflow.train.X`
@@ -7,6 +9,8 @@ new alias is taught here once instead of in every rule.
 """
 
 from __future__ import annotations
+
+from ckptlint.model.facts import Role
 
 # Longest prefix first. Values are what the prefix is rewritten to.
 _PREFIX_REWRITES: tuple[tuple[str, str], ...] = (
@@ -77,3 +81,44 @@ def is_optimizer_constructor(name: str) -> bool:
 
 def is_model_constructor(name: str) -> bool:
     return name in MODEL_FACTORIES or name.startswith("keras.applications.")
+
+
+# ---- what calls and attributes say about an object -------------------------------------------------
+CONSTRUCTOR_ROLES: dict[str, Role] = {
+    "tf.train.Checkpoint": Role.CHECKPOINT,
+    "tf.train.CheckpointManager": Role.MANAGER,
+    "tf.Variable": Role.VARIABLE,
+    "tf.random.Generator": Role.GENERATOR,
+    "tf.random.Generator.from_seed": Role.GENERATOR,
+    "tf.random.Generator.from_non_deterministic_state": Role.GENERATOR,
+    "tf.random.get_global_generator": Role.GENERATOR,
+    "keras.callbacks.BackupAndRestore": Role.CALLBACK,
+    "keras.callbacks.ModelCheckpoint": Role.CALLBACK,
+    "keras.callbacks.EarlyStopping": Role.CALLBACK,
+}
+# Calls on a binding that make it a model, an optimizer, a variable.
+MODEL_METHODS = frozenset({"compile", "fit", "train_on_batch", "save_weights", "load_weights", "fit_generator"})
+MODEL_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
+OPTIMIZER_METHODS = frozenset({"apply_gradients", "minimize"})
+VARIABLE_METHODS = frozenset({"assign_add", "assign_sub"})
+# Methods of a tf.data.Dataset that return a dataset.
+DATASET_METHODS = frozenset({
+    "map", "batch", "shuffle", "repeat", "prefetch", "cache", "take", "skip", "filter", "unbatch",
+    "padded_batch", "interleave", "flat_map", "zip", "concatenate", "shard", "with_options", "apply",
+    "rebatch", "ragged_batch", "enumerate",
+})
+
+# Training: Keras' loops, and optimizer updates in a custom loop.
+KERAS_TRAINING_METHODS = frozenset({"fit", "train_on_batch", "fit_generator"})
+TRAINING_METHODS = KERAS_TRAINING_METHODS | OPTIMIZER_METHODS
+
+# What a restore's status is checked with.
+RESTORE_STATUS_CHECKS = frozenset({
+    "assert_consumed", "assert_existing_objects_matched", "assert_nontrivial_match", "expect_partial",
+})
+
+# Saving and loading whole models.
+LOAD_MODEL = frozenset({"keras.models.load_model"})
+SAVE_MODEL = frozenset({"keras.models.save_model"})
+LATEST_CHECKPOINT = frozenset({"tf.train.latest_checkpoint", "tf.compat.v1.train.latest_checkpoint"})
+TF1_SAVERS = frozenset({"tf.compat.v1.train.Saver", "tf.train.Saver"})
