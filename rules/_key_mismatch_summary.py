@@ -19,7 +19,7 @@ class Place:
     stem: str | None
 
     def matches(self, other: Place) -> bool:
-        from ckptlint.model.loading import normalize
+        from ckptlint.model.paths import normalize
 
         if normalize(self.directory) != normalize(other.directory):
             return False

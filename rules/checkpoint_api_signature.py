@@ -10,7 +10,8 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.model.loading import file_kind, imports_keras2
+from ckptlint.model.paths import file_kind
+from ckptlint.model.loading import imports_keras2
 from ckptlint.model.vocabulary import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.lint.fix.edits import replace_keyword
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule

@@ -11,9 +11,7 @@ import libcst as cst
 
 from ckptlint.lint.findings import Finding, Location, Related, Severity
 from ckptlint.model import Call, CheckpointFact, ManagerFact, ModuleModel
-from ckptlint.model.loading import (
-    module_constants, module_name_of, normalize, path_value, resolve_placeholders,
-)
+from ckptlint.model.paths import module_constants, module_name_of, normalize, path_value, resolve_placeholders
 from ckptlint.lint.rule import Diagnostic, Invalid, ProjectRule
 from ckptlint.rules._key_mismatch_summary import Place, Summary, Use
 

@@ -6,13 +6,8 @@ from typing import Iterator
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel, Role
-from ckptlint.model.restores import (
-    checkpoint_holds,
-    dataset_iterators,
-    iterator_consumptions,
-    nearest_checkpoint,
-    roles_with_aliases,
-)
+from ckptlint.model.counters import checkpoint_holds, dataset_iterators, iterator_consumptions, nearest_checkpoint
+from ckptlint.model.restores import roles_with_aliases
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 

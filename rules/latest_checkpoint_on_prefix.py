@@ -8,13 +8,7 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.restores import (
-    directory_identities,
-    ends_with_separator,
-    latest_checkpoint_calls,
-    path_identity,
-    prefix_writes,
-)
+from ckptlint.model.paths import directory_identities, ends_with_separator, latest_checkpoint_calls, prefix_identity as path_identity, prefix_writes
 from ckptlint.lint.fix.edits import string_literal
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 

@@ -6,9 +6,8 @@ from typing import Iterator
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.loading import (
-    file_kind, imports_keras2, is_false, loaded_models, resume_evidence, trained_later,
-)
+from ckptlint.model.paths import file_kind
+from ckptlint.model.loading import imports_keras2, is_false, loaded_models, resume_evidence, trained_later
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 

@@ -8,9 +8,7 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.loading import (
-    exclusive, imports_keras2, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later,
-)
+from ckptlint.model.loading import exclusive, imports_keras2, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 

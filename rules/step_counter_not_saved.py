@@ -8,16 +8,9 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Key, ModuleModel
-from ckptlint.model.restores import (
-    ASSIGN_METHODS,
-    Mentions,
-    advances,
-    checkpoint_holds,
-    is_variable_construction,
-    mentions,
-    nearest_checkpoint,
-    untracked_owner,
-)
+from ckptlint.model.vocabulary import ASSIGN_METHODS
+from ckptlint.model.mentions import Mentions, mentions
+from ckptlint.model.counters import advances, checkpoint_holds, is_variable_construction, nearest_checkpoint, untracked_owner
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 

@@ -8,9 +8,9 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
-from ckptlint.model.loading import (
-    TRAIN_METHODS, exclusive, file_kind, imports_keras2, resume_evidence, trained_later,
-)
+from ckptlint.model.vocabulary import KERAS_TRAINING_METHODS as TRAIN_METHODS
+from ckptlint.model.loading import exclusive, imports_keras2, resume_evidence, trained_later
+from ckptlint.model.paths import file_kind
 from ckptlint.lint.fix.edits import insert_before, statement_of
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 

@@ -122,3 +122,7 @@ LOAD_MODEL = frozenset({"keras.models.load_model"})
 SAVE_MODEL = frozenset({"keras.models.save_model"})
 LATEST_CHECKPOINT = frozenset({"tf.train.latest_checkpoint", "tf.compat.v1.train.latest_checkpoint"})
 TF1_SAVERS = frozenset({"tf.compat.v1.train.Saver", "tf.train.Saver"})
+
+# Variable updates: any assignment, and those that advance a counter.
+ASSIGN_METHODS = frozenset({"assign", "assign_add", "assign_sub"})
+ADVANCE_METHODS = frozenset({"assign", "assign_add"})
