@@ -53,6 +53,7 @@ discriminator_optimizer = tf.keras.optimizers.Adam(
     1e-4,
     beta_1=0.5,
 )
+by_name = {opt.name: opt for opt in (generator_optimizer, discriminator_optimizer)}
 """
 
 
@@ -209,6 +210,8 @@ def test_ckpt301_names_are_unique_in_the_scope_and_a_repeated_explicit_name_is_l
                 self.g_opt = Adam(name="d_opt")
                 self.d_opt = RMSprop()
                 self.e_opt = SGD(name="d_opt")
+            def slots(self):
+                return {o.name: o.variables for o in (self.g_opt, self.d_opt, self.e_opt)}
         """)
     outcome = lint(source)
     fixable = {f.source_line.strip(): f.fixable for f in outcome.findings}
@@ -270,7 +273,7 @@ def test_a_fix_that_would_add_a_finding_is_dropped_and_reported(monkeypatch):
 def test_a_fix_that_produces_invalid_code_is_never_applied(monkeypatch):
     import ckptlint.rules.checkpoint_missing_optimizer as rule_module
 
-    def broken(module, fact, key):  # `ckpt = class`: libcst prints it, no parser accepts it
+    def broken(module, fact, key, keyword):  # `ckpt = class`: libcst prints it, no parser accepts it
         return Fix(fact.call.node, cst.Name("class"))
 
     monkeypatch.setattr(rule_module, "_add_optimizer_fix", broken)

@@ -6,12 +6,12 @@ the builder that produced the facts (tests/test_model_api.py checks it).
 """
 
 from ckptlint.model.builder import dotted_name
-from ckptlint.model.facts import Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope
+from ckptlint.model.facts import Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope, Training
 from ckptlint.model.module import ModuleModel
 from ckptlint.model.values import Obj, ObjKind
 from ckptlint.model.walk import ancestors
 
 __all__ = [
     "Binding", "Call", "CheckpointFact", "Key", "ManagerFact", "ModuleModel", "Obj", "ObjKind", "Ref", "Role",
-    "Scope", "ancestors", "dotted_name",
+    "Scope", "Training", "ancestors", "dotted_name",
 ]

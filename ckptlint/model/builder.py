@@ -41,6 +41,7 @@ class ModelBuilder(cst.CSTVisitor):
         self.calls: list[Call] = []
         self.calls_by_node: dict[int, Call] = {}
         self.attribute_uses: list[tuple[Key, str, Scope]] = []  # (binding, attribute, scope)
+        self.attribute_reads: dict[str, list[tuple[cst.Attribute, Scope]]] = {}  # attribute -> every `x.attr`
         self.loop_iterables: list[tuple[cst.BaseExpression, Scope, cst.CSTNode]] = []
         self.returns: dict[int, list[cst.BaseExpression]] = {}  # function scope id -> returned exprs
         self.functions: list[Scope] = []
@@ -299,6 +300,11 @@ class ModelBuilder(cst.CSTVisitor):
         key = self.key_of(node.value)
         if key is not None:
             self.attribute_uses.append((key, node.attr.value, self.scope))
+        self.attribute_reads.setdefault(node.attr.value, []).append((node, self.scope))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        # A comprehension's target, bound in the enclosing scope (close enough: its own scope only hides it)
+        self._assign([node.target], node.iter, iterate=True)
 
     def visit_Call(self, node: cst.Call) -> None:
         callee = self.qualify(node.func)

@@ -141,6 +141,8 @@ class Ref:
     key: Key | None = None
     attr: str | None = None
     call: Call | None = None
+    objects: frozenset = frozenset()  # the objects (ckptlint.model.values.Obj) the expression may be
+    scope: Scope | None = None
 
 
 @dataclass(eq=False)
@@ -152,10 +154,19 @@ class CheckpointFact:
     items: dict[str, Ref]
     opaque: bool  # built with **kwargs: its contents are unknown
     added_items: dict[str, Ref] = field(default_factory=dict)  # `ckpt.extra = x` after construction
+    obj: object | None = None  # the object the construction makes (ckptlint.model.values.Obj)
 
     @property
     def all_items(self) -> dict[str, Ref]:
         return {**self.items, **self.added_items}
+
+    @property
+    def held_objects(self) -> frozenset:
+        """Every object an item may be."""
+        held: frozenset = frozenset()
+        for ref in self.all_items.values():
+            held |= ref.objects
+        return held
 
 
 @dataclass(eq=False)
@@ -163,3 +174,17 @@ class ManagerFact:
     call: Call
     keys: tuple[Key, ...]
     checkpoint: CheckpointFact | None
+    obj: object | None = None  # the object the construction makes
+
+
+@dataclass(eq=False)
+class Training:
+    """One place where an optimizer updates a model: `opt.apply_gradients(...)`/`opt.minimize(...)` over
+    the models' variables, or `model.compile(optimizer=opt)` (then Keras tracks the optimizer as
+    `model.optimizer` and saves it with the model). `optimizers` is empty for a string (`"adam"`)."""
+
+    call: Call
+    optimizers: frozenset
+    models: frozenset
+    compiled: bool
+    optimizer_expr: cst.BaseExpression | None

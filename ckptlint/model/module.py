@@ -16,13 +16,13 @@ import libcst as cst
 
 from ckptlint.model.builder import ModelBuilder, dotted_name
 from ckptlint.model.facts import (
-    Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope,
+    Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope, Training,
 )
 from ckptlint.model.values import CallTarget, Obj, ObjKind, Values
 from ckptlint.model.vocabulary import (
     MODEL_ATTRIBUTES, MODEL_METHODS, OPTIMIZER_METHODS, RESTORE_STATUS_CHECKS, TRAINING_METHODS,
 )
-from ckptlint.model.walk import walk
+from ckptlint.model.walk import ancestors, walk
 
 
 @dataclass(eq=False)
@@ -32,7 +32,12 @@ class ModuleModel:
     checkpoints: list[CheckpointFact] = field(default_factory=list)
     managers: list[ManagerFact] = field(default_factory=list)
     values: Values | None = None
+    # The Keras generation the project declares (`keras-version`, dependency pins), set by the engine;
+    # None: not declared.
+    project_keras: int | None = None
     _callers: dict[int, list[Call]] | None = None
+    _training: list[Training] | None = None
+    _keras2: str | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -101,12 +106,14 @@ class ModuleModel:
                     if arg.keyword is not None
                 }
                 fact = CheckpointFact(call, call.assigned_to, items, opaque=call.has_star_args or any(
-                    a.keyword is None for a in call.node.args))
+                    a.keyword is None for a in call.node.args), obj=self._made_by(call))
                 self.checkpoints.append(fact)
                 by_node[id(call.node)] = fact
+        # `ckpt.optimizer = opt` after construction, wherever `ckpt` is (a parameter, an attribute...)
         for owner, attr, value, scope in self.builder.attribute_stores:
+            owners = self.objects_of(owner)
             for fact in self.checkpoints:
-                if owner in fact.keys:
+                if owner in fact.keys or (fact.obj is not None and fact.obj in owners):
                     fact.added_items[attr] = self.ref(value, scope)
         for call in self.calls:
             if call.callee == "tf.train.CheckpointManager":
@@ -114,7 +121,12 @@ class ModuleModel:
                 fact = None
                 if target is not None:
                     fact = by_node.get(id(target)) or self.checkpoint_for(target, call.scope)
-                self.managers.append(ManagerFact(call, call.assigned_to, fact))
+                self.managers.append(ManagerFact(call, call.assigned_to, fact, obj=self._made_by(call)))
+
+    def _made_by(self, call: Call) -> Obj | None:
+        """The object a constructor call makes."""
+        made = [obj for obj in self.objects(call.node, call.scope) if obj.node is call.node]
+        return made[0] if made else None
 
     # ---- queries ------------------------------------------------------------------------------
     def roles(self, key: Key | None) -> set[Role]:
@@ -125,20 +137,67 @@ class ModuleModel:
     def name_of(self, key: Key) -> str:
         return self.bindings[key].name if key in self.bindings else "?"
 
+    def keras_generation(self) -> int | None:
+        """2 or 3: the Keras generation this module is written for (the project's declaration, else
+        what the module's own code can only be); None when nothing says (see model/target.py)."""
+        if self.project_keras is not None:
+            return self.project_keras
+        if self._keras2 is None:
+            from ckptlint.model.target import keras2_signal
+
+            self._keras2 = keras2_signal(self) or ""
+        return 2 if self._keras2 else None
+
+    def code_of(self, node: cst.CSTNode | None) -> str:
+        """The source text of a node (one line, for messages)."""
+        if node is None:
+            return "?"
+        return " ".join(self.module.code_for_node(node).split())
+
+    def is_widened(self, key: Key | None) -> bool:
+        """The binding may hold more objects than the analysis tracks: treat what it holds as unknown."""
+        return self.values.is_widened(key)
+
+    def binding_for(self, objects: frozenset[Obj], at: Call) -> Key | None:
+        """A binding that can be named at a call site (`name` in its scope or an enclosing one, or
+        `self.name` in a method) and may hold one of these objects: the one to name in a message or a
+        fix. Prefers a binding that holds exactly these objects, then the nearest scope."""
+        candidates: list[tuple[int, int, Key]] = []
+        distance = 0
+        scope: Scope | None = at.scope
+        cls = at.scope.enclosing_class()
+        while scope is not None:
+            for key, binding in self.bindings.items():
+                if key[0] != id(scope) or binding.defines is not None or binding.name.startswith("self."):
+                    continue
+                held = self.objects_of(key)
+                if held & objects:
+                    candidates.append((0 if held == objects else 1, distance, key))
+            scope = scope.parent
+            distance += 1
+        if cls is not None:
+            for key, binding in self.bindings.items():
+                if key[0] == id(cls) and binding.name.startswith("self.") and self.objects_of(key) & objects:
+                    candidates.append((0 if self.objects_of(key) == objects else 1, 0, key))
+        if not candidates:
+            return None
+        return min(candidates, key=lambda c: (c[0], c[1]))[2]
+
     def key_of(self, expr: cst.BaseExpression, scope: Scope) -> Key | None:
         return self.builder.key_of(expr, scope)
 
     def ref(self, expr: cst.BaseExpression, scope: Scope) -> Ref:
+        objects = self.objects(expr, scope)
         if isinstance(expr, cst.Call):
-            return Ref(expr, call=self.builder.calls_by_node.get(id(expr)))
+            return Ref(expr, call=self.builder.calls_by_node.get(id(expr)), objects=objects, scope=scope)
         key = self.builder.key_of(expr, scope)
         if key is not None:
-            return Ref(expr, key=key)
+            return Ref(expr, key=key, objects=objects, scope=scope)
         if isinstance(expr, cst.Attribute):
             owner = self.builder.key_of(expr.value, scope)
             if owner is not None:
-                return Ref(expr, key=owner, attr=expr.attr.value)
-        return Ref(expr)
+                return Ref(expr, key=owner, attr=expr.attr.value, objects=objects, scope=scope)
+        return Ref(expr, objects=objects, scope=scope)
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
         """The canonical name of an imported symbol (`tf.keras.optimizers.Adam` -> `keras.optimizers.Adam`)
@@ -169,6 +228,15 @@ class ModuleModel:
         """What `return` statements of a function return."""
         return list(self.builder.returns.get(id(function), []))
 
+    def attribute_reads(self, attr: str) -> list[tuple[cst.Attribute, Scope]]:
+        """Every `x.<attr>` expression of the module (loads and stores), with its scope."""
+        return list(self.builder.attribute_reads.get(attr, []))
+
+    def enclosing(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The nodes that contain `node`, innermost first (the module last)."""
+        path = ancestors(self.module, node) or []
+        return list(reversed(path[:-1]))
+
     def attribute_stores(self) -> list[tuple[Key, str, cst.BaseExpression, Scope]]:
         """`owner.attr = value` statements: (owner's binding, attribute, value, scope)."""
         return list(self.builder.attribute_stores)
@@ -186,19 +254,19 @@ class ModuleModel:
         return self.builder.classes
 
     def checkpoint_for(self, expr: cst.BaseExpression, scope: Scope) -> CheckpointFact | None:
-        """The checkpoint an expression refers to (a binding of one, or an inline construction)."""
+        """The checkpoint an expression refers to (a binding of one, an inline construction, or any
+        expression whose object is one: a parameter, an attribute); the last one built when several."""
+        facts = self.checkpoints_of(expr, scope)
+        return facts[-1] if facts else None
+
+    def checkpoints_of(self, expr: cst.BaseExpression, scope: Scope) -> list[CheckpointFact]:
+        """Every checkpoint construction an expression may be, in source order."""
         if isinstance(expr, cst.Call):
-            for fact in self.checkpoints:
-                if fact.call.node is expr:
-                    return fact
-            return None
+            return [fact for fact in self.checkpoints if fact.call.node is expr]
         key = self.builder.key_of(expr, scope)
-        if key is None:
-            return None
-        for fact in reversed(self.checkpoints):
-            if key in fact.keys:
-                return fact
-        return None
+        objects = self.objects(expr, scope)
+        return [fact for fact in self.checkpoints
+                if (key is not None and key in fact.keys) or (fact.obj is not None and fact.obj in objects)]
 
     def manager_for(self, key: Key | None) -> ManagerFact | None:
         for fact in reversed(self.managers):
@@ -218,7 +286,8 @@ class ModuleModel:
                 yield call
 
     def checkpoint_writes(self, fact: CheckpointFact) -> list[Call]:
-        """Calls that write this checkpoint: `ckpt.save/write(...)` or `manager.save()` over it."""
+        """Calls that write this checkpoint: `ckpt.save/write(...)` or `manager.save()` over it, wherever
+        the checkpoint or its manager travelled (a parameter of a helper, an attribute)."""
         writes = [
             call for call in self.method_calls(("save", "write"))
             if self._refers_to(call, fact)
@@ -227,16 +296,70 @@ class ModuleModel:
             if manager.checkpoint is fact:
                 writes += [
                     call for call in self.method_calls(("save",))
-                    if call.receiver is not None and call.receiver in manager.keys
+                    if call not in writes and self._refers_to_manager(call, manager)
                 ]
         return writes
 
     def _refers_to(self, call: Call, fact: CheckpointFact) -> bool:
-        if call.receiver is not None:
-            return call.receiver in fact.keys
-        return call.receiver_expr is fact.call.node
+        if call.receiver is not None and call.receiver in fact.keys:
+            return True
+        if call.receiver_expr is fact.call.node:
+            return True
+        return fact.obj is not None and call.receiver_expr is not None \
+            and fact.obj in self.objects(call.receiver_expr, call.scope)
+
+    def _refers_to_manager(self, call: Call, manager: ManagerFact) -> bool:
+        if call.receiver is not None and call.receiver in manager.keys:
+            return True
+        return manager.obj is not None and call.receiver_expr is not None \
+            and manager.obj in self.objects(call.receiver_expr, call.scope)
 
     # ---- training facts -----------------------------------------------------------------------
+    def training(self) -> list[Training]:
+        """Every place an optimizer updates models, in source order (see facts.Training)."""
+        if self._training is None:
+            self._training = []
+            for call in self.calls:
+                if call.method in OPTIMIZER_METHODS and call.receiver_expr is not None:
+                    models = self._trained_models(call)
+                    self._training.append(Training(call, self.objects(call.receiver_expr, call.scope), models,
+                                                   False, call.receiver_expr))
+                elif call.method == "compile" and call.receiver_expr is not None:
+                    optimizer = call.arg(0, "optimizer")
+                    if optimizer is None:
+                        continue
+                    self._training.append(Training(call, self.objects(optimizer, call.scope),
+                                                   self.objects(call.receiver_expr, call.scope), True, optimizer))
+        return self._training
+
+    def trainings_of(self, models: frozenset[Obj]) -> list[Training]:
+        """The trainings that update any of these model objects."""
+        return [fact for fact in self.training() if fact.models & models]
+
+    def _trained_models(self, call: Call) -> frozenset[Obj]:
+        """Models whose variables an `apply_gradients`/`minimize` call updates: the owners of every
+        `x.trainable_variables` in its arguments (written there or through a name), else of those
+        read anywhere in the same function."""
+        found: set[Obj] = set()
+        values = self.values
+
+        class _Visit(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                if attribute.attr.value in MODEL_ATTRIBUTES:
+                    found.update(values.objects(attribute.value, call.scope))
+
+            def visit_Name(self, name: cst.Name) -> None:
+                for obj in values.objects(name, call.scope):
+                    if obj.kind is ObjKind.DERIVED and obj.attr in MODEL_ATTRIBUTES and obj.owner is not None:
+                        found.add(obj.owner)
+
+        walk(call.node, _Visit())
+        if not found and call.function is not None:
+            for key, attr, scope in self.builder.attribute_uses:
+                if attr in MODEL_ATTRIBUTES and _within(scope, call.function):
+                    found.update(self.objects_of(key))
+        return frozenset(found)
+
     def models_trained_by(self, call: Call) -> set[Key]:
         """Models whose variables an `apply_gradients`/`minimize` call updates: models whose
         `trainable_variables` appear in its arguments, else anywhere in the same function."""

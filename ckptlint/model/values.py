@@ -16,6 +16,7 @@ a set that would grow past MAX_OBJECTS is widened (`Values.widened`) and rules t
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
@@ -250,7 +251,14 @@ class Values:
                 cls = scope.enclosing_class()
                 return {self.instance(cls)} if cls is not None else set()
             key = builder.lookup(expr.value, scope)
-            return set(self.points_to.get(key, ())) if key is not None else set()
+            if key is not None:
+                return set(self.points_to.get(key, ()))
+            if expr.value in builder.aliases or expr.value in _BUILTINS:
+                return set()
+            # A name bound nowhere in this module (another notebook cell, a star import, a global set
+            # elsewhere): one object per name, so that how it is used still says what it is.
+            return {self._make(("global", expr.value), lambda: Obj(
+                ObjKind.EXTERNAL, builder.module, builder.module_scope, attr=expr.value))}
         if isinstance(expr, cst.Attribute):
             if isinstance(expr.value, cst.Name) and expr.value.value == "self":
                 cls = scope.enclosing_class()
@@ -588,6 +596,8 @@ class Values:
         yield from self._made.values()
         yield from self._class_objects.values()
 
+
+_BUILTINS = frozenset(dir(builtins))
 
 # Names whose calls are never project code: their results are EXTERNAL (unknown), not IMPORTED.
 _LIBRARIES = frozenset({
