@@ -14,6 +14,7 @@ BAD = """
 import tensorflow as tf
 opt_a = tf.keras.optimizers.Adam()
 opt_b = tf.keras.optimizers.Adam()
+slots = {o.name: o for o in (opt_a, opt_b)}
 """
 CLEAN = """
 import tensorflow as tf
@@ -223,6 +224,7 @@ def test_notebook_findings_name_cell_and_line(write, tmp_path):
         ("markdown", "# Training"),
         ("code", ["%pip install tensorflow\n", "import tensorflow as tf\n", "!nvidia-smi"]),
         ("code", ["opt_a = tf.keras.optimizers.Adam()\n", "\n", "opt_b = tf.keras.optimizers.Adam()"]),
+        ("code", ["slots = {o.name: o for o in (opt_a, opt_b)}"]),
     ))
     result = run_ckptlint("check", "--no-cache", "nb.ipynb", cwd=tmp_path)
     assert result.returncode == 1

@@ -166,6 +166,7 @@ BAD = """\
 import tensorflow as tf
 opt_a = tf.keras.optimizers.Adam()
 opt_b = tf.keras.optimizers.Adam()
+slots = {o.name: o for o in (opt_a, opt_b)}
 """
 THREE = BAD + "opt_c = tf.keras.optimizers.SGD()\n"
 

@@ -33,7 +33,7 @@ DEFAULT_EXCLUDE = (
 DEFAULT_MAX_FILE_SIZE = 2_000_000  # bytes; larger files are skipped with a notice (libcst is superlinear)
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-_KNOWN_KEYS = {*_LIST_KEYS, "per-file-ignores", "max-file-size"}
+_KNOWN_KEYS = {*_LIST_KEYS, "per-file-ignores", "max-file-size", "keras-version"}
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,12 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    keras_version: int | None = None  # the Keras generation the code targets (2 or 3); None: detect it
 
     def fingerprint(self) -> str:
         """Hash of everything that changes which findings a file gets (the cache key's config part)."""
-        payload = json.dumps([self.select, self.ignore, self.extend_select, self.per_file_ignores], default=list)
+        payload = json.dumps([self.select, self.ignore, self.extend_select, self.per_file_ignores, self.max_file_size,
+                              self.keras_version], default=list)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def is_excluded(self, path: Path) -> bool:
@@ -147,6 +149,13 @@ def parse_table(table: dict, root: Path, origin: str) -> Config:
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise CkptlintError(f"{origin}: `max-file-size` must be a positive integer (bytes)")
         values["max_file_size"] = size
+    if "keras-version" in table:
+        version = table["keras-version"]
+        if isinstance(version, str) and version.strip() in ("2", "3"):
+            version = int(version)
+        if version not in (2, 3) or isinstance(version, bool):
+            raise CkptlintError(f"{origin}: `keras-version` must be 2 or 3 (the Keras generation the code targets)")
+        values["keras_version"] = version
     return Config(root=root, source=root / "pyproject.toml", **values)
 
 

@@ -16,6 +16,7 @@ from ckptlint.lint.cache import Cache
 from ckptlint.lint.catalogue import records, rule_records
 from ckptlint.lint.config import Config, ConfigResolver
 from ckptlint.lint.discovery import discover
+from ckptlint.lint.target import Target, detect, from_config
 from ckptlint.lint.sources import Source, UnreadableFile, read_source
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.lint.prefilter import might_matter
@@ -29,7 +30,8 @@ class FileTask:
     path: str  # as displayed (relative to where the user ran ckptlint when possible)
     codes: tuple[str, ...]  # the rules selected for this file
     max_size: int
-    config_fingerprint: str
+    config_fingerprint: str  # everything the config and the project say that changes a result
+    keras: int | None = None  # the Keras generation the project targets (ckptlint.lint.target)
 
 
 @dataclass
@@ -53,7 +55,8 @@ def rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
     return tuple(rule() for rule in all_rules() if rule.code in wanted)
 
 
-def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False) -> FileOutcome:
+def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
+              keras: int | None = None) -> FileOutcome:
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
     --diff only) also returns the module and each kept finding's Fix."""
     outcome = FileOutcome()
@@ -76,11 +79,12 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         return outcome
     try:
         model = ModuleModel.build(module)
+        model.project_keras = keras
     except Exception as exc:  # a bug of ours must not end the run: report it, lint the other files
         outcome.internal_error = f"{path}: internal error while building the semantic model: {exc!r}"
         return outcome
     locator = Locator(module, path, source)
-    rules = rules_for(codes)
+    rules = [rule for rule in rules_for(codes) if rule.keras is None or rule.keras == (model.keras_generation() or 3)]
     raw: list[Finding] = []
     fixes: dict[int, object] = {}  # id(finding) -> its Fix, with_fixes only
     for rule in rules:
@@ -163,7 +167,7 @@ def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
         if source is None:
             outcome = FileOutcome(notice=f"{task.path}: skipped: {len(data):,} bytes is over max-file-size ({task.max_size:,})")
         else:
-            outcome = lint_text(task.path, source, task.codes)
+            outcome = lint_text(task.path, source, task.codes, keras=task.keras)
     if cache and key:
         cache.put(key, outcome)
         outcome.cache_key = key
@@ -223,16 +227,24 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     # Resolved once per directory and per (config, per-file ignores), not once per file.
     configs: dict[Path, Config] = {}
     selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+    targets: dict[Path, Target] = {}
+    described: dict[str, None] = {}
     for path in discovered.files:
         config = configs.get(path.parent)
         if config is None:
             config = configs[path.parent] = resolver.for_file(path)
+        target = targets.get(path.parent)
+        if target is None:
+            target = targets[path.parent] = (
+                from_config(config.keras_version) if config.keras_version else detect(os.path.realpath(path.parent)))
+        described[target.describe()] = None
         ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
         selection = selections.get((id(config), ignored))
         if selection is None:
             selection = selections[id(config), ignored] = (selected_codes(config, options, path), config.fingerprint())
         codes, fingerprint = selection
-        tasks.append(FileTask(_display(path), codes, config.max_file_size, fingerprint))
+        tasks.append(FileTask(_display(path), codes, config.max_file_size, f"{fingerprint}/keras{target.keras}",
+                              target.keras))
     cache = None
     if options.use_cache:
         cache = Cache(options.cache_dir or (resolver.for_directory(Path.cwd()).root / ".ckptlint_cache"))
@@ -255,7 +267,7 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     if discovered.excluded_explicit:
         notices.append(f"{discovered.excluded_explicit} file(s) named on the command line are excluded by configuration")
     findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, len(tasks), notices, internal_errors)
+    return LintResult(findings, len(tasks), notices, internal_errors, targets=list(described))
 
 
 def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | None]], cache: Cache | None,

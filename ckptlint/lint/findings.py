@@ -66,3 +66,4 @@ class LintResult:
     files_checked: int
     notices: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)  # ckptlint's own bugs: exit code 2
+    targets: list[str] = field(default_factory=list)  # the Keras generations the linted code targets, described

@@ -54,6 +54,7 @@ class RuleRecord:
     # The measured precision on real code (benchmarks/precision), as the rule page states it.
     precision: str | None = None
     api_words: tuple = ()
+    keras: int | None = None  # the Keras generation the rule is about (None: both)
     custom_prefilter: bool = False
     project: bool = False
     engine: bool = False
@@ -119,6 +120,9 @@ class Rule:
     api_words: ClassVar[tuple[str | tuple[str, ...], ...]] = ()
     # The measured precision on real code, as the page states it (set from benchmarks/precision).
     precision: ClassVar[str | None] = None
+    # The Keras generation the rule's claim is about (2 or 3), or None when it holds for both. The engine
+    # runs the rule only on code for that generation (ckptlint.lint.target; unknown counts as 3).
+    keras: ClassVar[int | None] = None
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
@@ -146,6 +150,7 @@ class Rule:
             page_path=f"docs/rules/{cls.code}.md",
             precision=cls.precision,
             api_words=tuple(cls.api_words),
+            keras=cls.keras,
             custom_prefilter=cls.prefilter.__func__ is not Rule.prefilter.__func__,  # type: ignore[attr-defined]
             project=issubclass(cls, ProjectRule),
         )
@@ -167,6 +172,7 @@ class Rule:
             f"Severity: {Severity(cls.severity).value}" + ("" if cls.default_enabled else " (off by default; select it)"),
             f"Autofix: {safety}",
             f"Precision: {cls.precision or 'not measured yet'}",
+            f"Applies to: {'Keras ' + str(cls.keras) + ' code' if cls.keras else 'Keras 2 and Keras 3 code'}",
             "",
             "",
         ]

@@ -4,10 +4,14 @@ for SARIF, which embeds each rule's page, the page itself (that imports the rule
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 
 from ckptlint.lint.findings import Severity
 from ckptlint.lint.rule import RuleRecord
+
+
+_METADATA = re.compile(r"^[A-Z][a-z]+(?: [a-z]+)?: ")  # the page's `Severity: error` / `Applies to: ...` lines
 
 
 def records() -> dict[str, RuleRecord]:
@@ -37,8 +41,7 @@ def _first_paragraph(page: str) -> str:
         lines = [line for line in paragraph.splitlines() if not line.lstrip().startswith("#")]
         if not lines or lines[0].lstrip().startswith("```"):
             continue
-        if all(":" in line and line.split(":", 1)[0].istitle() and len(line.split(":", 1)[0].split()) == 1
-               for line in lines):
+        if all(_METADATA.match(line) for line in lines):
             continue
         text = " ".join(" ".join(lines).split())
         if text:

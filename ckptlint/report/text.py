@@ -128,5 +128,7 @@ def render_text(result: LintResult, *, statistics: bool = False, color: bool = F
             lines.extend(_finding_block(finding, paint))
             lines.append("")
     lines.append(summary_line(result, paint))
+    if result.targets:
+        lines.append("Target: " + "; ".join(_clean(target) for target in result.targets) + ".")
     lines.extend(_clean(notice) for notice in result.notices)
     return "\n".join(lines) + "\n"
