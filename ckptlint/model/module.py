@@ -84,9 +84,10 @@ class ModuleModel:
         return roles
 
     # ---- objects ------------------------------------------------------------------------------
-    def objects(self, expr: cst.BaseExpression | None, scope: Scope) -> frozenset[Obj]:
-        """The objects an expression may evaluate to (see ckptlint.model.values)."""
-        return self.values.objects(expr, scope)
+    def objects(self, expr: cst.BaseExpression | None, scope: Scope, at: int | None = None) -> frozenset[Obj]:
+        """The objects an expression may evaluate to (see ckptlint.model.values); `at`, the order of
+        the call or assignment it belongs to, picks the assignment that reaches a rebound name."""
+        return self.values.objects(expr, scope, at)
 
     def objects_of(self, key: Key | None) -> frozenset[Obj]:
         """The objects a binding may hold."""
@@ -101,7 +102,7 @@ class ModuleModel:
         for call in self.calls:
             if call.callee == "tf.train.Checkpoint":
                 items = {
-                    arg.keyword.value: self.ref(arg.value, call.scope)
+                    arg.keyword.value: self.ref(arg.value, call.scope, call.order)
                     for arg in call.node.args
                     if arg.keyword is not None
                 }
@@ -186,8 +187,8 @@ class ModuleModel:
     def key_of(self, expr: cst.BaseExpression, scope: Scope) -> Key | None:
         return self.builder.key_of(expr, scope)
 
-    def ref(self, expr: cst.BaseExpression, scope: Scope) -> Ref:
-        objects = self.objects(expr, scope)
+    def ref(self, expr: cst.BaseExpression, scope: Scope, at: int | None = None) -> Ref:
+        objects = self.objects(expr, scope, at)
         if isinstance(expr, cst.Call):
             return Ref(expr, call=self.builder.calls_by_node.get(id(expr)), objects=objects, scope=scope)
         key = self.builder.key_of(expr, scope)
@@ -306,13 +307,13 @@ class ModuleModel:
         if call.receiver_expr is fact.call.node:
             return True
         return fact.obj is not None and call.receiver_expr is not None \
-            and fact.obj in self.objects(call.receiver_expr, call.scope)
+            and fact.obj in self.objects(call.receiver_expr, call.scope, call.order)
 
     def _refers_to_manager(self, call: Call, manager: ManagerFact) -> bool:
         if call.receiver is not None and call.receiver in manager.keys:
             return True
         return manager.obj is not None and call.receiver_expr is not None \
-            and manager.obj in self.objects(call.receiver_expr, call.scope)
+            and manager.obj in self.objects(call.receiver_expr, call.scope, call.order)
 
     # ---- training facts -----------------------------------------------------------------------
     def training(self) -> list[Training]:
@@ -322,14 +323,15 @@ class ModuleModel:
             for call in self.calls:
                 if call.method in OPTIMIZER_METHODS and call.receiver_expr is not None:
                     models = self._trained_models(call)
-                    self._training.append(Training(call, self.objects(call.receiver_expr, call.scope), models,
-                                                   False, call.receiver_expr))
+                    self._training.append(Training(call, self.objects(call.receiver_expr, call.scope, call.order),
+                                                   models, False, call.receiver_expr))
                 elif call.method == "compile" and call.receiver_expr is not None:
                     optimizer = call.arg(0, "optimizer")
                     if optimizer is None:
                         continue
-                    self._training.append(Training(call, self.objects(optimizer, call.scope),
-                                                   self.objects(call.receiver_expr, call.scope), True, optimizer))
+                    self._training.append(Training(call, self.objects(optimizer, call.scope, call.order),
+                                                   self.objects(call.receiver_expr, call.scope, call.order), True,
+                                                   optimizer))
         return self._training
 
     def trainings_of(self, models: frozenset[Obj]) -> list[Training]:

@@ -90,6 +90,9 @@ class Values:
     def __init__(self, builder: ModelBuilder, imported: Callable[[Obj], set[Role]] | None = None) -> None:
         self.builder = builder
         self.points_to: dict[Location, set[Obj]] = {}
+        # For a name bound more than once in one scope: what each assignment binds, so that a use can
+        # see the assignment that reaches it (`ckpt = Checkpoint(model=m)` ... `ckpt = Checkpoint(...)`).
+        self.assigned: dict[tuple[Key, int], set[Obj]] = {}
         self.widened: set[Location] = set()
         self._made: dict[tuple, Obj] = {}  # memo: one object per origin
         self._class_objects: dict[int, Obj] = {}
@@ -99,6 +102,9 @@ class Values:
         self._subclasses: dict[int, list[Scope]] = {}
         self._imported_roles = imported
         self._targets: dict[int, list[CallTarget]] = {}
+        self._memo: dict[tuple[int, int], Objects] = {}  # (expression, scope) -> objects, this round
+        self._methods: dict[tuple[int, str], Scope] = {}
+        self._families: dict[int, list[Scope]] = {}
         self._changed = False
         self._depth = 0
 
@@ -114,6 +120,7 @@ class Values:
         if values._seed_unknown():
             values._settle()
         values._targets = {}
+        values._memo = {}
         values._assign_roles()
         return values
 
@@ -121,9 +128,11 @@ class Values:
         for _ in range(_MAX_ROUNDS):
             self._changed = False
             self._targets = {}
+            self._memo = {}
             self._round()
             if not self._changed:
                 break
+        self._memo = {}
 
     def _seed_unknown(self) -> bool:
         seeded = False
@@ -144,6 +153,8 @@ class Values:
                 self._defines[binding.key] = binding.defines
         for scope in self.builder.functions:
             self._function_of_node[id(scope.node)] = scope
+            if scope.parent is not None and scope.parent.kind == "class":
+                self._methods.setdefault((id(scope.parent), scope.name), scope)
         for scope in self.builder.classes:
             self._classes_by_name.setdefault(scope.name, []).append(scope)
         for scope in self.builder.classes:
@@ -176,12 +187,18 @@ class Values:
 
     def _round(self) -> None:
         for binding in self.builder.bindings.values():
-            for assignment in binding.assignments:
+            rebound = len(binding.assignments) > 1
+            for index, assignment in enumerate(binding.assignments):
                 if assignment.value is not None:
-                    self._add(binding.key, self.objects(assignment.value, assignment.scope))
+                    objects = self.objects(assignment.value, assignment.scope, at=assignment.order)
                 elif assignment.source is not None:
-                    self._add(binding.key, self._part(assignment.source, assignment.scope, assignment.unpack,
-                                                      assignment.iterate))
+                    objects = frozenset(self._part(assignment.source, assignment.scope, assignment.unpack,
+                                                   assignment.iterate, assignment.order))
+                else:
+                    continue
+                self._add(binding.key, objects)
+                if rebound:
+                    self.assigned.setdefault((binding.key, index), set()).update(objects)
         for function in self.builder.functions:
             for expr in self.builder.returns.get(id(function), []):
                 self._add(("return", id(function)), self.objects(expr, function))
@@ -208,12 +225,12 @@ class Values:
                 return  # *args / **kwargs: which parameter gets what is unknown from here on
             if arg.keyword is None:
                 if position < len(params):
-                    self._add((id(function), params[position]), self.objects(arg.value, call.scope))
+                    self._add((id(function), params[position]), self.objects(arg.value, call.scope, at=call.order))
                 position += 1
             else:
                 name = arg.keyword.value
                 if name in function.params or name in function.kwonly:
-                    self._add((id(function), name), self.objects(arg.value, call.scope))
+                    self._add((id(function), name), self.objects(arg.value, call.scope, at=call.order))
 
     def _add(self, location: Location, objects: Iterable[Obj]) -> None:
         current = self.points_to.setdefault(location, set())
@@ -234,17 +251,41 @@ class Values:
         return obj
 
     # ---- evaluation --------------------------------------------------------------------------------
-    def objects(self, expr: cst.BaseExpression | None, scope: Scope) -> Objects:
-        """The objects an expression evaluated in `scope` may be."""
+    def objects(self, expr: cst.BaseExpression | None, scope: Scope, at: int | None = None) -> Objects:
+        """The objects an expression evaluated in `scope` may be. `at`: the position (a call's or an
+        assignment's order) where it is evaluated: a name bound several times in that scope is then
+        what its last assignment before `at` bound."""
         if expr is None or self._depth > _MAX_DEPTH:
             return frozenset()
+        memo_key = (id(expr), id(scope), at)
+        found = self._memo.get(memo_key)
+        if found is not None:
+            return found
         self._depth += 1
         try:
-            return frozenset(self._evaluate(expr, scope))
+            found = frozenset(self._evaluate(expr, scope, at))
         finally:
             self._depth -= 1
+        self._memo[memo_key] = found
+        return found
 
-    def _evaluate(self, expr: cst.BaseExpression, scope: Scope) -> set[Obj]:
+    def _reaching(self, key: Key, scope: Scope, at: int | None) -> set[Obj] | None:
+        """What the last assignment of `key` before position `at` in `scope` bound, or None to use
+        everything the binding may hold (one assignment, a use in another scope, no position)."""
+        if at is None:
+            return None
+        binding = self.builder.bindings.get(key)
+        if binding is None or len(binding.assignments) < 2 or key[0] != id(scope):
+            return None
+        best = None
+        for index, assignment in enumerate(binding.assignments):
+            if assignment.order < at and assignment.scope is scope:
+                best = index
+        if best is None:
+            return None
+        return self.assigned.get((key, best), set())
+
+    def _evaluate(self, expr: cst.BaseExpression, scope: Scope, at: int | None = None) -> set[Obj]:
         builder = self.builder
         if isinstance(expr, cst.Name):
             if expr.value == "self":
@@ -252,7 +293,8 @@ class Values:
                 return {self.instance(cls)} if cls is not None else set()
             key = builder.lookup(expr.value, scope)
             if key is not None:
-                return set(self.points_to.get(key, ()))
+                reaching = self._reaching(key, scope, at)
+                return set(reaching if reaching is not None else self.points_to.get(key, ()))
             if expr.value in builder.aliases or expr.value in _BUILTINS:
                 return set()
             # A name bound nowhere in this module (another notebook cell, a star import, a global set
@@ -265,7 +307,7 @@ class Values:
                 if cls is not None:
                     return self.attribute_of_class(cls, expr.attr.value)
             result: set[Obj] = set()
-            for owner in self.objects(expr.value, scope):
+            for owner in self.objects(expr.value, scope, at):
                 result |= self.attribute(owner, expr.attr.value, expr)
             return result
         if isinstance(expr, cst.Call):
@@ -341,16 +383,17 @@ class Values:
                                                                    callee="tf.data", roles={Role.DATASET}))}
         return {self._make(("call", id(node)), lambda: Obj(ObjKind.EXTERNAL, node, scope, callee=callee))}
 
-    def _part(self, source: cst.BaseExpression, scope: Scope, path: tuple[int, ...], iterate: bool) -> set[Obj]:
+    def _part(self, source: cst.BaseExpression, scope: Scope, path: tuple[int, ...], iterate: bool,
+              at: int | None = None) -> set[Obj]:
         """What a target receives from `source`: its element at `path`, after iterating it if `iterate`."""
         if iterate and isinstance(source, cst.Call) and isinstance(source.func, cst.Name) \
                 and self.builder.lookup(source.func.value, scope) is None and path:
             args = [a.value for a in source.args if a.keyword is None and not a.star]
             if source.func.value == "enumerate" and path[0] == 1 and args:
-                return self._part(args[0], scope, path[1:], True)
+                return self._part(args[0], scope, path[1:], True, at)
             if source.func.value == "zip" and path[0] < len(args):
-                return self._part(args[path[0]], scope, path[1:], True)
-        objs: set[Obj] = set(self.objects(source, scope))
+                return self._part(args[path[0]], scope, path[1:], True, at)
+        objs: set[Obj] = set(self.objects(source, scope, at))
         if iterate:
             objs = self._iterate(objs)
         for index in path:
@@ -410,6 +453,9 @@ class Values:
     def class_family(self, cls: Scope) -> list[Scope]:
         """The class, its bases and its subclasses defined in this module: `self.x` set in one is read
         in another."""
+        known = self._families.get(id(cls))
+        if known is not None:
+            return known
         family: list[Scope] = []
         pending = [cls]
         while pending:
@@ -419,6 +465,7 @@ class Values:
             family.append(current)
             pending.extend(self.local_bases(current))
             pending.extend(self._subclasses.get(id(current), []))
+        self._families[id(cls)] = family
         return family
 
     def attribute_of_class(self, cls: Scope, name: str) -> set[Obj]:
@@ -446,10 +493,7 @@ class Values:
         return self._make(("attr", id(owner), name), lambda: Obj(ObjKind.DERIVED, node, owner.scope, owner=owner, attr=name))
 
     def _method(self, cls: Scope, name: str) -> Scope | None:
-        for function in self.builder.functions:
-            if function.parent is cls and function.name == name:
-                return function
-        return None
+        return self._methods.get((id(cls), name))
 
     def method_of(self, cls: Scope, name: str) -> Scope | None:
         """A method of a class or of its bases defined here."""
