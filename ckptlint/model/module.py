@@ -20,7 +20,7 @@ from ckptlint.model.facts import (
 )
 from ckptlint.model.values import CallTarget, Obj, ObjKind, Values
 from ckptlint.model.vocabulary import (
-    MODEL_ATTRIBUTES, MODEL_METHODS, OPTIMIZER_METHODS, RESTORE_STATUS_CHECKS, TRAINING_METHODS,
+    KERAS_TRAINING_METHODS, MODEL_ATTRIBUTES, OPTIMIZER_METHODS, TRAINING_METHODS,
 )
 from ckptlint.model.walk import ancestors, walk
 
@@ -37,6 +37,7 @@ class ModuleModel:
     project_keras: int | None = None
     _callers: dict[int, list[Call]] | None = None
     _training: list[Training] | None = None
+    _calls_by_function: dict[int, list[Call]] | None = None
     _keras2: str | None = None
 
     # ---- construction -------------------------------------------------------------------------
@@ -439,14 +440,49 @@ class ModuleModel:
         """Every function of this module a call may run (not the `__init__` of a class it instantiates)."""
         return [target.function for target in self.values.call_targets(call) if not target.instantiates]
 
-    def callers(self, function: Scope) -> list[Call]:
-        """Calls in this module that invoke `function`."""
+    def callers(self, function: Scope, *, instantiations: bool = False) -> list[Call]:
+        """Calls in this module that invoke `function` (with `instantiations`, also `Trainer(...)` for
+        an `__init__`)."""
         if self._callers is None:
             self._callers = {}
             for call in self.calls:
-                for target in self.call_targets(call):
-                    self._callers.setdefault(id(target), []).append(call)
-        return self._callers.get(id(function), [])
+                for target in self.values.call_targets(call):
+                    self._callers.setdefault(id(target.function), []).append((call, target.instantiates))
+        return [call for call, instantiates in self._callers.get(id(function), []) if instantiations or not instantiates]
+
+    def trained_objects(self, call: Call) -> frozenset[Obj]:
+        """What a training call updates: the optimizer and the models of `apply_gradients`/`minimize`,
+        the model of `fit`/`train_on_batch`."""
+        if call.method in OPTIMIZER_METHODS and call.receiver_expr is not None:
+            fact = next((t for t in self.training() if t.call is call), None)
+            return (fact.optimizers | fact.models) if fact is not None else frozenset()
+        if call.method in KERAS_TRAINING_METHODS and call.receiver_expr is not None:
+            return self.objects(call.receiver_expr, call.scope, call.order)
+        return frozenset()
+
+    def trains_objects(self, call: Call, objects: frozenset[Obj], _depth: int = 3) -> bool:
+        """Whether a call trains any of `objects`: directly, or through a function of this module it
+        runs (which may train them anywhere in its body)."""
+        if self.trained_objects(call) & objects:
+            return True
+        if _depth <= 0:
+            return False
+        for target in self.call_targets(call):
+            for inner in self._calls_in(target):
+                if self.trains_objects(inner, objects, _depth - 1):
+                    return True
+        return False
+
+    def _calls_in(self, function: Scope) -> list[Call]:
+        if self._calls_by_function is None:
+            self._calls_by_function = {}
+            for call in self.calls:
+                scope: Scope | None = call.scope
+                while scope is not None:  # a call in a nested function belongs to the outer ones too
+                    if scope.kind == "function":
+                        self._calls_by_function.setdefault(id(scope), []).append(call)
+                    scope = scope.parent
+        return self._calls_by_function.get(id(function), [])
 
     def in_training_loop(self, call: Call, _seen: set[int] | None = None) -> bool:
         """A call inside a loop whose body trains (directly or through a local function), or inside a

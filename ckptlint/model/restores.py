@@ -16,13 +16,74 @@ from ckptlint.model.vocabulary import RESTORE_STATUS_CHECKS
 def resumes_training(module: ModuleModel, call: Call, depth: int = 3) -> bool:
     """Whether code that runs around `call` trains: the function holding it (or a local function it
     calls) trains, a sibling method of its class trains, a caller of its function trains, or the call is
-    at module level in a module that trains."""
+    at module level in a module that trains. (Coarse: CKPT201 asks `trained_after`, which follows the
+    restored objects.)"""
     function = call.function
     if function is None:
         return module.trains(module.builder.module_scope)
     if in_test_case(function):
         return False
     return _scope_trains(module, function, depth, set())
+
+
+# Methods named for evaluation or inference: a restore there is not the resume of training.
+_NOT_TRAINING = ("eval", "test", "predict", "infer", "export", "generate", "translate", "decode", "sample",
+                 "serve", "score", "visuali", "plot", "summar", "benchmark", "convert")
+
+
+def restored_objects(module: ModuleModel, call: Call) -> frozenset:
+    """What a `restore`/`read` call restores: the objects held by the checkpoints it may be called on
+    (a binding, a parameter, `manager.checkpoint`); empty when unknown."""
+    expr = call.receiver_expr
+    if expr is None:
+        return frozenset()
+    facts = module.checkpoints_of(expr, call.scope)
+    if not facts and isinstance(expr, cst.Attribute) and expr.attr.value == "checkpoint":
+        for obj in module.objects(expr.value, call.scope, call.order):
+            facts += [manager.checkpoint for manager in module.managers
+                      if manager.obj is obj and manager.checkpoint is not None]
+    held: frozenset = frozenset()
+    for fact in facts:
+        if fact.opaque:
+            return frozenset()
+        held |= fact.held_objects
+    return held
+
+
+def trained_after(module: ModuleModel, call: Call, objects: frozenset, depth: int = 3,
+                  _seen: set[int] | None = None) -> Call | None:
+    """A call that trains one of `objects` after `call` runs: later in the same function (directly or
+    through a function it calls), later at module level (a later notebook cell), or in a caller after
+    the call that leads here; for a trainer's resume method no caller here reaches, a sibling method
+    that trains them. None when no such path is seen."""
+    if not objects:
+        return None
+    seen = _seen if _seen is not None else set()
+    function = call.function
+    scope = function if function is not None else module.module_scope
+    if id(call.node) in seen:
+        return None
+    seen.add(id(call.node))
+    for other in module.calls:
+        if other.order <= call.order or other.function is not function:
+            continue
+        if module.trains_objects(other, objects):
+            return other
+    if function is None or depth <= 0:
+        return None
+    callers = module.callers(function, instantiations=True)
+    for caller in callers:
+        found = trained_after(module, caller, objects, depth - 1, seen)
+        if found is not None:
+            return found
+    cls = function.enclosing_class()
+    if not callers and cls is not None and not any(word in function.name.lower() for word in _NOT_TRAINING):
+        for method in module.functions:
+            if method.enclosing_class() is cls and method is not function:
+                for other in module.calls:
+                    if other.function is method and module.trains_objects(other, objects):
+                        return other
+    return None
 
 
 def in_test_case(scope: Scope) -> bool:
@@ -58,7 +119,9 @@ def _scope_trains(module: ModuleModel, function: Scope, depth: int, seen: set[in
 @dataclass
 class RestoreFact:
     call: Call  # `ckpt.restore(path)` / `ckpt.read(path)`
-    status: str  # "checked" | "discarded" | "unused" (assigned, never read) | "used" (kept, passed on...)
+    # "checked" | "partial" (only `expect_partial()`) | "discarded" | "unused" (assigned, never read) |
+    # "used" (kept, returned, passed on...)
+    status: str
     status_keys: tuple[Key, ...] = ()
 
 
@@ -93,20 +156,19 @@ def is_checkpoint_receiver(module: ModuleModel, call: Call) -> bool:
 
 
 def _status_fate(module: ModuleModel, call: Call, uses: Mentions | None) -> str:
-    if any(m in RESTORE_STATUS_CHECKS for m in call.chained):
-        return "checked"
+    checks = [m for m in call.chained if m in RESTORE_STATUS_CHECKS]
+    if checks:
+        return "partial" if set(checks) == {"expect_partial"} else "checked"
     if call.chained:
         return "used"
     if call.discarded:
         return "discarded"
     if not call.assigned_to:
         return "used"  # returned, passed to a function, tested in a condition...
-    checked = any(
-        other.receiver in call.assigned_to and other.method in RESTORE_STATUS_CHECKS
-        for other in module.calls
-    )
-    if checked:
-        return "checked"
+    checks = {other.method for other in module.calls
+              if other.receiver in call.assigned_to and other.method in RESTORE_STATUS_CHECKS}
+    if checks:
+        return "partial" if checks == {"expect_partial"} else "checked"
     if uses is None:
         return "unused-pending"
     for key in call.assigned_to:
@@ -154,3 +216,71 @@ def parameter_roles(module: ModuleModel, key: Key | None) -> set[Role]:
     return roles
 
 
+
+
+def asserted_after(module: ModuleModel, call: Call, objects: frozenset, before: int | None) -> bool:
+    """A check of restored values right after the restore (`assert ckpt.step > 0`, `if
+    optimizer.iterations == 0: raise ...`): a call in a condition, in the same function, after the
+    restore and before `before` (the first training that follows), on one of the restored objects."""
+    for other in module.calls:
+        if other.function is not call.function or other.order <= call.order:
+            continue
+        if before is not None and other.order >= before:
+            continue
+        if other.in_condition and other.receiver_expr is not None:
+            seen = module.objects(other.receiver_expr, other.scope, other.order)
+            owners = {obj.owner for obj in seen if obj.owner is not None}
+            if (seen | owners) & objects:
+                return True
+    return False
+
+
+def resumes_own_checkpoint(module: ModuleModel, call: Call) -> bool:
+    """The restore reads back what the same checkpoint object writes in this module: its path is the
+    `latest_checkpoint` of a manager over that checkpoint, or `tf.train.latest_checkpoint(d)` of the
+    directory it is saved to (the TF guide's auto-resume). A path from anywhere else (a flag, a config,
+    another directory or module) is not."""
+    expr = call.receiver_expr
+    path = call.arg(0, "save_path")
+    if expr is None or path is None:
+        return False
+    facts = module.checkpoints_of(expr, call.scope)
+    if not facts and isinstance(expr, cst.Attribute) and expr.attr.value == "checkpoint":
+        owners = module.objects(expr.value, call.scope, call.order)
+        facts = [m.checkpoint for m in module.managers if m.obj in owners and m.checkpoint is not None]
+    facts = [fact for fact in facts if module.checkpoint_writes(fact)]
+    if not facts:
+        return False
+    return _path_of_own(module, path, call.scope, call.order, facts, depth=3)
+
+
+def _path_of_own(module: ModuleModel, path: cst.BaseExpression, scope: Scope, at: int, facts, depth: int) -> bool:
+    from ckptlint.model.paths import prefix_identity
+
+    managers = [m for m in module.managers if m.checkpoint in facts]
+    if isinstance(path, cst.Attribute) and path.attr.value == "latest_checkpoint":
+        owners = module.objects(path.value, scope, at)
+        return any(m.obj in owners for m in managers)
+    if isinstance(path, cst.Call) and module.qualify(path.func) in ("tf.train.latest_checkpoint",
+                                                                     "tf.compat.v1.train.latest_checkpoint"):
+        directory = path.args[0].value if path.args else None
+        wanted = prefix_identity(module, directory, scope)
+        if wanted is None:
+            return False
+        for manager in managers:
+            if prefix_identity(module, manager.call.arg(1, "directory"), manager.call.scope) == wanted:
+                return True
+        for fact in facts:
+            for write in module.checkpoint_writes(fact):
+                prefix = write.arg(0, "file_prefix")
+                if isinstance(prefix, cst.Call) and module.qualify(prefix.func) == "os.path.join" and prefix.args:
+                    if prefix_identity(module, prefix.args[0].value, write.scope) == wanted:
+                        return True
+        return False
+    if depth > 0:
+        key = module.key_of(path, scope)
+        binding = module.bindings.get(key) if key is not None else None
+        if binding is not None:
+            values = [a for a in binding.assignments if a.value is not None]
+            return bool(values) and all(_path_of_own(module, a.value, a.scope, a.order, facts, depth - 1) for a in values)
+    return False

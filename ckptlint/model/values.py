@@ -487,6 +487,11 @@ class Values:
             return self.attribute_of_class(owner.cls, name)
         if owner.kind is ObjKind.CONTAINER:
             return set()
+        if owner.callee == "tf.train.Checkpoint" and isinstance(owner.node, cst.Call):
+            # `ckpt.step` is what the checkpoint was given as `step=`
+            for arg in owner.node.args:
+                if arg.keyword is not None and arg.keyword.value == name:
+                    return set(self.objects(arg.value, owner.scope))
         return {self._derived(owner, name, node)}
 
     def _derived(self, owner: Obj, name: str, node: cst.CSTNode) -> Obj:
