@@ -126,8 +126,37 @@ for x in data:
     calls.assign_add(1)
     ckpt.save("/tmp/ckpt")
 """,
+        # An argument holder: the Python loop index mirrored into a variable (to avoid retracing).
+        """
+import tensorflow as tf
+step_var = tf.Variable(0, dtype=tf.int64)
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=2)
+@tf.function
+def train_step(x, step):
+    optimizer.apply_gradients(zip(grads_of(model, x), model.trainable_variables))
+    tf.summary.scalar("loss", 0.0, step=step)
+for step, x in enumerate(data):
+    step_var.assign(step)
+    train_step(x, step_var)
+    manager.save()
+""",
     ]
     INVALID = [
+        # A counter advanced from its own value with assign(v + 1).
+        Invalid(
+            """
+import tensorflow as tf
+epoch = tf.Variable(0)
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+while epoch < 10:
+    for x in data:
+        optimizer.apply_gradients(zip(grads_of(model, x), model.trainable_variables))
+    epoch.assign(epoch + 1)
+    ckpt.save("/tmp/ckpt/ckpt")
+""",
+            lines=(4,),
+        ),
         Invalid(
             """
 import tensorflow as tf

@@ -7,6 +7,7 @@ import libcst as cst
 from ckptlint.model.facts import Call, CheckpointFact, Key, Role, Scope
 from ckptlint.model.module import ModuleModel
 from ckptlint.model.vocabulary import ADVANCE_METHODS, TRAINING_METHODS
+from ckptlint.model.walk import walk
 
 
 def is_variable_construction(module: ModuleModel, expr: cst.BaseExpression | None) -> bool:
@@ -14,11 +15,15 @@ def is_variable_construction(module: ModuleModel, expr: cst.BaseExpression | Non
 
 
 def advances(module: ModuleModel, key: Key) -> list[Call]:
-    """`v.assign_add(...)` / `v.assign(...)` calls on a binding that run while training: inside a loop
-    that trains, or in a function that trains (a `train_step` called from the loop)."""
+    """Calls that advance a counter from its own value while training: `v.assign_add(...)`, or
+    `v.assign(...)` of an expression that reads `v` itself (`v + 1`), inside a loop that trains or in a
+    function that trains (a `train_step` called from the loop). `v.assign(step)` from a Python loop
+    index only mirrors a value the loop owns (done to avoid retracing): it carries no state."""
     result = []
     for call in module.calls:
         if call.receiver != key or call.method not in ADVANCE_METHODS:
+            continue
+        if call.method == "assign" and not _reads_itself(module, call, key):
             continue
         function = call.function
         if module.in_training_loop(call) or (function is not None and module.trains(function)):
@@ -121,3 +126,25 @@ def nearest_checkpoint(module: ModuleModel, facts: list[CheckpointFact], key: Ke
             if scope is owner or (owner_class is not None and scope.enclosing_class() is owner_class):
                 return fact
     return facts[0]
+
+
+def _reads_itself(module: ModuleModel, call: Call, key: Key) -> bool:
+    value = call.arg(0, "value")
+    if value is None:
+        return False
+    targets = module.objects_of(key)
+    found = False
+
+    class _Visit(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            if module.key_of(node, call.scope) == key:
+                found = True
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            nonlocal found
+            if module.key_of(node, call.scope) == key or (targets and module.objects(node, call.scope) & targets):
+                found = True
+
+    walk(value, _Visit())
+    return found
