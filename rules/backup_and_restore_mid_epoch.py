@@ -57,6 +57,7 @@ class BackupAndRestoreMidEpoch(Rule):
     code = "CKPT105"
     name = "backup-and-restore-mid-epoch"
     severity = Severity.ERROR
+    keras = 3  # Keras 2's BackupAndRestore resumes mid-epoch on its own terms
     summary = "BackupAndRestore(save_freq=<int>) re-runs the interrupted epoch from its start in Keras 3."
     api_words = ("BackupAndRestore",)
 

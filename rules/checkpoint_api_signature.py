@@ -11,7 +11,6 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.paths import file_kind
-from ckptlint.model.loading import imports_keras2
 from ckptlint.model.vocabulary import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.lint.fix.edits import replace_keyword
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
@@ -197,6 +196,24 @@ ckpt = tf.train.Checkpoint(**objects)
 ckpt.save(**save_kwargs)
 writer.save(checkpoint_prefix="x")
 """,
+        # Keras 2 code (TF_USE_LEGACY_KERAS set in the script): save_format= and options= are fine there.
+        """
+import os
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+model.save("export_dir", save_format="tf", signatures=serving_fn)
+""",
+        # TF1-era code with legacy optimizers.
+        """
+import tensorflow as tf
+optimizer = tf.keras.optimizers.legacy.Adam()
+model = tf.keras.Model(inputs, outputs)
+model.compile(optimizer=optimizer, loss="mse")
+model.save_weights("ckpt/weights", save_format="tf")
+""",
     ]
     INVALID = [
         Invalid(
@@ -264,7 +281,7 @@ model = load("m.keras", options=None)
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        keras2 = imports_keras2(module)
+        keras2 = module.keras_generation() == 2  # Keras 2 takes save_format=, options=, signatures=...
         for call in module.calls:
             signature = self._signature(module, call)
             if signature is None or (signature.keras and keras2):

@@ -7,7 +7,7 @@ from typing import Iterator
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.paths import file_kind
-from ckptlint.model.loading import imports_keras2, is_false, loaded_models, resume_evidence, trained_later
+from ckptlint.model.loading import is_false, loaded_models, resume_evidence, trained_later
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
@@ -43,6 +43,7 @@ class LegacyH5Resume(Rule):
     code = "CKPT206"
     name = "legacy-h5-resume"
     severity = Severity.WARNING
+    keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "Training resumes from a legacy .h5 model file, which Keras 3 cannot resume from."
     api_words = ("load_model",)
 
@@ -99,8 +100,6 @@ def resume():
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        if imports_keras2(module):
-            return
         for loaded in loaded_models(module):
             load = loaded.call
             path = load.arg(0, "filepath")

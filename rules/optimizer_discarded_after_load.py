@@ -8,7 +8,7 @@ import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.loading import exclusive, imports_keras2, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later
+from ckptlint.model.loading import exclusive, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
@@ -47,6 +47,7 @@ class OptimizerDiscardedAfterLoad(Rule):
     code = "CKPT204"
     name = "optimizer-discarded-after-load"
     severity = Severity.ERROR
+    keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "A model loaded to resume training is recompiled with a new optimizer, discarding the restored one."
     api_words = ("load_model",)
 
@@ -131,8 +132,6 @@ def main(directory):
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        if imports_keras2(module):
-            return
         for loaded in loaded_models(module):
             load = loaded.call
             compile_false = is_false(load.arg(2, "compile"))

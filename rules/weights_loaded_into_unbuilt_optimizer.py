@@ -9,7 +9,7 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
 from ckptlint.model.vocabulary import KERAS_TRAINING_METHODS as TRAIN_METHODS
-from ckptlint.model.loading import exclusive, imports_keras2, resume_evidence, trained_later
+from ckptlint.model.loading import exclusive, resume_evidence, trained_later
 from ckptlint.model.paths import file_kind
 from ckptlint.lint.fix.edits import insert_before, statement_of
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
@@ -60,6 +60,7 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     code = "CKPT205"
     name = "weights-loaded-into-unbuilt-optimizer"
     severity = Severity.ERROR
+    keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "`load_weights` of a .weights.h5 into a compiled model whose optimizer is not built: its state is skipped."
     fix_safety = FixSafety.SAFE
     api_words = ("load_weights",)
@@ -131,8 +132,6 @@ def resume(model, directory, epoch):
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        if imports_keras2(module):
-            return
         for call in module.calls:
             if call.method != "load_weights" or call.receiver is None:
                 continue

@@ -20,8 +20,8 @@ from pathlib import Path
 _MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _MAX_BYTES = 1_000_000  # a requirements file larger than this is not read
 # A requirement: a name, then a version specifier up to the end of the item.
-_REQUIREMENT = re.compile(r"""(?<![\w.-])(?P<name>tf[-_]keras|tensorflow(?:[-_](?:cpu|gpu|macos|intel))?|keras|tensorflow[-_]addons)
-                              \s*(?:\[[^\]]*\])?\s*(?P<spec>(?:[<>=!~]=?\s*[\w.*]+\s*,?\s*)*)""", re.X | re.I)
+_REQUIREMENT = re.compile(r"""(?<![\w.-])(?P<name>tf[-_]keras|tensorflow[-_]addons|tensorflow(?:[-_](?:cpu|gpu|macos|intel))?|keras)
+                              (?![\w.-])\s*(?:\[[^\]]*\])?\s*(?P<spec>(?:[<>=!~]=?\s*[\w.*]+\s*,?\s*)*)""", re.X | re.I)
 
 
 @dataclass(frozen=True)
