@@ -47,6 +47,9 @@ class FileOutcome:
     # The cache key of the file's content this outcome is for (None without a cache): the project pass
     # is cached under the keys of the files it read.
     cache_key: str | None = None
+    # Other project files this result read (their summaries: ckptlint.lint.imports), with the digest of
+    # their content: a cached result is reused only while they are unchanged.
+    dependencies: dict[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=64)
@@ -56,7 +59,7 @@ def rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
 
 
 def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
-              keras: int | None = None) -> FileOutcome:
+              keras: int | None = None, imports=None) -> FileOutcome:
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
     --diff only) also returns the module and each kept finding's Fix."""
     outcome = FileOutcome()
@@ -78,7 +81,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         outcome.notice = f"{path}: skipped: nesting too deep for the parser"
         return outcome
     try:
-        model = ModuleModel.build(module)
+        model = ModuleModel.build(module, imports)
         model.project_keras = keras
     except Exception as exc:  # a bug of ours must not end the run: report it, lint the other files
         outcome.internal_error = f"{path}: internal error while building the semantic model: {exc!r}"
@@ -156,7 +159,7 @@ def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
     key = cache.key(task.path, data, task.config_fingerprint, task.codes) if cache else None
     if cache and key:
         cached = cache.get(key)
-        if cached is not None:
+        if cached is not None and _dependencies_unchanged(getattr(cached, "dependencies", {})):
             cached.cache_key = key
             return cached
     try:
@@ -167,7 +170,11 @@ def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
         if source is None:
             outcome = FileOutcome(notice=f"{task.path}: skipped: {len(data):,} bytes is over max-file-size ({task.max_size:,})")
         else:
-            outcome = lint_text(task.path, source, task.codes, keras=task.keras)
+            from ckptlint.lint.imports import ProjectImports
+
+            imports = ProjectImports(task.path, task.max_size)
+            outcome = lint_text(task.path, source, task.codes, keras=task.keras, imports=imports)
+            outcome.dependencies = dict(imports.used)
     if cache and key:
         cache.put(key, outcome)
         outcome.cache_key = key
@@ -353,9 +360,24 @@ def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
         return None
     key = cache.key(task.path, data, task.config_fingerprint, task.codes)
     outcome = cache.get(key)
+    if outcome is not None and not _dependencies_unchanged(getattr(outcome, "dependencies", {})):
+        return None
     if outcome is not None:
         outcome.cache_key = key
     return outcome
+
+
+def _dependencies_unchanged(dependencies: dict[str, str]) -> bool:
+    import hashlib
+
+    for path, digest in dependencies.items():
+        try:
+            with open(path, "rb") as handle:
+                if hashlib.sha256(handle.read()).hexdigest() != digest:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def _size(path: str) -> int:

@@ -112,15 +112,20 @@ class ModelBuilder(cst.CSTVisitor):
                 self.aliases[top] = top
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar):
             return
-        base = _import_name(node.module)
+        # A relative import keeps its dots (`from .models import build` -> `.models.build`): only the
+        # project's own modules are imported that way, and they are resolved against this file's package.
+        dots = "." * len(node.relative)
+        if node.module is None and not dots:
+            return
+        base = dots + (_import_name(node.module) if node.module is not None else "")
         for alias in node.names:
             name = _import_name(alias.name)
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.aliases[local] = f"{base}.{name}"
+            self.aliases[local] = f"{base}.{name}" if not base.endswith(".") else f"{base}{name}"
 
     def _raw_dotted(self, expr: cst.BaseExpression) -> str:
         """A base class ckptlint cannot qualify, spelled as written (`nn.Module`), or ""."""

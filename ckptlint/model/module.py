@@ -18,6 +18,7 @@ from ckptlint.model.builder import ModelBuilder, dotted_name
 from ckptlint.model.facts import (
     Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope, Training,
 )
+from ckptlint.model.summary import Imports
 from ckptlint.model.values import CallTarget, Obj, ObjKind, Values
 from ckptlint.model.vocabulary import (
     KERAS_TRAINING_METHODS, MODEL_ATTRIBUTES, OPTIMIZER_METHODS, TRAINING_METHODS,
@@ -42,12 +43,14 @@ class ModuleModel:
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def build(cls, module: cst.Module) -> ModuleModel:
+    def build(cls, module: cst.Module, imports: Imports | None = None) -> ModuleModel:
+        """The model of one module. `imports` reaches the summaries of the project modules it imports
+        (ckptlint.model.summary); without it, what comes from other modules is unknown."""
         builder = ModelBuilder(module)
         walk(module, builder)
         builder.finish()
         model = cls(module, builder)
-        model.values = Values.solve(builder)
+        model.values = Values.solve(builder, imports)
         for binding in builder.bindings.values():
             for obj in model.values.of_key(binding.key):
                 binding.roles |= obj.roles
@@ -423,7 +426,7 @@ class ModuleModel:
         for call in self.calls:
             if not _within(call.scope, scope):
                 continue
-            if call.method in TRAINING_METHODS:
+            if call.method in TRAINING_METHODS or self._trains_elsewhere(call):
                 return True
             if any(self.trains(target, seen) for target in self.call_targets(call)):
                 return True
@@ -450,6 +453,33 @@ class ModuleModel:
                     self._callers.setdefault(id(target.function), []).append((call, target.instantiates))
         return [call for call, instantiates in self._callers.get(id(function), []) if instantiations or not instantiates]
 
+    def is_compiled(self, obj: Obj) -> bool:
+        """A model compiled with an optimizer (here, or in the module that built it): Keras tracks
+        that optimizer as `model.optimizer` and saves it with the model."""
+        return obj.compiled or any(t.compiled and obj in t.models for t in self.training())
+
+    def imported_call(self, call: Call) -> dict | None:
+        """What another module's summary says of the function or method a call runs: `build()` of
+        `from models import build`, or `trainer.fit()` on an instance of an imported class."""
+        values = self.values
+        if call.callee and not call.callee.startswith("local:"):
+            entry = values.imported_entry(call.callee)
+            if entry is not None and entry[0] in ("function", "method"):
+                return entry[1]
+        if call.method and call.receiver_expr is not None:
+            for obj in self.objects(call.receiver_expr, call.scope, call.order):
+                if obj.kind is ObjKind.IMPORTED and obj.callee and not obj.path:
+                    entry = values.imported_entry(obj.callee)
+                    if entry is not None and entry[0] == "class":
+                        method = entry[1].get("methods", {}).get(call.method)
+                        if method is not None:
+                            return method
+        return None
+
+    def _trains_elsewhere(self, call: Call) -> bool:
+        imported = self.imported_call(call)
+        return bool(imported and imported.get("trains"))
+
     def trained_objects(self, call: Call) -> frozenset[Obj]:
         """What a training call updates: the optimizer and the models of `apply_gradients`/`minimize`,
         the model of `fit`/`train_on_batch`."""
@@ -465,6 +495,14 @@ class ModuleModel:
         runs (which may train them anywhere in its body)."""
         if self.trained_objects(call) & objects:
             return True
+        if self._trains_elsewhere(call):
+            # a function of another module that trains: what it is given (and what those hold) is trained
+            given = set(self.objects(call.receiver_expr, call.scope, call.order)) if call.receiver_expr is not None else set()
+            for arg in call.node.args:
+                given |= self.objects(arg.value, call.scope, call.order)
+            given |= {obj for obj in objects if obj.owner is not None and obj.owner in given}
+            if given & objects:
+                return True
         if _depth <= 0:
             return False
         for target in self.call_targets(call):
@@ -490,7 +528,7 @@ class ModuleModel:
         for loop in call.loops:
             for other in self.calls:
                 if loop in other.loops:
-                    if other.method in TRAINING_METHODS:
+                    if other.method in TRAINING_METHODS or self._trains_elsewhere(other):
                         return True
                     if any(self.trains(target) for target in self.call_targets(other)):
                         return True

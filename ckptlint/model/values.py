@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 import libcst as cst
 
 from ckptlint.model.facts import Binding, Call, Key, Role, Scope
+from ckptlint.model.summary import Imports, lookup, roles_of
 from ckptlint.model.vocabulary import (
     CONSTRUCTOR_ROLES, DATASET_METHODS, MODEL_ATTRIBUTES, MODEL_METHODS, OPTIMIZER_METHODS, VARIABLE_METHODS,
     is_model_constructor, is_optimizer_constructor,
@@ -60,6 +61,8 @@ class Obj:
     elements: list[tuple[cst.BaseExpression, Scope]] = field(default_factory=list)  # CONTAINER
     roles: set[Role] = field(default_factory=set)  # what it is, by construction and by how it is used
     built: set[Role] = field(default_factory=set)  # what its construction alone says it is
+    compiled: bool = False  # IMPORTED: another module's summary says it is a model compiled with an optimizer
+    described: dict | None = None  # IMPORTED (and its attributes): what that summary says of it
 
     def __post_init__(self) -> None:
         self.built |= self.roles
@@ -87,7 +90,7 @@ class CallTarget:
 class Values:
     """The solved points-to sets of one module (built by `Values.solve`)."""
 
-    def __init__(self, builder: ModelBuilder, imported: Callable[[Obj], set[Role]] | None = None) -> None:
+    def __init__(self, builder: ModelBuilder, imports: Imports | None = None) -> None:
         self.builder = builder
         self.points_to: dict[Location, set[Obj]] = {}
         # For a name bound more than once in one scope: what each assignment binds, so that a use can
@@ -100,7 +103,7 @@ class Values:
         self._function_of_node: dict[int, Scope] = {}
         self._classes_by_name: dict[str, list[Scope]] = {}
         self._subclasses: dict[int, list[Scope]] = {}
-        self._imported_roles = imported
+        self.imports = imports
         self._targets: dict[int, list[CallTarget]] = {}
         self._memo: dict[tuple[int, int], Objects] = {}  # (expression, scope) -> objects, this round
         self._methods: dict[tuple[int, str], Scope] = {}
@@ -110,8 +113,8 @@ class Values:
 
     # ---- building ----------------------------------------------------------------------------------
     @classmethod
-    def solve(cls, builder: ModelBuilder, imported: Callable[[Obj], set[Role]] | None = None) -> Values:
-        values = cls(builder, imported)
+    def solve(cls, builder: ModelBuilder, imports: Imports | None = None) -> Values:
+        values = cls(builder, imports)
         values._index()
         values._seed_parameters()
         values._settle()
@@ -594,16 +597,54 @@ class Values:
                 for obj in self.points_to.get(key, ()):
                     if obj.kind is not ObjKind.CONTAINER:
                         obj.roles.add(Role.MODEL)
-        for obj in list(self._made.values()):
-            if obj.kind is ObjKind.IMPORTED and self._imported_roles is not None:
-                described = self._imported_roles(obj)
-                obj.roles |= described
-                obj.built |= described
+        if self.imports is not None:
+            for obj in list(self._made.values()):
+                if obj.kind is ObjKind.IMPORTED and obj.callee:
+                    self._describe_imported(obj)
+            for obj in list(self._made.values()):
+                if obj.kind is ObjKind.DERIVED and obj.owner is not None and obj.owner.kind is ObjKind.IMPORTED:
+                    entry = self.imported_entry(obj.owner.callee or "")
+                    if entry is not None and entry[0] == "class":
+                        described = entry[1].get("attributes", {}).get(obj.attr or "")
+                        self._apply(obj, described)
         # `model.optimizer` of a model is its optimizer (after the models are known)
         for obj in list(self._made.values()):
             if obj.kind is ObjKind.DERIVED and obj.attr == "optimizer" and obj.owner is not None \
                     and Role.MODEL in obj.owner.roles:
                 obj.roles.add(Role.OPTIMIZER)
+
+    def imported_entry(self, dotted: str) -> tuple[str, dict] | None:
+        """What another module's summary says of an imported function, class or method."""
+        if self.imports is None or not dotted:
+            return None
+        resolved = self.imports.resolve(dotted)
+        if resolved is None:
+            return None
+        summary, path = resolved
+        return lookup(summary, path)
+
+    def _describe_imported(self, obj: Obj) -> None:
+        entry = self.imported_entry(obj.callee or "")
+        if entry is None:
+            return
+        kind, data = entry
+        if kind == "class":
+            described = {"roles": data.get("roles", []), "compiled": False} if not obj.path else None
+        elif obj.path:
+            described = data.get("elements", {}).get(str(obj.path[0])) if len(obj.path) == 1 else None
+        else:
+            described = data.get("returns")
+        self._apply(obj, described)
+
+    @staticmethod
+    def _apply(obj: Obj, described: dict | None) -> None:
+        if not described:
+            return
+        obj.described = described
+        roles = roles_of(described)
+        obj.roles |= roles
+        obj.built |= roles
+        obj.compiled = obj.compiled or bool(described.get("compiled"))
 
     def all_bases(self, cls: Scope) -> set[str]:
         """Qualified names of a class's bases, through the classes of this module it derives from."""
