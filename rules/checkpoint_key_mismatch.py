@@ -11,7 +11,9 @@ import libcst as cst
 
 from ckptlint.lint.findings import Finding, Location, Related, Severity
 from ckptlint.model import Call, CheckpointFact, ManagerFact, ModuleModel
-from ckptlint.model.paths import module_constants, module_name_of, normalize, path_value, resolve_placeholders
+from ckptlint.model.paths import (
+    module_constants, module_name_of, normalize, path_value, resolve_imported, resolve_placeholders,
+)
 from ckptlint.lint.rule import Diagnostic, Invalid, ProjectRule
 from ckptlint.rules._key_mismatch_summary import Place, Summary, Use
 
@@ -192,7 +194,8 @@ def test_resume(tmpdir, model, optimizer):
     def summarize(self, module: ModuleModel, locator) -> Summary:
         return Summary(
             constants=module_constants(module),
-            uses=[Use(u.kind, u.place, u.keys, locator.location(u.node), u.partial) for u in _uses(module)],
+            uses=[Use(u.kind, _resolved(u.place, module), u.keys, locator.location(u.node), u.partial)
+                  for u in _uses(module)],
         )
 
     # ---- across modules -----------------------------------------------------------------------
@@ -377,6 +380,13 @@ def _common(a: str, b: str) -> int:
             break
         count += 1
     return count
+
+
+def _resolved(place: Place, module: ModuleModel) -> Place:
+    """Constants imported from modules of the project that were not linted (the prefilter dropped a
+    config module) are read from their summaries here."""
+    stem = resolve_imported(place.stem, module) if place.stem else place.stem
+    return Place(resolve_imported(place.directory, module), stem)
 
 
 def _nearest_first(importer: str, constants: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:

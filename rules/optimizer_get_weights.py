@@ -97,6 +97,17 @@ def restore_optimizer(model, values):
 """,
     ]
     INVALID = [
+        # An optimizer that comes back from a factory.
+        Invalid(
+            """
+import tensorflow as tf
+def make_optimizer(lr):
+    return tf.keras.optimizers.Adam(lr)
+optimizer = make_optimizer(1e-3)
+state = optimizer.get_weights()
+""",
+            lines=(6,),
+        ),
         Invalid(
             """
 import numpy as np
@@ -174,7 +185,12 @@ def resume(values):
             binding = module.bindings.get(call.receiver)
             if binding is None or Role.OPTIMIZER not in binding.roles:
                 return False
-            return not any(_legacy(module, a.value) for a in binding.assignments if a.value is not None)
+            if any(_legacy(module, a.value) for a in binding.assignments if a.value is not None):
+                return False
+            # Wherever it was made (a factory here or in another module): a legacy or TF1 optimizer
+            # there still has get_weights.
+            return not any(_legacy(module, obj.node) or (obj.described or {}).get("legacy")
+                           for obj in module.objects(expr, call.scope, call.order))
         if isinstance(expr, cst.Attribute) and expr.attr.value == "optimizer":
             if Role.OPTIMIZER in module.roles_of_expr(expr, call.scope):
                 return True

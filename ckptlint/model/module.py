@@ -476,6 +476,16 @@ class ModuleModel:
                             return method
         return None
 
+    def imported_constant(self, dotted: str) -> str | None:
+        """The value of a path constant another project module defines (`config.CKPT_DIR`), from its
+        summary; None when unknown."""
+        imports = self.values.imports
+        resolved = imports.resolve(dotted) if imports is not None else None
+        if resolved is None:
+            return None
+        summary, path = resolved
+        return summary.get("constants", {}).get(path[0]) if len(path) == 1 else None
+
     def _trains_elsewhere(self, call: Call) -> bool:
         imported = self.imported_call(call)
         return bool(imported and imported.get("trains"))

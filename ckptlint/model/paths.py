@@ -218,6 +218,17 @@ def resolve_placeholders(value: str, constants_by_module: dict[str, dict[str, st
         return None
 
 
+def resolve_imported(value: str, module: ModuleModel) -> str:
+    """Replace each `\\x00mod.NAME\\x00` whose module the project import resolver can read by that
+    constant's value; the others stay for the project pass."""
+
+    def lookup(match: re.Match) -> str:
+        found = module.imported_constant(match.group(1))
+        return found if found is not None and PLACEHOLDER not in found else match.group(0)
+
+    return re.sub(f"{PLACEHOLDER}([^{PLACEHOLDER}]+){PLACEHOLDER}", lookup, value)
+
+
 def module_name_of(path: str) -> str:
     """`src/pkg/train.py` -> `src.pkg.train` (matched by suffix against imports)."""
     stem = path[:-3] if path.endswith(".py") else path

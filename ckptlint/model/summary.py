@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+import libcst as cst
+
 from ckptlint.model.facts import Role, Scope
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,11 +84,16 @@ def describe(model: ModuleModel, objects: frozenset[Obj]) -> dict:
     """What a set of objects is, as another module may rely on: roles and whether it is a model compiled
     with an optimizer (then Keras saves that optimizer with it)."""
     roles: set[str] = set()
-    compiled = False
+    compiled = legacy = False
     for obj in objects:
         roles |= {role.value for role in obj.roles}
         compiled = compiled or model.is_compiled(obj)
-    return {"roles": sorted(roles), "compiled": compiled}
+        path = model.import_path(obj.node.func) if isinstance(obj.node, cst.Call) else None
+        legacy = legacy or bool(path and (".legacy." in f".{path}." or ".compat.v1." in f".{path}."))
+    described = {"roles": sorted(roles), "compiled": compiled}
+    if legacy:
+        described["legacy"] = True  # a Keras 2 legacy or TF1 optimizer: it has get_weights()
+    return described
 
 
 def roles_of(described: dict | None) -> set[Role]:
