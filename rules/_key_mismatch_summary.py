@@ -4,6 +4,8 @@ module imports it), a warm run that finds the project pass cached never loads it
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 from ckptlint.lint.findings import Location
@@ -26,7 +28,9 @@ class Place:
         return self.stem is None or other.stem is None or self.stem == other.stem
 
     def display(self) -> str:
-        return f"{self.directory}/{self.stem}" if self.stem else f"{self.directory}/"
+        # A run-time part (`\x02directory#...\x02`) is shown as `<directory>`.
+        directory = re.sub("\x02([^#\x02]*)#[^\x02]*\x02", r"<\1>", self.directory)
+        return f"{directory}/{self.stem}" if self.stem else f"{directory}/"
 
 
 @dataclass(frozen=True)

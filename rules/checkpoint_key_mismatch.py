@@ -125,6 +125,21 @@ def convert(model, args):
 """,
     ]
     INVALID = [
+        # Save and resume in two functions of one module, keyed differently: asserting the status turns a
+        # silent loss into a crash at resume time, after the job was rescheduled.
+        Invalid(
+            """
+import tensorflow as tf
+def save(model, optimizer, directory):
+    ckpt = tf.train.Checkpoint(net=model, optimizer=optimizer)
+    ckpt.save(directory + "/ckpt")
+def resume(model, optimizer, directory):
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    ckpt.restore(tf.train.latest_checkpoint(directory)).assert_consumed()
+""",
+            lines=(8,),
+            message="rename `model=` to `net=`",
+        ),
         Invalid(
             """
 import tensorflow as tf
@@ -275,7 +290,8 @@ def _write_place(module: ModuleModel, call: Call, managers: list[ManagerFact], s
 
 
 def _manager_place(module: ModuleModel, manager: ManagerFact, symbolic: bool) -> Place | None:
-    directory = path_value(module, manager.call.arg(1, "directory"), manager.call.scope, symbolic=symbolic)
+    directory = path_value(module, manager.call.arg(1, "directory"), manager.call.scope, symbolic=symbolic,
+                           directory=True)
     if not directory:
         return None
     name_expr = manager.call.arg(4, "checkpoint_name")
@@ -289,7 +305,7 @@ def _read_place(module: ModuleModel, expr: cst.BaseExpression | None, call: Call
         return None
     if isinstance(expr, cst.Call):
         if module.qualify(expr.func) == "tf.train.latest_checkpoint" and expr.args:
-            directory = path_value(module, expr.args[0].value, call.scope, symbolic=symbolic)
+            directory = path_value(module, expr.args[0].value, call.scope, symbolic=symbolic, directory=True)
             return Place(normalize(directory), None) if directory else None
         written = _returned_by_write(module, expr, symbolic)
         if written is not None:

@@ -38,7 +38,7 @@ SYMBOL = "\x02"
 
 
 def path_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope, _depth: int = 0,
-               symbolic: bool = False) -> str | None:
+               symbolic: bool = False, directory: bool = False) -> str | None:
     """The static value of a path expression, or None when it depends on run-time values.
 
     With `symbolic=True` a run-time value stays as a symbol instead (`\x02tmpdir#<scope>\x02/ckpt`), so two
@@ -49,7 +49,7 @@ def path_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scop
         value = path_value(module, expr, scope, _depth)
         if value is not None:
             return value
-        return _symbolic(module, expr, scope, _depth)
+        return _symbolic(module, expr, scope, _depth, directory)
     value = module.string_value(expr, scope)
     if value is not None:
         return value
@@ -105,7 +105,12 @@ def path_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scop
     return None
 
 
-def _symbolic(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
+def _symbolic(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, depth: int,
+              directory: bool = False) -> str | None:
+    """A path whose run-time parts stay symbols. A parameter used as a directory (`directory` in
+    `directory + "/ckpt"`, in a join, or given to `latest_checkpoint`) is one symbol in every function of
+    the module, by its name: `save(m, directory)` and `resume(m, directory)` mean the same place. A bare
+    parameter used as a whole path is not (`save(m, path)` may get a prefix, `load(m, path)` another)."""
     if depth > 8:
         return None
     if isinstance(expr, (cst.Name, cst.Attribute)):
@@ -119,6 +124,8 @@ def _symbolic(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, depth
                 inner = path_value(module, values[0], binding.assignments[0].scope, depth + 1, symbolic=True)
                 if inner is not None:
                     return inner
+            if directory and binding.is_parameter and binding.scope.kind == "function":
+                return f"{SYMBOL}{binding.name}#parameter{SYMBOL}"
             return f"{SYMBOL}{binding.name}#{key[0]}{SYMBOL}"
         dotted = dotted_name(expr)
         if dotted is None:
@@ -130,13 +137,14 @@ def _symbolic(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, depth
     if isinstance(expr, cst.Call):
         callee = _callee_path(module, expr.func)
         if callee in _JOINS and expr.args and all(a.keyword is None and not a.star for a in expr.args):
-            parts = [path_value(module, a.value, scope, depth + 1, symbolic=True) for a in expr.args]
+            parts = [path_value(module, a.value, scope, depth + 1, symbolic=True, directory=index < len(expr.args) - 1)
+                     for index, a in enumerate(expr.args)]
             return None if any(p is None for p in parts) else posixpath.join(*parts)  # type: ignore[arg-type]
         if callee in _PATHS and len(expr.args) == 1:
             return path_value(module, expr.args[0].value, scope, depth + 1, symbolic=True)
         return None
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Divide)):
-        left = path_value(module, expr.left, scope, depth + 1, symbolic=True)
+        left = path_value(module, expr.left, scope, depth + 1, symbolic=True, directory=True)
         right = path_value(module, expr.right, scope, depth + 1, symbolic=True)
         if left is None or right is None:
             return None
