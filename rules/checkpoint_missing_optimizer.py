@@ -113,6 +113,25 @@ saver.save(sess, "/tmp/model.ckpt")
 """,
     ]
     INVALID = [
+        # A checkpoint built by attribute assignment, holding variables an optimizer trains.
+        Invalid(
+            """
+import tensorflow as tf
+log_lr = tf.Variable(-3.0)
+log_wd = tf.Variable(-4.0)
+tuner_opt = tf.keras.optimizers.Adam(1e-2)
+ckpt = tf.train.Checkpoint()
+ckpt.hparams = [log_lr, log_wd]
+ckpt.log_lr = log_lr
+for step in range(100):
+    with tf.GradientTape() as tape:
+        objective = validation_loss(log_lr, log_wd)
+    grads = tape.gradient(objective, [log_lr, log_wd])
+    tuner_opt.apply_gradients(zip(grads, [log_lr, log_wd]))
+    ckpt.write("/tmp/tuner/state")
+""",
+            lines=(6,),
+        ),
         Invalid(
             """
 import tensorflow as tf
@@ -161,7 +180,8 @@ class Trainer:
             held = fact.held_objects
             reported: list[frozenset] = []
             for item, ref in fact.all_items.items():
-                models = frozenset(obj for obj in ref.objects if Role.MODEL in obj.roles)
+                # A model, or variables an optimizer trains directly (a tuner's own tf.Variables).
+                models = frozenset(obj for obj in ref.objects if Role.MODEL in obj.roles or Role.VARIABLE in obj.built)
                 if not models or (ref.key is not None and module.is_widened(ref.key)):
                     continue
                 trainings = module.trainings_of(models)

@@ -193,6 +193,11 @@ class ModuleModel:
 
     def ref(self, expr: cst.BaseExpression, scope: Scope, at: int | None = None) -> Ref:
         objects = self.objects(expr, scope, at)
+        # A checkpoint tracks what a list or dict it is given holds.
+        for obj in list(objects):
+            if obj.kind is ObjKind.CONTAINER:
+                for value, inner in obj.elements:
+                    objects |= self.objects(value, inner)
         if isinstance(expr, cst.Call):
             return Ref(expr, call=self.builder.calls_by_node.get(id(expr)), objects=objects, scope=scope)
         key = self.builder.key_of(expr, scope)
@@ -343,21 +348,34 @@ class ModuleModel:
         return [fact for fact in self.training() if fact.models & models]
 
     def _trained_models(self, call: Call) -> frozenset[Obj]:
-        """Models whose variables an `apply_gradients`/`minimize` call updates: the owners of every
-        `x.trainable_variables` in its arguments (written there or through a name), else of those
-        read anywhere in the same function."""
+        """What an `apply_gradients`/`minimize` call updates: the models that own every
+        `x.trainable_variables` in its arguments (written there or through a name), and tf.Variables it
+        is given (alone or in a list); else the models whose variables the same function reads."""
         found: set[Obj] = set()
         values = self.values
+
+        def variables(objects) -> set[Obj]:
+            """tf.Variables an optimizer is given directly, or in a list it is given."""
+            result = {obj for obj in objects if Role.VARIABLE in obj.built}
+            for obj in objects:
+                if obj.kind is ObjKind.CONTAINER:
+                    for value, scope in obj.elements:
+                        result |= {inner for inner in values.objects(value, scope) if Role.VARIABLE in inner.built}
+            return result
 
         class _Visit(cst.CSTVisitor):
             def visit_Attribute(self, attribute: cst.Attribute) -> None:
                 if attribute.attr.value in MODEL_ATTRIBUTES:
                     found.update(values.objects(attribute.value, call.scope))
+                elif isinstance(attribute.value, cst.Name) and attribute.value.value == "self":
+                    found.update(variables(values.objects(attribute, call.scope)))
 
             def visit_Name(self, name: cst.Name) -> None:
-                for obj in values.objects(name, call.scope):
+                objects = values.objects(name, call.scope)
+                for obj in objects:
                     if obj.kind is ObjKind.DERIVED and obj.attr in MODEL_ATTRIBUTES and obj.owner is not None:
                         found.add(obj.owner)
+                found.update(variables(objects))
 
         walk(call.node, _Visit())
         if not found and call.function is not None:
