@@ -43,15 +43,39 @@ def checkpoint_holds(fact: CheckpointFact, key: Key, module: ModuleModel) -> boo
 
 
 def untracked_owner(module: ModuleModel, key: Key) -> bool:
-    """False when a `self.x` binding lives in a class that may track it itself (a tf.Module or Keras
-    Layer/Model subclass, or any class with a base ckptlint cannot see)."""
+    """False when a `self.x` binding lives in a class that may track it itself: a tf.Module or Keras
+    Layer/Model subclass, or a class deriving from something ckptlint cannot see. A plain class (no
+    base, `object`, or bases that are plain classes of this module or of another project module whose
+    summary says so) tracks nothing."""
     binding = module.bindings.get(key)
     if binding is None or not binding.name.startswith("self."):
         return True
     cls = binding.scope if binding.scope.kind == "class" else binding.scope.enclosing_class()
     if cls is None or not isinstance(cls.node, cst.ClassDef):
         return True
-    return all(isinstance(arg.value, cst.Name) and arg.value.value == "object" for arg in cls.node.bases)
+    return _plain_bases(module, list(cls.bases), depth=4)
+
+
+def _plain_bases(module: ModuleModel, bases: list[str], depth: int) -> bool:
+    for base in bases:
+        if base in ("", "object"):
+            if base == "":
+                return False  # a base ckptlint cannot name
+            continue
+        if depth <= 0:
+            return False
+        if base.startswith("local:"):
+            local = [c for c in module.classes if c.name == base[len("local:"):]]
+            if not local or not _plain_bases(module, list(local[0].bases), depth - 1):
+                return False
+            continue
+        entry = module.values.imported_entry(base)
+        if entry is None or entry[0] != "class":
+            return False
+        # the summary's bases are already followed through that module's own classes
+        if not all(b in ("object",) or b.startswith("local:") for b in entry[1].get("bases", [])):
+            return False
+    return True
 
 
 def dataset_iterators(module: ModuleModel) -> list[tuple[Key, cst.Call]]:
