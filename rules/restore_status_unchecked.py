@@ -9,7 +9,10 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel, Role
 from ckptlint.model import ancestors
-from ckptlint.model.restores import asserted_after, checkpoint_restores, in_test_case, restored_objects, resumes_own_checkpoint, trained_after
+from ckptlint.model.restores import (
+    asserted_after, checkpoint_restores, imported_restores, in_test_case, restored_objects, resumes_own_checkpoint,
+    trained_after,
+)
 from ckptlint.lint.fix.edits import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
@@ -314,6 +317,7 @@ def main():
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        yield from _through_helpers(module)
         for fact in checkpoint_restores(module):
             call = fact.call
             if fact.status not in ("discarded", "unused", "partial"):
@@ -359,6 +363,28 @@ def main():
                 fix=_checked_status_fix(module, call) if fact.status == "discarded" else None,
                 severity=Severity.WARNING if own else None,
             )
+
+
+def _through_helpers(module: ModuleModel) -> Iterator[Diagnostic]:
+    """A helper of another project module restores the checkpoint it is given and drops the status;
+    this module hands it a checkpoint and then trains what it holds: the finding lands on the call."""
+    for call, argument, parameter in imported_restores(module):
+        if call.function is not None and in_test_case(call.function):
+            continue
+        objects: frozenset = frozenset()
+        for fact in module.checkpoints_of(argument, call.scope):
+            objects |= fact.held_objects
+        evidence = trained_after(module, call, objects)
+        if evidence is None:
+            continue
+        helper = module.code_of(call.node.func)
+        yield Diagnostic(
+            call.node,
+            f"`{helper}` restores the checkpoint given as `{parameter}` and discards the restore status, and "
+            f"training follows here: a key mismatch restores nothing and training silently starts over; "
+            f"check the status in `{helper}` with `.assert_existing_objects_matched()` (or return it)",
+            related=[(evidence.node, "the restored objects are trained here")],
+        )
 
 
 def _guard_tests(module: ModuleModel, statement: cst.CSTNode) -> list[str]:

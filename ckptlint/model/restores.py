@@ -142,6 +142,33 @@ def checkpoint_restores(module: ModuleModel, uses: Mentions | None = None) -> li
     return result
 
 
+def imported_restores(module: ModuleModel) -> list[tuple[Call, cst.BaseExpression, str]]:
+    """Calls of a function of another project module that restores a checkpoint it is given without
+    checking the status: (the call, the argument given for that checkpoint, the parameter's name)."""
+    found = []
+    for call in module.calls:
+        entry = module.imported_call(call)
+        if not entry or not entry.get("restores"):
+            continue
+        params = list(entry.get("params", []))
+        if call.receiver_expr is not None and params and params[0] in ("self", "cls") and call.callee is None:
+            params = params[1:]
+        positional = [a.value for a in call.node.args if a.keyword is None and not a.star]
+        for name in entry["restores"]:
+            value = call.kwarg(name)
+            if value is None and name in params and params.index(name) < len(positional):
+                value = positional[params.index(name)]
+            if value is not None:
+                found.append((call, value, name))
+    return found
+
+
+def status_fate(module: ModuleModel, call: Call) -> str:
+    """What becomes of the status a `restore`/`read` call returns (see RestoreFact.status)."""
+    fate = _status_fate(module, call, None)
+    return _status_fate(module, call, mentions(module)) if fate == "unused-pending" else fate
+
+
 def is_checkpoint_receiver(module: ModuleModel, call: Call) -> bool:
     if call.receiver is not None:
         return Role.CHECKPOINT in module.roles(call.receiver) or \

@@ -77,7 +77,28 @@ def _function(model: ModuleModel, scope: Scope) -> dict:
         "elements": elements,
         "trains": model.trains(scope),
         "params": list(scope.params),
+        "restores": _unchecked_restores(model, scope),
     }
+
+
+def _unchecked_restores(model: ModuleModel, scope: Scope) -> list[str]:
+    """The parameters of a function holding a checkpoint whose restore status the function discards
+    (`def restore_checkpoint(path, checkpoint): checkpoint.restore(path)`): the caller decides whether
+    that restore resumes training."""
+    from ckptlint.model.restores import status_fate
+
+    found: list[str] = []
+    for call in model.calls:
+        if call.function is not scope or call.method not in ("restore", "read") or call.receiver_expr is None:
+            continue
+        if status_fate(model, call) not in ("discarded", "unused"):
+            continue
+        root = call.receiver_expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name) and root.value in (*scope.params, *scope.kwonly) and root.value not in found:
+            found.append(root.value)
+    return found
 
 
 def describe(model: ModuleModel, objects: frozenset[Obj]) -> dict:
