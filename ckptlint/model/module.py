@@ -458,8 +458,16 @@ class ModuleModel:
         return targets[0] if targets else None
 
     def call_targets(self, call: Call) -> list[Scope]:
-        """Every function of this module a call may run (not the `__init__` of a class it instantiates)."""
-        return [target.function for target in self.values.call_targets(call) if not target.instantiates]
+        """Every function of this module a call may run (not the `__init__` of a class it instantiates),
+        including functions it is handed to run (`strategy.run(train_step, ...)`, `tf.function(step)`,
+        `tf.py_function(f, ...)`)."""
+        found = [target.function for target in self.values.call_targets(call) if not target.instantiates]
+        for arg in call.node.args:
+            for obj in self.objects(arg.value, call.scope, call.order):
+                function = self.values.function_of(obj)
+                if function is not None and function not in found:
+                    found.append(function)
+        return found
 
     def callers(self, function: Scope, *, instantiations: bool = False) -> list[Call]:
         """Calls in this module that invoke `function` (with `instantiations`, also `Trainer(...)` for
@@ -469,6 +477,9 @@ class ModuleModel:
             for call in self.calls:
                 for target in self.values.call_targets(call):
                     self._callers.setdefault(id(target.function), []).append((call, target.instantiates))
+                for function in self.call_targets(call):
+                    if not any(c is call for c, _ in self._callers.get(id(function), [])):
+                        self._callers.setdefault(id(function), []).append((call, False))
         return [call for call, instantiates in self._callers.get(id(function), []) if instantiations or not instantiates]
 
     def is_compiled(self, obj: Obj) -> bool:

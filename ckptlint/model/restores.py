@@ -291,18 +291,29 @@ def _path_of_own(module: ModuleModel, path: cst.BaseExpression, scope: Scope, at
     if isinstance(path, cst.Call) and module.qualify(path.func) in ("tf.train.latest_checkpoint",
                                                                      "tf.compat.v1.train.latest_checkpoint"):
         directory = path.args[0].value if path.args else None
-        wanted = prefix_identity(module, directory, scope)
+        # compared as directories: a parameter by its name, whichever function it belongs to
+        wanted = prefix_identity(module, directory, scope, True)
         if wanted is None:
             return False
         for manager in managers:
-            if prefix_identity(module, manager.call.arg(1, "directory"), manager.call.scope) == wanted:
+            if prefix_identity(module, manager.call.arg(1, "directory"), manager.call.scope, True) == wanted:
                 return True
         for fact in facts:
             for write in module.checkpoint_writes(fact):
                 prefix = write.arg(0, "file_prefix")
+                for _ in range(2):  # `path = os.path.join(model_dir, name); ckpt.save(path)`
+                    key = module.key_of(prefix, write.scope) if prefix is not None else None
+                    binding = module.bindings.get(key) if key is not None else None
+                    if binding is None or len(binding.assignments) != 1 or binding.assignments[0].value is None:
+                        break
+                    prefix = binding.assignments[0].value
+                head = None
                 if isinstance(prefix, cst.Call) and module.qualify(prefix.func) == "os.path.join" and prefix.args:
-                    if prefix_identity(module, prefix.args[0].value, write.scope) == wanted:
-                        return True
+                    head = prefix.args[0].value
+                elif isinstance(prefix, cst.BinaryOperation) and isinstance(prefix.operator, cst.Add):
+                    head = prefix.left
+                if head is not None and prefix_identity(module, head, write.scope, True) == wanted:
+                    return True
         return False
     if depth > 0:
         key = module.key_of(path, scope)

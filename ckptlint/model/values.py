@@ -296,6 +296,11 @@ class Values:
                 return {self.instance(cls)} if cls is not None else set()
             key = builder.lookup(expr.value, scope)
             if key is not None:
+                defined = self._defines.get(key)
+                if defined is not None and defined.kind == "function":
+                    # a function passed around as a value (`strategy.run(train_step, ...)`)
+                    return {self._make(("bound", id(defined)), lambda: Obj(
+                        ObjKind.DERIVED, defined.node, defined, attr=defined.name))}
                 reaching = self._reaching(key, scope, at)
                 return set(reaching if reaching is not None else self.points_to.get(key, ()))
             if expr.value in builder.aliases or expr.value in _BUILTINS:
@@ -560,6 +565,10 @@ class Values:
                             targets.append(CallTarget(method, True))
         self._targets[id(call.node)] = targets
         return targets
+
+    def function_of(self, obj: Obj) -> Scope | None:
+        """The function of this module an object is, when it is one (a def's name, `self.method`)."""
+        return self._bound_function(obj)
 
     def _bound_function(self, obj: Obj) -> Scope | None:
         if obj.kind is ObjKind.DERIVED and obj.owner is None and isinstance(obj.node, cst.FunctionDef):
