@@ -78,7 +78,26 @@ def _function(model: ModuleModel, scope: Scope) -> dict:
         "trains": model.trains(scope),
         "params": list(scope.params),
         "restores": _unchecked_restores(model, scope),
+        "saves_weights_only": _saves_weights_only(model, scope),
     }
+
+
+def _saves_weights_only(model: ModuleModel, scope: Scope) -> bool:
+    """A method that saves `self` without the optimizer (`self.save_weights(path)`, `self.model.save(path,
+    include_optimizer=False)`): a caller that uses it as the training checkpoint loses the optimizer."""
+    for call in model.calls:
+        if call.function is not scope or call.receiver_expr is None:
+            continue
+        root = call.receiver_expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not (isinstance(root, cst.Name) and root.value == "self"):
+            continue
+        include = call.kwarg("include_optimizer")
+        if call.method == "save_weights" or (call.method == "save" and isinstance(include, cst.Name)
+                                             and include.value == "False"):
+            return True
+    return False
 
 
 def _unchecked_restores(model: ModuleModel, scope: Scope) -> list[str]:
@@ -97,7 +116,7 @@ def _unchecked_restores(model: ModuleModel, scope: Scope) -> list[str]:
         while isinstance(root, cst.Attribute):
             root = root.value
         if isinstance(root, cst.Name) and root.value in (*scope.params, *scope.kwonly) and root.value not in found:
-            found.append(root.value)
+            found.append(root.value)  # `self` for a wrapper's own checkpoint
     return found
 
 
