@@ -119,16 +119,25 @@ def _restore(probe: Any, kind: str, original: Any) -> Any:
 
 
 def _noting_randomness(probe: Any, api: str, original: Any) -> Any:
-    noted: set[bool] = set()
+    noted: set[tuple[bool, bool, bool]] = set()
 
     def random_op(*args: Any, **kwargs: Any) -> Any:
         seeded = kwargs.get("seed") is not None
-        if seeded not in noted:
-            noted.add(seeded)
-            probe.guard("randomness", probe.emit, "rng_use", api=api, op_seed=seeded, n=probe.updates)
+        in_graph = bool(probe.guard("randomness", _in_graph))
+        key = (seeded, in_graph, probe.updates > 0)
+        if key not in noted:
+            noted.add(key)
+            probe.guard("randomness", probe.emit, "rng_use", api=api, op_seed=seeded, n=probe.updates,
+                        graph=in_graph)
         return original(*args, **kwargs)
 
     return random_op
+
+
+def _in_graph() -> bool:
+    import tensorflow as tf
+
+    return not tf.executing_eagerly()
 
 
 def _noting_shuffle(probe: Any, original: Any) -> Any:
