@@ -102,11 +102,14 @@ def judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRec
     updates = {name: rec.updates for name, rec in (("U", u), ("U2", u2), ("K", k), ("R", r)) if rec is not None}
     outcome = _judge(u, u2, k, r, runs, opts)
     outcome.updates = updates
-    outcome.kill = k.kill()
-    hook_failures = [f"{name}: {msg}" for name, rec in (("U", u), ("U2", u2), ("K", k), ("R", r))
-                     if rec is not None for msg in rec.hook_errors]
-    outcome.notes = [f"the hook failed in {f}; that run went on unhooked" for f in hook_failures] + outcome.notes
+    outcome.kill = k.kill() if k is not None else None
     return outcome
+
+
+def hook_notes(records: dict[str, TrialRecord]) -> list[str]:
+    """One note per failure of the probe itself (the run it happened in went on unhooked)."""
+    return [f"the hook failed in {name} ({message}); that run went on unhooked"
+            for name, record in records.items() for message in record.hook_errors]
 
 
 def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRecord,
@@ -118,8 +121,7 @@ def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRe
     if u2 is not None:
         determinism = check_determinism(u, u2, runs["U2"])
         if not determinism["identical"]:
-            return Outcome(INCONCLUSIVE, f"U and U2 differ: {determinism['first_difference']} "
-                                         f"(likely cause: {determinism['likely_cause']})", determinism=determinism)
+            return inconclusive(determinism)
     killed = k.kill()
     if killed is None:
         run = runs["K"]
@@ -132,6 +134,11 @@ def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRe
     outcome = _compare_resume(u, k, r, opts)
     outcome.determinism = determinism
     return outcome
+
+
+def inconclusive(determinism: dict[str, Any]) -> Outcome:
+    return Outcome(INCONCLUSIVE, f"U and U2 differ: {determinism['first_difference']} "
+                                 f"(likely cause: {determinism['likely_cause']})", determinism=determinism)
 
 
 def uninterrupted_run_problem(u: TrialRecord, run: TrialRun) -> Optional[str]:
@@ -243,8 +250,8 @@ def identify_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, r_start: Opt
     if r_start is None or MODEL not in r_start.values:
         return None
     for point, n in sorted(u.save_points().items(), key=lambda item: -item[1]):
-        snap = u.snapshot("save", point)
-        if snap is not None and n > 0 and first_difference(snap, r_start, components={MODEL}) is None:
+        snap = u.snapshot_at_update(n) if n > 0 else None
+        if snap is not None and first_difference(snap, r_start, components={MODEL}) is None:
             return ResumePoint(n, point, None, None, "state")
     return None
 
@@ -356,7 +363,7 @@ def _equivalence(u: TrialRecord, k: TrialRecord, r: TrialRecord, s: int,
         a, b = sums_u.get(n), combined.get(n)
         same = scalar_close(a, b, opts.atol, opts.rtol)
         diffs.append(abs(a - b) if a is not None and b is not None else float("inf"))
-        if not same and first is None and n > s:
+        if not same and first is None and n > s and n in sums_u and n in combined:
             first = n
     losses_u, losses_k, losses_r = u.losses(), k.losses(), r.losses()
     loss_b = {n: losses_k[n] for n in range(1, s + 1) if n in losses_k}

@@ -8,7 +8,9 @@ optimizer updates made so far by that process):
   fit {epochs, initial_epoch}              epoch {epoch}     (from a callback the probe adds to fit)
   checkpoint {keys}                        a tf.train.Checkpoint was built with these attributes
   save_begin / save_end {kind, path, point, fp, ok}    point: the save point (saves between two updates)
-  snapshot {reason: start|save|final, file, point?}
+  snapshot {reason, file, point?}           start: before update 1 (after its forward pass); resume:
+                                           before the first update after save point `point` (U only);
+                                           final: at exit
   restore {api, path, fp}   restore_failed {api, message}
   rng_use {api, op_seed}    shuffle {seed, reshuffle}
   kill {reason: update|save, point, signal, where?}
@@ -135,12 +137,12 @@ class TrialRecord:
         return None
 
     def snapshot_at_update(self, n: int) -> Optional[Snapshot]:
-        """The state after n updates: the save snapshot taken then, or the start snapshot for n = 0."""
-        for e in self.events_of("snapshot"):
-            if e.get("reason") == "save" and e.get("n") == n:
-                return self._load_snapshot(e["file"])
+        """The state a run resuming after n updates must start update n + 1 from."""
         if n == 0:
             return self.snapshot("start")
+        for e in self.events_of("snapshot"):
+            if e.get("reason") == "resume" and e.get("n") == n:
+                return self._load_snapshot(e["file"])
         return None
 
     def optimizer_order(self, reason: str) -> list[str]:

@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Optional
 
 from ckptlint.errors import CkptlintError
-from ckptlint.harness.blackbox.analysis import ERROR, Outcome, choose_kill_point, judge, uninterrupted_run_problem
+from ckptlint.harness.blackbox.analysis import (ERROR, Outcome, check_determinism, choose_kill_point, hook_notes,
+                                               inconclusive,
+                                               judge, uninterrupted_run_problem)
 from ckptlint.harness.blackbox.command import TrialCommand
 from ckptlint.harness.blackbox.options import BlackboxOptions
 from ckptlint.harness.blackbox.record import TrialRecord
@@ -113,6 +115,10 @@ class _Verification:
         problem = uninterrupted_run_problem(u, self.runs["U"])
         if problem is not None:
             return self.report(Outcome(ERROR, problem, error={"phase": "U", "message": problem}))
+        if "U2" in self.records:
+            determinism = check_determinism(u, self.records["U2"], self.runs["U2"])
+            if not determinism["identical"]:  # nothing K and R could show would mean anything
+                return self.report(inconclusive(determinism))
         try:
             kill_at, kill_in_save, self.kill_choice = choose_kill_point(u, self.opts)
         except ValueError as exc:
@@ -125,6 +131,9 @@ class _Verification:
         return self.report(outcome)
 
     def report(self, outcome: Outcome) -> BlackboxReport:
+        outcome.notes = hook_notes(self.records) + outcome.notes
+        if outcome.kill is None and "K" in self.records:
+            outcome.kill = self.records["K"].kill()
         return BlackboxReport(command=self.command, options=self.opts, outcome=outcome, runs=self.runs,
                               records=self.records, kill_choice=self.kill_choice,
                               timings={name: run.elapsed for name, run in self.runs.items()})

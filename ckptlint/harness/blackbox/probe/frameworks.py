@@ -11,7 +11,7 @@ from . import inventory
 def on_numpy(probe: Any, numpy: Any) -> None:
     numpy.random.seed(probe.config.seed)
     if probe.snapshot_hook is None:
-        probe.snapshot_hook = lambda path, meta: _write_snapshot(probe, path, meta)
+        probe.snapshot_hook = lambda path, meta, prepared: _write_snapshot(probe, path, meta, prepared)
         from .files import install_open_wrapper
 
         install_open_wrapper(probe)
@@ -43,8 +43,13 @@ def on_tf_keras(probe: Any, tf_keras: Any) -> None:
     probe.emit("framework", name="tf_keras", version=getattr(tf_keras, "__version__", "?"))
 
 
-def _write_snapshot(probe: Any, path: str, meta: dict[str, Any]) -> str:
-    inventory.write(inventory.collect(probe.registry), path, meta)
+def _write_snapshot(probe: Any, path: str, meta: dict[str, Any], prepared: Any) -> str:
+    if prepared is not None:
+        inv, values = prepared
+    else:
+        inv = inventory.collect(probe.registry)
+        values = inv.read()
+    inventory.write(inv, values, path, meta)
     return path
 
 

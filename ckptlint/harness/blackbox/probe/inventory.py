@@ -24,22 +24,40 @@ MODEL, RNG = "model weights", "RNG"
 
 
 class Inventory:
+    """Where each piece of state lives (variables, or a function computing the learning rate); read later,
+    eagerly (`read`) or as graph tensors fed to a py_function (`tensors`), so that inside a train step the
+    reads are ordered after the forward pass's own writes (BatchNorm statistics, seed generators)."""
+
     def __init__(self) -> None:
-        self.values: dict[str, list[tuple[str, Any]]] = {}
+        self.entries: list[tuple[str, str, Any]] = []   # (component, key, variable or zero-argument function)
         self.kinds: dict[str, str] = {}
         self.optimizers: list[str] = []
+        self._counts: dict[str, int] = {}
         self._seen: set[int] = set()
 
-    def add(self, component: str, kind: str, variable: Any, label: Optional[str] = None) -> None:
-        if variable is None or id(variable) in self._seen:
+    def add(self, component: str, kind: str, source: Any, label: Optional[str] = None) -> None:
+        if source is None or id(source) in self._seen:
             return
-        self._seen.add(id(variable))
-        entries = self.values.setdefault(component, [])
+        self._seen.add(id(source))
+        index = self._counts.get(component, 0)
+        self._counts[component] = index + 1
         self.kinds.setdefault(component, kind)
-        entries.append((f"{len(entries):03d} {label or _path(variable)}", _read(variable)))
+        self.entries.append((component, f"{index:03d} {label or _path(source)}", source))
 
     def seen(self, variable: Any) -> bool:
         return id(variable) in self._seen
+
+    def read(self) -> list[Any]:
+        return [_read(source() if _is_function(source) else source) for _c, _k, source in self.entries]
+
+    def tensors(self) -> list[Any]:
+        import tensorflow as tf
+
+        out = []
+        for _c, _k, source in self.entries:
+            value = source() if _is_function(source) else _tensor(source)
+            out.append(tf.identity(value))
+        return out
 
 
 def collect(registry: Any) -> Inventory:
@@ -75,16 +93,17 @@ def collect(registry: Any) -> Inventory:
     return inv
 
 
-def write(inv: Inventory, path: str, meta: dict[str, Any]) -> None:
+def write(inv: Inventory, values: list[Any], path: str, meta: dict[str, Any]) -> None:
     import numpy as np
 
-    arrays, index = {}, []
-    for component, entries in inv.values.items():
-        for key, value in entries:
-            arrays[f"a{len(index)}"] = value
-            index.append([component, key])
+    arrays, index, components = {}, [], []
+    for (component, key, _source), value in zip(inv.entries, values):
+        arrays[f"a{len(index)}"] = np.array(value)
+        index.append([component, key])
+        if component not in components:
+            components.append(component)
     np.savez(path + ".npz", **arrays)
-    document = {"index": index, "kinds": inv.kinds, "built_over": {}, "components": list(inv.values),
+    document = {"index": index, "kinds": inv.kinds, "built_over": {}, "components": components,
                 "optimizers": inv.optimizers, **meta}
     with open(path + ".json", "w", encoding="utf-8") as fh:
         json.dump(document, fh)
@@ -104,16 +123,16 @@ def _add_optimizer(inv: Inventory, opt: Any) -> None:
         if variable is iterations or variable is lr_variable:
             continue
         inv.add(f"optimizer slots[{name}]", "slots", variable)
-    try:
+    if _is_variable(lr_variable):
+        inv._seen.add(id(lr_variable))
+
+    def learning_rate() -> Any:
+        """The rate the next update will use (a schedule is evaluated at the current iteration)."""
         lr = opt.learning_rate
-        lr = lr() if callable(lr) and not _is_variable(lr) else lr
-        component = f"learning rate[{name}]"
-        inv.values.setdefault(component, []).append(("learning_rate", _read(lr).astype("float64")))
-        inv.kinds[component] = "lr"
-        if _is_variable(lr_variable):
-            inv._seen.add(id(lr_variable))
-    except Exception:
-        pass
+        return lr() if callable(lr) and not _is_variable(lr) else lr
+
+    if hasattr(opt, "learning_rate"):
+        inv.add(f"learning rate[{name}]", "lr", learning_rate, "learning_rate")
 
 
 def _trained_variables(opt: Any) -> list[Any]:
@@ -207,6 +226,15 @@ def _safe_list(getter: Any) -> list[Any]:
 
 def _path(variable: Any) -> str:
     return str(getattr(variable, "path", None) or getattr(variable, "name", "?")).removesuffix(":0")
+
+
+def _is_function(source: Any) -> bool:
+    return callable(source) and not _is_variable(source) and not hasattr(source, "numpy")
+
+
+def _tensor(variable: Any) -> Any:
+    value = getattr(variable, "value", None)
+    return value() if callable(value) else (value if value is not None else variable)
 
 
 def _read(variable: Any) -> Any:

@@ -42,11 +42,19 @@ def before_update(probe: Any) -> Optional[Any]:
         probe.graph_uncounted = True
         return None
 
-    def callback() -> Any:
-        probe.guard("before update", probe.before_update)
+    from .inventory import collect
+
+    # The state is read by graph ops fed to the py_function: TF orders each read after the step's own
+    # writes to that variable, which a read from inside the callback would not be.
+    inventory = collect(probe.registry)
+    tensors = inventory.tensors()
+
+    def callback(*values: Any) -> Any:
+        if probe.pre_update_snapshot_due() is not None:
+            probe.guard("before update", probe.before_update, (inventory, [v.numpy() for v in values]))
         return 0
 
-    return tf.py_function(callback, [], Tout=tf.int64)
+    return tf.py_function(callback, tensors, Tout=tf.int64)
 
 
 def after_update(probe: Any, variables: list[Any]) -> None:

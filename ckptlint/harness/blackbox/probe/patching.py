@@ -10,7 +10,7 @@ _MARK = "_ckptlint_probe_original"
 
 def wrap(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
     """owner.name = make(original), once; False when owner has no such attribute."""
-    original = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    original = getattr(owner, name, None)  # on a class, possibly inherited: the wrapper then shadows it there
     if original is None or hasattr(original, _MARK):
         return False
     wrapper = functools.wraps(original)(make(original))

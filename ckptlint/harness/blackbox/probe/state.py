@@ -69,9 +69,11 @@ class Probe:
         self._save_point_at: Optional[int] = None
         self._snapshots = 0
         self._pre_update_taken = False
+        self._pending_resume_point: Optional[int] = None  # a save point whose next update gets a snapshot
         self._pid = -1
         self._events: Any = None
-        self.snapshot_hook: Optional[Callable[[str, dict[str, Any]], Optional[str]]] = None
+        # (path, meta, prepared) -> written path; prepared: (inventory, values) read in a graph, or None
+        self.snapshot_hook: Optional[Callable[[str, dict[str, Any], Any], Optional[str]]] = None
         self.emit("start", argv=list(sys.argv), executable=sys.executable, cwd=os.getcwd(),
                   kill_at=config.kill_at, kill_in_save=config.kill_in_save)
         atexit.register(self._at_exit_last)
@@ -123,11 +125,26 @@ class Probe:
 
     # -- updates ---------------------------------------------------------------------------------------------
 
-    def before_update(self) -> None:
-        """Called just before each optimizer update; the first one snapshots the state training starts from."""
+    def pre_update_snapshot_due(self) -> Optional[tuple[str, dict[str, Any]]]:
+        """The snapshot the coming update needs: "start" before the first one, "resume" before the first
+        one after each save point (the state a run resuming from that save must start from)."""
         if not self._pre_update_taken:
-            self._pre_update_taken = True
-            self.snapshot("start")
+            return "start", {}
+        if self._pending_resume_point is not None:
+            return "resume", {"point": self._pending_resume_point}
+        return None
+
+    def before_update(self, prepared: Any = None) -> None:
+        """Called just before each optimizer update, after its forward and backward pass. The state read
+        here already holds what the forward pass changed (BatchNorm statistics, seed generators), in a
+        resumed run as in the uninterrupted one, so the two compare bitwise."""
+        due = self.pre_update_snapshot_due()
+        if due is None:
+            return
+        reason, fields = due
+        self._pre_update_taken = True
+        self._pending_resume_point = None
+        self.snapshot(reason, prepared=prepared, **fields)
 
     def after_update(self, checksum: Optional[float]) -> None:
         self.updates += 1
@@ -146,7 +163,7 @@ class Probe:
             self._save_point_at = self.updates
             self.save_points += 1
             if self.config.snapshot_saves:
-                self.snapshot("save", point=self.save_points)
+                self._pending_resume_point = self.save_points
             if self.config.kill_in_save == self.save_points:
                 self.armed = True
         self.save_depth += 1
@@ -171,12 +188,12 @@ class Probe:
 
     # -- snapshots ------------------------------------------------------------------------------------------------
 
-    def snapshot(self, reason: str, **fields: Any) -> None:
+    def snapshot(self, reason: str, prepared: Any = None, **fields: Any) -> None:
         if self.snapshot_hook is None:
             return
         self._snapshots += 1
         name = f"snap-{os.getpid()}-{self._snapshots:04d}"
-        written = self.snapshot_hook(os.path.join(self.config.record_dir, name), fields)
+        written = self.snapshot_hook(os.path.join(self.config.record_dir, name), fields, prepared)
         if written is not None:
             self.emit("snapshot", reason=reason, file=name, n=self.updates, **fields)
 
