@@ -227,7 +227,7 @@ def resumed_run_crash(r: TrialRecord, run: TrialRun) -> Optional[dict[str, str]]
     line = last_error_line(run)
     failed = [x for x in r.restores() if x.failed]
     if failed:
-        phase = f"restore ({failed[-1].api} {failed[-1].path})"
+        phase = f"restore ({failed[-1].api} {_shown(failed[-1].path, r)})"
     elif r.updates == 0:
         phase = "start-up, before the first update"
     else:
