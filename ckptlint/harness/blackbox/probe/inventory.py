@@ -16,6 +16,7 @@ The file format is the one ckptlint.harness.snapshot.Snapshot reads (.npz arrays
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from typing import Any, Optional
@@ -61,10 +62,13 @@ class Inventory:
 
 
 def collect(registry: Any) -> Inventory:
+    gc.collect()  # a model the program dropped (reference cycles keep Keras models alive) is not its state
     inv = Inventory()
-    optimizers = registry.live("optimizer")
-    models = registry.live("model")
-    checkpoints = registry.live("checkpoint")
+    stale = registry.stale
+    optimizers = [o for o in registry.live("optimizer") if not stale(o)]
+    models = [m for m in registry.live("model") if not stale(getattr(m, "optimizer", None))]
+    checkpoints = [c for c in registry.live("checkpoint")
+                   if not any(stale(child) or stale(getattr(child, "optimizer", None)) for _k, child in _children(c))]
     for ckpt in checkpoints:
         for _key, child in _children(ckpt):
             if _is_model(child) and child not in models:

@@ -51,7 +51,7 @@ def _apply(probe: Any, original: Any) -> Any:
                 result = original(self, grads, trainable_variables)
             variables = list(trainable_variables) if trainable_variables is not None else \
                 list(getattr(self, "_trainable_variables", []))
-            probe.guard("optimizer update", notify.after_update, probe, variables)
+            probe.guard("optimizer update", notify.after_update, probe, variables, self)
             return result
         finally:
             _depth.value = depth
@@ -63,6 +63,7 @@ def _before(probe: Any, optimizer: Any, trainable_variables: Any) -> Any:
     """Register the optimizer; build it first if unbuilt (its first apply() would), so slots restored
     lazily by a checkpoint exist when the state training resumes from is read."""
     probe.registry.add("optimizer", optimizer)
+    probe.registry.optimizer_starts(optimizer, probe.updates)
     if not optimizer.built and trainable_variables is not None:
         from keras.src import backend
 

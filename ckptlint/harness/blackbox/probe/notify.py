@@ -10,6 +10,7 @@ cannot call back into Python mid-step; there `model.fit`'s batch callback does t
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any, Optional
 
 
@@ -57,10 +58,10 @@ def before_update(probe: Any) -> Optional[Any]:
     return tf.py_function(callback, tensors, Tout=tf.int64)
 
 
-def after_update(probe: Any, variables: list[Any]) -> None:
+def after_update(probe: Any, variables: list[Any], optimizer: Any = None) -> None:
     tf = sys.modules.get("tensorflow")
     if tf is None or not backend_is_tensorflow() or tf.executing_eagerly():
-        probe.guard("after update", probe.after_update, _python_checksum(variables))
+        probe.guard("after update", probe.after_update, _python_checksum(variables), optimizer)
         return
     if _in_xla(tf):
         probe.graph_uncounted = True
@@ -68,8 +69,10 @@ def after_update(probe: Any, variables: list[Any]) -> None:
     parts = [tf.reduce_sum(tf.cast(_tensor(v), tf.float64)) for v in variables]
     checksum = tf.add_n(parts) if parts else tf.constant(0.0, tf.float64)
 
+    owner = weakref.ref(optimizer) if optimizer is not None else (lambda: None)
+
     def callback(value: Any) -> Any:
-        probe.guard("after update", probe.after_update, float(value.numpy()))
+        probe.guard("after update", probe.after_update, float(value.numpy()), owner())
         return 0
 
     tf.py_function(callback, [checksum], Tout=tf.int64)

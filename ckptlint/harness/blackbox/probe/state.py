@@ -40,6 +40,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._items: dict[str, list[weakref.ref]] = {"optimizer": [], "model": [], "checkpoint": []}
+        self._applied: dict[int, list[int]] = {}  # id(optimizer) -> [updates at its first, at its last apply]
 
     def add(self, kind: str, obj: Any) -> None:
         refs = self._items[kind]
@@ -52,6 +53,22 @@ class Registry:
 
     def live(self, kind: str) -> list[Any]:
         return [o for o in (r() for r in self._items[kind]) if o is not None]
+
+    # Which optimizers are still training: one that has not applied an update since another one began
+    # (a model trained and dropped before the next) is not part of the state a resume must restore.
+    def optimizer_starts(self, optimizer: Any, updates: int) -> None:
+        self._applied.setdefault(id(optimizer), [updates, updates])
+
+    def optimizer_applied(self, optimizer: Any, updates: int) -> None:
+        span = self._applied.setdefault(id(optimizer), [updates, updates])
+        span[1] = max(span[1], updates)
+
+    def stale(self, optimizer: Any) -> bool:
+        span = self._applied.get(id(optimizer))
+        if span is None or not self._applied:
+            return False
+        newest_start = max(first for first, _last in self._applied.values())
+        return span[1] < newest_start
 
 
 class Probe:
@@ -146,7 +163,9 @@ class Probe:
         self._pending_resume_point = None
         self.snapshot(reason, prepared=prepared, **fields)
 
-    def after_update(self, checksum: Optional[float]) -> None:
+    def after_update(self, checksum: Optional[float], optimizer: Any = None) -> None:
+        if optimizer is not None:
+            self.registry.optimizer_applied(optimizer, self.updates)
         self.updates += 1
         self.emit("update", n=self.updates, sum=checksum)
         if self.config.kill_at is not None and self.updates == self.config.kill_at:

@@ -51,7 +51,7 @@ def _apply_gradients(probe: Any, original: Any) -> Any:
                     result = original(self, pairs, *args, **kwargs)
             else:
                 result = original(self, pairs, *args, **kwargs)
-            probe.guard("optimizer update", notify.after_update, probe, variables)
+            probe.guard("optimizer update", notify.after_update, probe, variables, self)
             return result
         finally:
             _depth.value = depth
@@ -61,6 +61,7 @@ def _apply_gradients(probe: Any, original: Any) -> Any:
 
 def _before(probe: Any, optimizer: Any, variables: list[Any]) -> Any:
     probe.registry.add("optimizer", optimizer)
+    probe.registry.optimizer_starts(optimizer, probe.updates)
     if hasattr(optimizer, "_create_all_weights"):  # legacy OptimizerV2 creates its slots lazily
         optimizer._create_all_weights(variables)
     elif hasattr(optimizer, "build") and not getattr(optimizer, "_built", True):
