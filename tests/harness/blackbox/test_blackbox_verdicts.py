@@ -18,8 +18,10 @@ pytestmark = pytest.mark.tf
 QUICK = ("--no-determinism-check",)
 
 
-def test_manager_loop_passes_with_determinism_check():
-    report, proc = verify_json("manager_loop.py")
+def test_manager_loop_passes_with_determinism_check(tmp_path):
+    plot = tmp_path / "curves.png"
+    report, proc = verify_json("manager_loop.py", "--plot", str(plot))
+    assert plot.read_bytes().startswith(b"\x89PNG")
     jsonschema.validate(report, BLACKBOX_JSON_SCHEMA)
     assert report["verdict"] == "pass" and proc.returncode == 0
     bb = report["blackbox"]
@@ -122,3 +124,11 @@ def test_weights_from_os_entropy_are_inconclusive_and_named():
     assert "before the first update, model weights: 000 sequential/dense/kernel" in det["first_difference"]
     assert "unseeded generator" in det["likely_cause"]
     assert "K" not in report["blackbox"]["trials"]  # nothing K and R could show would mean anything
+
+
+def test_sigterm_lets_a_preemptible_program_save_and_resume_exactly():
+    report, _ = verify_json("saves_on_sigterm.py", *QUICK, "--signal", "term", "--kill-at", "4")
+    assert report["blackbox"]["kill"]["happened"] == {"reason": "update", "n": 4, "where": None}
+    assert report["verdict"] == "pass"
+    assert report["blackbox"]["resume"]["update"] == 4  # saved by its own SIGTERM handler
+    assert report["blackbox"]["trials"]["K"]["exit_code"] == 0
