@@ -60,7 +60,6 @@ class Outcome:
     determinism: Optional[dict[str, Any]] = None
     error: Optional[dict[str, str]] = None
     notes: list[str] = field(default_factory=list)
-    updates: dict[str, int] = field(default_factory=dict)
     curves: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -99,17 +98,21 @@ def choose_kill_point(u: TrialRecord, opts: BlackboxOptions) -> tuple[Optional[i
 
 def judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRecord,
           runs: dict[str, TrialRun], opts: BlackboxOptions) -> Outcome:
-    updates = {name: rec.updates for name, rec in (("U", u), ("U2", u2), ("K", k), ("R", r)) if rec is not None}
     outcome = _judge(u, u2, k, r, runs, opts)
-    outcome.updates = updates
     outcome.kill = k.kill() if k is not None else None
     return outcome
 
 
 def hook_notes(records: dict[str, TrialRecord]) -> list[str]:
-    """One note per failure of the probe itself (the run it happened in went on unhooked)."""
-    return [f"the hook failed in {name} ({message}); that run went on unhooked"
-            for name, record in records.items() for message in record.hook_errors]
+    """One note per failure of the probe itself (the run it happened in went on unhooked), and per run
+    whose updates the probe could not all count."""
+    notes = [f"the hook failed in {name} ({message}); that run went on unhooked"
+             for name, record in records.items() for message in record.hook_errors]
+    for name, record in records.items():
+        for event in record.events_of("uncounted")[:1]:
+            notes.append(f"in {name}, updates inside {event.get('where')} could not be counted from the step; "
+                         f"fit's batch callback counted them where there was one")
+    return notes
 
 
 def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRecord,

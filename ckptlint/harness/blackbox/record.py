@@ -15,6 +15,7 @@ optimizer updates made so far by that process):
   rng_use {api, op_seed}    shuffle {seed, reshuffle}
   kill {reason: update|save, point, signal, where?}
   hook_error {where, message}              exit {n, points}
+  uncounted {where}                        updates ran where the probe could not be called (XLA)
 """
 
 from __future__ import annotations

@@ -59,6 +59,13 @@ def test_the_first_failure_switches_the_probe_off_with_one_line(tmp_path, capsys
                        "message": "RuntimeError: no such variable"}]
 
 
+def test_guard_passes_every_keyword_through(tmp_path):
+    probe, record = _probe(tmp_path)
+    probe.guard("update count", probe.emit, "uncounted", where="an XLA-compiled step", n=0)
+    assert not probe.disabled
+    assert [e["where"] for e in _events(record) if e["e"] == "uncounted"] == ["an XLA-compiled step"]
+
+
 def test_a_hook_that_cannot_start_leaves_the_program_running(tmp_path):
     env = {**os.environ, "PYTHONPATH": INJECT_DIR, "CKPTLINT_BLACKBOX": str(tmp_path / "missing.json")}
     proc = subprocess.run([sys.executable, "-c", "print('trained')"], env=env, capture_output=True, text=True)

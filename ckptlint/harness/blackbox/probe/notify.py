@@ -40,7 +40,7 @@ def before_update(probe: Any) -> Optional[Any]:
         probe.guard("before update", probe.before_update)
         return None
     if _in_xla(tf):
-        probe.graph_uncounted = True
+        _uncounted(probe)
         return None
 
     from .inventory import collect
@@ -64,7 +64,7 @@ def after_update(probe: Any, variables: list[Any], optimizer: Any = None) -> Non
         probe.guard("after update", probe.after_update, _python_checksum(variables), optimizer)
         return
     if _in_xla(tf):
-        probe.graph_uncounted = True
+        _uncounted(probe)
         return
     parts = [tf.reduce_sum(tf.cast(_tensor(v), tf.float64)) for v in variables]
     checksum = tf.add_n(parts) if parts else tf.constant(0.0, tf.float64)
@@ -76,6 +76,12 @@ def after_update(probe: Any, variables: list[Any], optimizer: Any = None) -> Non
         return 0
 
     tf.py_function(callback, [checksum], Tout=tf.int64)
+
+
+def _uncounted(probe: Any) -> None:
+    if not probe.graph_uncounted:
+        probe.graph_uncounted = True
+        probe.guard("update count", probe.emit, "uncounted", where="an XLA-compiled step", n=probe.updates)
 
 
 def _tensor(variable: Any) -> Any:

@@ -114,7 +114,7 @@ class Probe:
 
     # -- failure policy ----------------------------------------------------------------------------------
 
-    def guard(self, where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def guard(self, where: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Run probe code; the first failure switches the probe off and the program goes on."""
         if self.disabled:
             return None
