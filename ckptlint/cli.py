@@ -16,9 +16,9 @@ from ckptlint.errors import CkptlintError
 
 # subcommand -> (module, function adding its arguments, function running it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "check": ("ckptlint.check_command", "add_arguments", "run", "lint Python files and notebooks"),
-    "rules": ("ckptlint.rules_command", "add_list_arguments", "run_list", "list the rules"),
-    "rule": ("ckptlint.rules_command", "add_page_arguments", "run_page", "print a rule's page"),
+    "check": ("ckptlint.lint.command", "add_arguments", "run", "lint Python files and notebooks"),
+    "rules": ("ckptlint.lint.rules_command", "add_list_arguments", "run_list", "list the rules"),
+    "rule": ("ckptlint.lint.rules_command", "add_page_arguments", "run_page", "print a rule's page"),
     "verify": ("ckptlint.harness.cli", "add_arguments", "run", "prove a resume really resumes (needs TensorFlow)"),
     "inspect": ("ckptlint.inspect.cli", "add_inspect_arguments", "run_inspect", "show what a checkpoint artifact holds"),
     "diff": ("ckptlint.inspect.cli", "add_diff_arguments", "run_diff", "compare two checkpoint artifacts"),

@@ -1,1 +1,1 @@
-"""The rules, one module each; installed as `ckptlint.rules` (see ckptlint.registry)."""
+"""The rules, one module each; installed as `ckptlint.rules` (see ckptlint.lint.registry)."""

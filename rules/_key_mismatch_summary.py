@@ -4,9 +4,11 @@ module imports it), a warm run that finds the project pass cached never loads it
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
-from ckptlint.findings import Location
+from ckptlint.lint.findings import Location
 
 
 @dataclass(frozen=True)
@@ -19,14 +21,16 @@ class Place:
     stem: str | None
 
     def matches(self, other: Place) -> bool:
-        from ckptlint.model.loading import normalize
+        from ckptlint.model.paths import normalize
 
         if normalize(self.directory) != normalize(other.directory):
             return False
         return self.stem is None or other.stem is None or self.stem == other.stem
 
     def display(self) -> str:
-        return f"{self.directory}/{self.stem}" if self.stem else f"{self.directory}/"
+        # A run-time part (`\x02directory#...\x02`) is shown as `<directory>`.
+        directory = re.sub("\x02([^#\x02]*)#[^\x02]*\x02", r"<\1>", self.directory)
+        return f"{directory}/{self.stem}" if self.stem else f"{directory}/"
 
 
 @dataclass(frozen=True)

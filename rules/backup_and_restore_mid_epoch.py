@@ -6,11 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.builder import dotted_name
 from ckptlint.model.restores import in_test_case
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 _CALLBACK = "keras.callbacks.BackupAndRestore"
 # Keras 2 (tf_keras, tf.keras before TF 2.16) has its own mid-epoch resume logic, which the measurement
@@ -42,12 +41,6 @@ class BackupAndRestoreMidEpoch(Rule):
     `backup_and_restore_test.py` asserts this very re-run: 17 batches seen where an exact resume
     sees 15).
 
-    ## Example
-    ```python
-    backup = keras.callbacks.BackupAndRestore("backup", save_freq=100)
-    model.fit(dataset, epochs=10, callbacks=[backup])
-    ```
-
     ## Use instead
     ```python
     backup = keras.callbacks.BackupAndRestore("backup", save_freq="epoch")
@@ -64,6 +57,7 @@ class BackupAndRestoreMidEpoch(Rule):
     code = "CKPT105"
     name = "backup-and-restore-mid-epoch"
     severity = Severity.ERROR
+    keras = 3  # Keras 2's BackupAndRestore resumes mid-epoch on its own terms
     summary = "BackupAndRestore(save_freq=<int>) re-runs the interrupted epoch from its start in Keras 3."
     api_words = ("BackupAndRestore",)
 
@@ -139,12 +133,7 @@ callbacks = [BackupAndRestore("/tmp/a", 200), tf.keras.callbacks.BackupAndRestor
 
 
 def _keras2(module: ModuleModel, func: cst.BaseExpression) -> bool:
-    dotted = dotted_name(func)
-    if dotted is None:
-        return False
-    head = dotted.split(".")[0]
-    imported = module.builder.aliases.get(head, "")
-    return imported.startswith(_KERAS2_IMPORTS)
+    return (module.import_path(func) or "").startswith(_KERAS2_IMPORTS)
 
 
 def _int_value(module: ModuleModel, expr: cst.BaseExpression | None, call) -> int | None:

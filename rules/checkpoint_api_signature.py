@@ -8,12 +8,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.model.loading import file_kind, imports_keras2
-from ckptlint.model.module import MODEL_ATTRIBUTES, MODEL_METHODS
-from ckptlint.fix import replace_keyword
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.model.paths import file_kind
+from ckptlint.model.vocabulary import MODEL_ATTRIBUTES, MODEL_METHODS
+from ckptlint.lint.fix.edits import replace_keyword
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ _MODEL_EVIDENCE = frozenset({"compile", "fit", "train_on_batch", "fit_generator"
 # The prefilter. Every check but `Model.save`'s needs one of these words: a checkpoint or manager comes
 # from `tf.train.Checkpoint`/`CheckpointManager`, the other APIs are called by name (`ModelCheckpoint`
 # holds "Checkpoint"); a name is in the call or in the import its alias comes from, and the canonical
-# names of the Keras functions only come from paths with `keras` in them (ckptlint.model.names).
+# names of the Keras functions only come from paths with `keras` in them (ckptlint.model.vocabulary).
 _NAMED_APIS = ("Checkpoint", "latest_checkpoint", ("load_model", "keras"), ("save_model", "keras"), "save_weights",
                "load_weights", ("BackupAndRestore", "keras"))
 # `Model.save` is checked only on a binding with the model role, which comes from a Keras constructor,
@@ -112,11 +112,6 @@ class CheckpointApiSignature(Rule):
     `save_weights`/`load_weights` and `period=` from `ModelCheckpoint` (failure-modes.md #5). Modules that
     import `tf_keras` (Keras 2) are not checked against the Keras 3 signatures.
 
-    ## Example
-    ```python
-    checkpoint.save(checkpoint_prefix=os.path.join(ckpt_dir, "ckpt"))
-    ```
-
     ## Use instead
     ```python
     checkpoint.save(file_prefix=os.path.join(ckpt_dir, "ckpt"))
@@ -138,7 +133,7 @@ class CheckpointApiSignature(Rule):
     name = "checkpoint-api-signature"
     severity = Severity.ERROR
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     # A named API, or a `.save(` call and a word the model role comes from: any of them, as a model
     # built elsewhere and only trained here (`model = build(cfg); model.fit(...)`) is checked too.
     api_words = (*_NAMED_APIS, *((".save(", word) for word in _MODEL_ROLE_WORDS))
@@ -200,6 +195,24 @@ import tensorflow as tf
 ckpt = tf.train.Checkpoint(**objects)
 ckpt.save(**save_kwargs)
 writer.save(checkpoint_prefix="x")
+""",
+        # Keras 2 code (TF_USE_LEGACY_KERAS set in the script): save_format= and options= are fine there.
+        """
+import os
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+model.save("export_dir", save_format="tf", signatures=serving_fn)
+""",
+        # TF1-era code with legacy optimizers.
+        """
+import tensorflow as tf
+optimizer = tf.keras.optimizers.legacy.Adam()
+model = tf.keras.Model(inputs, outputs)
+model.compile(optimizer=optimizer, loss="mse")
+model.save_weights("ckpt/weights", save_format="tf")
 """,
     ]
     INVALID = [
@@ -268,7 +281,7 @@ model = load("m.keras", options=None)
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        keras2 = imports_keras2(module)
+        keras2 = module.keras_generation() == 2  # Keras 2 takes save_format=, options=, signatures=...
         for call in module.calls:
             signature = self._signature(module, call)
             if signature is None or (signature.keras and keras2):
@@ -310,7 +323,7 @@ def _keras_model_evidence(module: ModuleModel, call: Call) -> str | None:
         return None
     binding = module.bindings[key]
     for assignment in binding.assignments:
-        if assignment.value is not None and Role.MODEL in module.roles_of_expr(assignment.value, assignment.scope):
+        if assignment.value is not None and Role.MODEL in module.built_roles(assignment.value, assignment.scope):
             return "strong"
     methods = {c.method for c in module.calls if c.receiver == key}
     if "compile" in methods:

@@ -9,12 +9,12 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Finding, Location, Related, Severity
+from ckptlint.lint.findings import Finding, Location, Related, Severity
 from ckptlint.model import Call, CheckpointFact, ManagerFact, ModuleModel
-from ckptlint.model.loading import (
-    module_constants, module_name_of, normalize, path_value, resolve_placeholders,
+from ckptlint.model.paths import (
+    module_constants, module_name_of, normalize, path_value, resolve_imported, resolve_placeholders,
 )
-from ckptlint.rule import Diagnostic, Invalid, ProjectRule
+from ckptlint.lint.rule import Diagnostic, Invalid, ProjectRule
 from ckptlint.rules._key_mismatch_summary import Place, Summary, Use
 
 _NUMBERED = re.compile(r"-\d+$")
@@ -54,16 +54,6 @@ class CheckpointKeyMismatch(ProjectRule):
     bound to checkpointed values". Evaluation then scores a random model, or a resumed run starts over
     (failure-modes.md #12: tensorflow/tensorflow#39843, #20516: "Nothing except the root object matched
     a checkpointed value").
-
-    ## Example
-    ```python
-    # train.py
-    ckpt = tf.train.Checkpoint(net=model, optimizer=optimizer)
-    tf.train.CheckpointManager(ckpt, CKPT_DIR, max_to_keep=3).save()
-    # evaluate.py
-    ckpt = tf.train.Checkpoint(model=model)
-    ckpt.restore(tf.train.latest_checkpoint(CKPT_DIR))
-    ```
 
     ## Use instead
     ```python
@@ -135,6 +125,21 @@ def convert(model, args):
 """,
     ]
     INVALID = [
+        # Save and resume in two functions of one module, keyed differently: asserting the status turns a
+        # silent loss into a crash at resume time, after the job was rescheduled.
+        Invalid(
+            """
+import tensorflow as tf
+def save(model, optimizer, directory):
+    ckpt = tf.train.Checkpoint(net=model, optimizer=optimizer)
+    ckpt.save(directory + "/ckpt")
+def resume(model, optimizer, directory):
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    ckpt.restore(tf.train.latest_checkpoint(directory)).assert_consumed()
+""",
+            lines=(8,),
+            message="rename `model=` to `net=`",
+        ),
         Invalid(
             """
 import tensorflow as tf
@@ -204,7 +209,8 @@ def test_resume(tmpdir, model, optimizer):
     def summarize(self, module: ModuleModel, locator) -> Summary:
         return Summary(
             constants=module_constants(module),
-            uses=[Use(u.kind, u.place, u.keys, locator.location(u.node), u.partial) for u in _uses(module)],
+            uses=[Use(u.kind, _resolved(u.place, module), u.keys, locator.location(u.node), u.partial)
+                  for u in _uses(module)],
         )
 
     # ---- across modules -----------------------------------------------------------------------
@@ -284,7 +290,8 @@ def _write_place(module: ModuleModel, call: Call, managers: list[ManagerFact], s
 
 
 def _manager_place(module: ModuleModel, manager: ManagerFact, symbolic: bool) -> Place | None:
-    directory = path_value(module, manager.call.arg(1, "directory"), manager.call.scope, symbolic=symbolic)
+    directory = path_value(module, manager.call.arg(1, "directory"), manager.call.scope, symbolic=symbolic,
+                           directory=True)
     if not directory:
         return None
     name_expr = manager.call.arg(4, "checkpoint_name")
@@ -298,7 +305,7 @@ def _read_place(module: ModuleModel, expr: cst.BaseExpression | None, call: Call
         return None
     if isinstance(expr, cst.Call):
         if module.qualify(expr.func) == "tf.train.latest_checkpoint" and expr.args:
-            directory = path_value(module, expr.args[0].value, call.scope, symbolic=symbolic)
+            directory = path_value(module, expr.args[0].value, call.scope, symbolic=symbolic, directory=True)
             return Place(normalize(directory), None) if directory else None
         written = _returned_by_write(module, expr, symbolic)
         if written is not None:
@@ -326,7 +333,7 @@ def _read_place(module: ModuleModel, expr: cst.BaseExpression | None, call: Call
 
 def _returned_by_write(module: ModuleModel, node: cst.Call, symbolic: bool) -> Place | None:
     """The place of the checkpoint that a `ckpt.save(prefix)` / `manager.save()` call returns the path of."""
-    inner = module.builder.calls_by_node.get(id(node))
+    inner = module.call_at(node)
     if inner is None or inner.method not in ("save", "write"):
         return None
     for fact in module.checkpoints:
@@ -389,6 +396,13 @@ def _common(a: str, b: str) -> int:
             break
         count += 1
     return count
+
+
+def _resolved(place: Place, module: ModuleModel) -> Place:
+    """Constants imported from modules of the project that were not linted (the prefilter dropped a
+    config module) are read from their summaries here."""
+    stem = resolve_imported(place.stem, module) if place.stem else place.stem
+    return Place(resolve_imported(place.directory, module), stem)
 
 
 def _nearest_first(importer: str, constants: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:

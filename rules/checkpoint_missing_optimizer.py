@@ -6,10 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
-from ckptlint.fix import add_keyword_arg, unique_identifier
-from ckptlint.model import CheckpointFact, Key, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.fix.edits import add_keyword_arg, unique_identifier
+from ckptlint.model import CheckpointFact, Key, ModuleModel, ObjKind, Role
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class CheckpointMissingOptimizer(Rule):
@@ -33,15 +33,6 @@ class CheckpointMissingOptimizer(Rule):
     flagged either. Users hit this as tensorflow/tensorflow#48947 and #47115 (a cosine schedule
     restarting after resume).
 
-    ## Example
-    ```python
-    optimizer = tf.keras.optimizers.Adam(1e-3)
-    ckpt = tf.train.Checkpoint(model=model)
-    ...
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    ckpt.save(prefix)
-    ```
-
     ## Use instead
     ```python
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
@@ -64,7 +55,7 @@ class CheckpointMissingOptimizer(Rule):
     name = "checkpoint-missing-optimizer"
     severity = Severity.ERROR
     summary = "A written tf.train.Checkpoint holds the model but not the optimizer that trains it."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     api_words = ("Checkpoint",)
 
     VALID = [
@@ -122,6 +113,25 @@ saver.save(sess, "/tmp/model.ckpt")
 """,
     ]
     INVALID = [
+        # A checkpoint built by attribute assignment, holding variables an optimizer trains.
+        Invalid(
+            """
+import tensorflow as tf
+log_lr = tf.Variable(-3.0)
+log_wd = tf.Variable(-4.0)
+tuner_opt = tf.keras.optimizers.Adam(1e-2)
+ckpt = tf.train.Checkpoint()
+ckpt.hparams = [log_lr, log_wd]
+ckpt.log_lr = log_lr
+for step in range(100):
+    with tf.GradientTape() as tape:
+        objective = validation_loss(log_lr, log_wd)
+    grads = tape.gradient(objective, [log_lr, log_wd])
+    tuner_opt.apply_gradients(zip(grads, [log_lr, log_wd]))
+    ckpt.write("/tmp/tuner/state")
+""",
+            lines=(6,),
+        ),
         Invalid(
             """
 import tensorflow as tf
@@ -167,38 +177,54 @@ class Trainer:
             writes = module.checkpoint_writes(fact)
             if fact.opaque or not writes:
                 continue
-            items = fact.all_items
-            held = {ref.key for ref in items.values() if ref.key is not None and ref.attr is None}
-            held_attributes = {(ref.key, ref.attr) for ref in items.values() if ref.attr is not None}
-            for item, ref in items.items():
-                if ref.key is None or ref.attr is not None or Role.MODEL not in module.roles(ref.key):
+            held = fact.held_objects
+            reported: list[frozenset] = []
+            for item, ref in fact.all_items.items():
+                # A model, or variables an optimizer trains directly (a tuner's own tf.Variables).
+                models = frozenset(obj for obj in ref.objects if Role.MODEL in obj.roles or Role.VARIABLE in obj.built)
+                if not models or (ref.key is not None and module.is_widened(ref.key)):
                     continue
-                reported: set = set()
-                for optimizer, evidence in module.optimizer_refs_training(ref.key):
-                    key = optimizer.key
-                    if (
-                        evidence.method == "compile"  # Keras tracks a compiled optimizer itself
-                        or key is None
-                        or key in held
-                        or key in reported
-                        or (ref.key, "optimizer") in held_attributes
-                        or module.is_compiled_with(ref.key, key)
-                    ):
+                trainings = module.trainings_of(models)
+                compiled = [t for t in trainings if t.compiled]
+                for training in trainings:
+                    optimizers = training.optimizers
+                    if training.compiled or not optimizers or optimizers & held:
+                        continue  # Keras tracks a compiled optimizer itself; an unknown one says nothing
+                    if any(t.optimizers & optimizers for t in compiled) or _holds_model_optimizer(held, models):
                         continue
-                    reported.add(key)
-                    name = module.name_of(key)
+                    if any(optimizers & done for done in reported):
+                        continue
+                    reported.append(optimizers)
+                    key = module.binding_for(optimizers, fact.call)
+                    name = module.name_of(key) if key is not None else module.code_of(training.optimizer_expr)
+                    keyword = _keyword(fact, name)
+                    model_name = module.code_of(ref.expr)
                     yield Diagnostic(
                         fact.call.node,
                         f"`tf.train.Checkpoint` holds `{item}` but not `{name}`, the optimizer that trains it: "
                         f"a resume restarts its slots and iteration count (and the learning-rate schedule); "
-                        f"add `optimizer={name}`",
-                        related=[(evidence.node, f"`{name}` trains `{module.name_of(ref.key)}` here"),
+                        f"add `{name}` to the checkpoint",
+                        related=[(training.call.node, f"`{module.code_of(training.optimizer_expr)}` trains `{model_name}` here"),
                                  (writes[0].node, "the checkpoint is written here")],
-                        fix=_add_optimizer_fix(module, fact, key),
+                        fix=_add_optimizer_fix(module, fact, key, keyword) if key is not None else None,
                     )
 
 
-def _add_optimizer_fix(module: ModuleModel, fact: CheckpointFact, key: Key) -> Fix | None:
+def _holds_model_optimizer(held: frozenset, models: frozenset) -> bool:
+    """`Checkpoint(model=m, optimizer=m.optimizer)`: the model's own optimizer is in the checkpoint."""
+    return any(obj.kind is ObjKind.DERIVED and obj.attr == "optimizer" and obj.owner in models for obj in held)
+
+
+def _keyword(fact: CheckpointFact, name: str) -> str:
+    """The key the optimizer gets: `optimizer`, unless the checkpoint names its items by role already
+    (`g_optimizer=`, `generator_optimizer=`) or `optimizer` is taken: then the binding's own name."""
+    taken = set(fact.all_items)
+    if "optimizer" not in taken and not any("optimizer" in key or key.endswith("opt") for key in taken):
+        return "optimizer"
+    return unique_identifier(name.split(".")[-1], taken | {"root"})
+
+
+def _add_optimizer_fix(module: ModuleModel, fact: CheckpointFact, key: Key, keyword: str) -> Fix | None:
     """`Checkpoint(model=m)` -> `Checkpoint(model=m, optimizer=opt)` when `opt` can be named there."""
     binding = module.bindings.get(key)
     call = fact.call
@@ -227,7 +253,5 @@ def _add_optimizer_fix(module: ModuleModel, fact: CheckpointFact, key: Key) -> F
         expr = cst.Name(name)
     if not bound_before:
         return None
-    taken = set(fact.all_items)
-    keyword = "optimizer" if "optimizer" not in taken else unique_identifier(name.split(".")[-1], taken | {"root"})
     return Fix(call.node, add_keyword_arg(call.node, keyword, expr), safe=True,
                description=f"add `{keyword}={name}` to the checkpoint")

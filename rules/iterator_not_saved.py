@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel, Role
-from ckptlint.model.restores import (
-    checkpoint_holds,
-    dataset_iterators,
-    iterator_consumptions,
-    nearest_checkpoint,
-    roles_with_aliases,
-)
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model.counters import checkpoint_holds, dataset_iterators, iterator_consumptions, nearest_checkpoint
+from ckptlint.model.restores import roles_with_aliases
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class IteratorNotSaved(Rule):
@@ -39,15 +34,6 @@ class IteratorNotSaved(Rule):
     without it `state[iterator]` and the data position are reported NOT restored and the resumed run
     diverges. Users report replayed or skipped data (failure-modes.md #9: tensorflow/tensorflow#34020,
     #24408, #58925; keras-team/keras PR#22490, "sees early data twice").
-
-    ## Example
-    ```python
-    it = iter(dataset)
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    for step in range(steps):
-        train_step(next(it))
-        ckpt.save(prefix)
-    ```
 
     ## Use instead
     ```python

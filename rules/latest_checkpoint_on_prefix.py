@@ -6,17 +6,11 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.restores import (
-    directory_identities,
-    ends_with_separator,
-    latest_checkpoint_calls,
-    path_identity,
-    prefix_writes,
-)
-from ckptlint.fix import string_literal
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.model.paths import directory_identities, ends_with_separator, latest_checkpoint_calls, prefix_identity as path_identity, prefix_writes
+from ckptlint.lint.fix.edits import string_literal
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class LatestCheckpointOnPrefix(Rule):
@@ -40,14 +34,6 @@ class LatestCheckpointOnPrefix(Rule):
     TensorFlow model after restoring its weights?" does exactly this. (failure-modes.md #7;
     tensorflow/models#974, mead-ml/mead-baseline PR#495.)
 
-    ## Example
-    ```python
-    checkpoint_prefix = os.path.join(checkpoint_dir, "ckpt")
-    checkpoint.save(file_prefix=checkpoint_prefix)
-    ...
-    checkpoint.restore(tf.train.latest_checkpoint(checkpoint_prefix))  # always None
-    ```
-
     ## Use instead
     ```python
     path = tf.train.latest_checkpoint(checkpoint_dir)   # the directory
@@ -70,7 +56,7 @@ class LatestCheckpointOnPrefix(Rule):
     name = "latest-checkpoint-on-prefix"
     severity = Severity.ERROR
     summary = "tf.train.latest_checkpoint is given a save prefix instead of a directory, so it returns None."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     api_words = ("latest_checkpoint",)
 
     VALID = [
@@ -259,7 +245,7 @@ def _directory_fix(module: ModuleModel, call) -> Fix | None:
             new = arg.with_changes(args=head)
     elif isinstance(arg, cst.SimpleString) and isinstance(arg.evaluated_value, str) and arg.prefix.lower() in ("", "u"):
         new = string_literal(posixpath.dirname(arg.evaluated_value.rstrip("/")) or ".", arg)
-    elif module.key_of(arg, call.scope) is not None and module.builder.aliases.get("os") == "os":
+    elif module.key_of(arg, call.scope) is not None and module.imports().get("os") == "os":
         new = cst.Call(cst.parse_expression("os.path.dirname"), [cst.Arg(arg)])
     if new is None:
         return None

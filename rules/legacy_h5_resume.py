@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.loading import (
-    file_kind, imports_keras2, is_false, loaded_models, resume_evidence, trained_later,
-)
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model.paths import file_kind
+from ckptlint.model.loading import is_false, loaded_models, resume_evidence, trained_later
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class LegacyH5Resume(Rule):
@@ -29,12 +28,6 @@ class LegacyH5Resume(Rule):
     only `.keras` and `.weights.h5` as its own formats (failure-modes.md #5: keras-team/keras#18709,
     tensorflow/tensorflow#74342).
 
-    ## Example
-    ```python
-    model = keras.models.load_model("checkpoints/model.h5")
-    model.fit(x, y, initial_epoch=5, epochs=10)
-    ```
-
     ## Use instead
     ```python
     model.save("checkpoints/model.keras")          # when saving
@@ -50,6 +43,7 @@ class LegacyH5Resume(Rule):
     code = "CKPT206"
     name = "legacy-h5-resume"
     severity = Severity.WARNING
+    keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "Training resumes from a legacy .h5 model file, which Keras 3 cannot resume from."
     api_words = ("load_model",)
 
@@ -106,8 +100,6 @@ def resume():
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        if imports_keras2(module):
-            return
         for loaded in loaded_models(module):
             load = loaded.call
             path = load.arg(0, "filepath")

@@ -6,9 +6,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class ManagerSaveWrapped(Rule):
@@ -24,12 +24,6 @@ class ManagerSaveWrapped(Rule):
     the directory grows without bound; the `checkpoint` state file names `ckpt-N-M` as the latest while
     `manager.latest_checkpoint` names `ckpt-N` — two different "latest" checkpoints, and the checkpoint
     numbers no longer count steps (failure-modes.md #22, tensorflow/tensorflow#34234).
-
-    ## Example
-    ```python
-    manager = tf.train.CheckpointManager(ckpt, "ckpts", max_to_keep=3)
-    ckpt.save(manager.save())
-    ```
 
     ## Use instead
     ```python
@@ -51,7 +45,7 @@ class ManagerSaveWrapped(Rule):
     name = "manager-save-wrapped"
     severity = Severity.WARNING
     summary = "A checkpoint save is given another save's result: doubled counter, unpruned files, two 'latest'."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     # A `.save(` call on a checkpoint or manager, a role that only comes from `tf.train.Checkpoint` or
     # `CheckpointManager` (named in the call, or in the import an alias comes from). Not two saves: a
     # name bound once, to its own save's result (`prefix = ckpt.save(prefix)`), is flagged with one.
@@ -151,7 +145,7 @@ def _save_behind(module: ModuleModel, outer: Call, expr: cst.BaseExpression | No
     if expr is None:
         return None
     if isinstance(expr, cst.Call):
-        inner = module.builder.calls_by_node.get(id(expr))
+        inner = module.call_at(expr)
         if inner is not None and inner.method == "save" and _is_checkpoint_like(module, inner):
             return inner
         return None

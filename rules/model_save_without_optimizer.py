@@ -6,9 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
-from ckptlint.model import Call, ModuleModel, Role
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.lint.findings import Severity
+from ckptlint.model import Call, ModuleModel, ObjKind, Role
+from ckptlint.model.restores import trained_after
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 _SAVE_METHODS = frozenset({"save", "save_weights", "export"})
 _SAVE_FUNCTIONS = frozenset({"keras.models.save_model", "tf.saved_model.save"})
@@ -37,15 +38,6 @@ class ModelSaveWithoutOptimizer(Rule):
     `include_optimizer=False` drops it from `.h5` (Keras 3 ignores it for `.keras`, which still holds
     the optimizer, so that case is not flagged). A one-off export for serving after training is not
     a finding.
-
-    ## Example
-    ```python
-    optimizer = keras.optimizers.Adam()
-    for epoch in range(epochs):
-        for x, y in dataset:
-            train_step(x, y)          # optimizer.apply_gradients(...)
-        model.save("ckpt.keras")      # the optimizer is not in the file
-    ```
 
     ## Use instead
     ```python
@@ -114,8 +106,43 @@ model = keras.models.load_model("ckpt.keras")
 model.fit(x, y)
 model.save("final.h5", include_optimizer=False)
 """,
+        # A serving export reloaded for inference; the model that fits later is another one.
+        """
+import tensorflow as tf
+model = build_model()
+model.compile(optimizer="adam", loss="mse")
+for epoch in range(3):
+    model.fit(x, y)
+    tf.saved_model.save(model, "export/")
+served = tf.saved_model.load("export/")
+print(served.signatures["serving_default"](x))
+other = build_model()
+other.compile(optimizer="adam", loss="mse")
+other.fit(x, y)
+""",
+        # An ensemble: each member is built, trained, then saved once it is done.
+        """
+import tensorflow as tf
+for member in range(5):
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    optimizer = tf.keras.optimizers.Adam()
+    for x, y in data:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x) - y)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    model.save_weights(f"member_{member}.weights.h5")
+""",
+        # The model and its optimizer come from a helper that may have compiled them together.
+        """
+def train(model, optimizer, data, epochs):
+    for epoch in range(epochs):
+        for x, y in data:
+            optimizer.minimize(lambda: loss_fn(model(x), y), model.trainable_variables)
+        model.save(f"ckpt-{epoch}.keras")
+""",
     ]
     INVALID = [
+        # A custom loop whose optimizer the saved weights do not carry.
         Invalid(
             """
 import tensorflow as tf
@@ -178,61 +205,103 @@ model.save(CKPT)
 """,
             lines=(10,),
         ),
+        # The absl layout: a train step nested in main, the epoch loop in main, a save in that loop.
+        Invalid(
+            """
+import tensorflow as tf
+def main(argv):
+    model = tf.keras.Sequential([tf.keras.layers.Dense(10)])
+    optimizer = tf.keras.optimizers.Adam()
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+
+    for epoch in range(10):
+        for x, y in dataset:
+            train_step(x, y)
+        model.save_weights(f"ckpt/epoch_{epoch}.weights.h5")
+""",
+            lines=(16,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         resumed_from = self._resumed_paths(module)
         for call in module.calls:
-            model_key = self._saved_model(module, call)
-            if model_key is None:
+            saved = self._saved_model(module, call)
+            if saved is None:
                 continue
+            model_key, models = saved
+            in_loop = module.in_training_loop(call) and not self._fresh_each_iteration(module, call, models)
             is_checkpoint = (
-                module.in_training_loop(call)
+                in_loop
                 or module.is_callback_method(call.scope)
                 or (resumed_from and _path_identity(module, call) in resumed_from)
             )
-            if not is_checkpoint or self._checkpointed_elsewhere(module, model_key):
+            if not is_checkpoint or self._checkpointed_elsewhere(module, models):
                 continue
-            reason = self._reason(module, call, model_key)
+            reason = self._reason(module, call, model_key, models)
             if reason:
                 yield Diagnostic(call.node, reason)
 
     @staticmethod
     def _saved_model(module: ModuleModel, call: Call):
-        if call.method in _SAVE_METHODS and call.receiver is not None and Role.MODEL in module.roles(call.receiver):
-            return call.receiver
-        if call.method in _SAVE_METHODS and _is_self_model(call.receiver_expr) and module.is_callback_method(call.scope):
-            return ("callback", "self.model")
+        """(a key or marker, the model objects) for a save of a model, else None."""
+        if call.method in _SAVE_METHODS and call.receiver_expr is not None:
+            if _is_self_model(call.receiver_expr) and module.is_callback_method(call.scope):
+                return ("callback", "self.model"), frozenset()
+            objects = module.objects(call.receiver_expr, call.scope, call.order)
+            models = frozenset(obj for obj in objects if Role.MODEL in obj.roles)
+            if models:
+                return call.receiver, models
         if call.callee in _SAVE_FUNCTIONS:
             target = call.arg(0, "model") if call.callee.startswith("keras") else call.arg(0, "obj")
-            key = module.key_of(target, call.scope) if target is not None else None
-            if key is not None and Role.MODEL in module.roles(key):
-                return key
+            if target is not None:
+                models = frozenset(obj for obj in module.objects(target, call.scope, call.order)
+                                   if Role.MODEL in obj.roles)
+                if models:
+                    return module.key_of(target, call.scope), models
         return None
 
     @staticmethod
-    def _checkpointed_elsewhere(module: ModuleModel, model_key) -> bool:
+    def _fresh_each_iteration(module: ModuleModel, call: Call, models: frozenset) -> bool:
+        """An ensemble or a sweep: the loop builds a new model each iteration, trains it, and saves it
+        when it is done; that save is the member's final result, not a checkpoint to resume from."""
+        loops = set(map(id, call.loops))
+        for obj in models:
+            maker = module.call_at(obj.node) if obj.node is not None else None
+            if maker is None or not loops & set(map(id, maker.loops)):
+                return False
+        return True
+
+    @staticmethod
+    def _checkpointed_elsewhere(module: ModuleModel, models: frozenset) -> bool:
         """A written tf.train.Checkpoint holds this model: that is the resume point, and a `model.save`
         beside it (best-model export, serving copy) is not a training checkpoint."""
-        return any(
-            any(ref.key == model_key and ref.attr is None for ref in fact.all_items.values())
-            and module.checkpoint_writes(fact)
-            for fact in module.checkpoints
-        )
+        return any(fact.held_objects & models and module.checkpoint_writes(fact) for fact in module.checkpoints)
 
     @staticmethod
     def _resumed_paths(module: ModuleModel) -> set:
-        """Paths this module loads a model from and then keeps training: saving to one of them writes
-        the resume point (a final export elsewhere does not)."""
-        loads = [c for c in module.calls if c.callee in _LOADS or c.method == "load_weights"]
-        trains = [c.order for c in module.calls if c.method in ("fit", "train_on_batch", "apply_gradients", "minimize")]
-        return {
-            _path_identity(module, load) for load in loads
-            if any(order > load.order for order in trains)
-        } - {None}
+        """Paths this module loads a model from and then trains that very model: saving to one of them
+        writes the resume point (a final export elsewhere, or an export reloaded for inference, does not)."""
+        found = set()
+        for load in module.calls:
+            if load.callee in _LOADS:
+                loaded = frozenset().union(*(module.objects_of(key) for key in load.assigned_to)) if load.assigned_to \
+                    else module.objects(load.node, load.scope, load.order)
+            elif load.method == "load_weights" and load.receiver_expr is not None:
+                loaded = module.objects(load.receiver_expr, load.scope, load.order)
+            else:
+                continue
+            if trained_after(module, load, loaded) is not None:
+                found.add(_path_identity(module, load))
+        return found - {None}
 
     @staticmethod
-    def _reason(module: ModuleModel, call: Call, model_key) -> str | None:
+    def _reason(module: ModuleModel, call: Call, model_key, models: frozenset) -> str | None:
         what = f"`{call.method or call.callee}`"
         include = call.kwarg("include_optimizer")
         path = module.string_value(call.arg(1 if call.method is None else 0, "filepath"), call.scope)
@@ -240,19 +309,26 @@ model.save(CKPT)
             return f"{what} with `include_optimizer=False` writes a training checkpoint without the optimizer: a resume restarts its slots, iteration count and learning-rate schedule"
         if call.method == "export":
             return "`model.export` writes an inference-only artifact: training cannot resume from it (no optimizer, no iteration count); checkpoint with `tf.train.Checkpoint(model=..., optimizer=...)`"
-        if model_key[0] == "callback":
+        if model_key is not None and model_key[0] == "callback":
             return None
-        trainers = [
-            ref for ref, evidence in module.optimizer_refs_training(model_key)
-            if evidence.method != "compile" and ref.key is not None
-        ]
-        unattached = [ref for ref in trainers if not module.is_compiled_with(model_key, ref.key)]
+        trainings = module.trainings_of(models)
+        compiled = [t for t in trainings if t.compiled]
+        custom = [t for t in trainings if not t.compiled and t.optimizers]
+        # An optimizer made where ckptlint cannot see (a parameter, `model.optimizer`, another module's
+        # factory) may be the one the model was compiled with there: maybe compiled is not never compiled.
+        unattached = [t for t in custom
+                      if not any(c.optimizers & t.optimizers for c in compiled)
+                      and not any(obj.kind in _UNSEEN_ORIGINS for obj in t.optimizers)]
         if unattached:
-            name = module.name_of(unattached[0].key)
+            name = module.code_of(unattached[0].optimizer_expr)
             return (f"{what} saves the model without `{name}`, the optimizer that trains it in a custom loop "
                     f"(the model was never compiled with it): a resume restarts its slots, iteration count and "
                     f"learning-rate schedule; save a `tf.train.Checkpoint(model=..., optimizer={name})` instead")
         return None
+
+
+# Where a model's construction is not in this module: it may have been compiled there.
+_UNSEEN_ORIGINS = (ObjKind.PARAMETER, ObjKind.EXTERNAL, ObjKind.IMPORTED, ObjKind.DERIVED)
 
 
 def _path_identity(module: ModuleModel, call: Call):

@@ -6,12 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.loading import (
-    exclusive, imports_keras2, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later,
-)
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model.loading import exclusive, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class OptimizerDiscardedAfterLoad(Rule):
@@ -33,13 +31,6 @@ class OptimizerDiscardedAfterLoad(Rule):
     no error (failure-modes.md #21: kubeflow/kale#238, tensorflow/tensorflow#33842, #70050, #42877).
     `compile(optimizer=model.optimizer, ...)` keeps the restored optimizer and is not flagged.
 
-    ## Example
-    ```python
-    model = keras.models.load_model("ckpt/model.keras")
-    model.compile(optimizer="adam", loss="mse")
-    model.fit(x, y, initial_epoch=10, epochs=20)
-    ```
-
     ## Use instead
     ```python
     model = keras.models.load_model("ckpt/model.keras")   # already compiled, optimizer restored
@@ -56,6 +47,7 @@ class OptimizerDiscardedAfterLoad(Rule):
     code = "CKPT204"
     name = "optimizer-discarded-after-load"
     severity = Severity.ERROR
+    keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "A model loaded to resume training is recompiled with a new optimizer, discarding the restored one."
     api_words = ("load_model",)
 
@@ -140,8 +132,6 @@ def main(directory):
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        if imports_keras2(module):
-            return
         for loaded in loaded_models(module):
             load = loaded.call
             compile_false = is_false(load.arg(2, "compile"))

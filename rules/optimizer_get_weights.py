@@ -6,18 +6,18 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
-from ckptlint.model.builder import dotted_name
-from ckptlint.model.module import OPTIMIZER_METHODS
-from ckptlint.model.names import is_optimizer_constructor
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model import dotted_name
+from ckptlint.model.vocabulary import OPTIMIZER_METHODS
+from ckptlint.model.vocabulary import is_optimizer_constructor
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 # Calls on an optimizer (or on a model compiled with it) that create its variables.
 _BUILDS = frozenset({"build", "apply_gradients", "minimize", "_create_all_weights", "load_own_variables"})
 _TRAINS = frozenset({"fit", "train_on_batch", "fit_generator"})
 
-# The prefilter. An optimizer constructor's canonical name (ckptlint.model.names) comes from a path with
+# The prefilter. An optimizer constructor's canonical name (ckptlint.model.vocabulary) comes from a path with
 # `optimizers` in it, or names a class ending in `Optimizer` (`LossScaleOptimizer`, TF1's
 # `AdamOptimizer`): in the call or in the import its alias comes from.
 _CONSTRUCTOR_WORDS = ("optimizers", "Optimizer")
@@ -43,13 +43,6 @@ class OptimizerGetWeights(Rule):
     checkpoint — usually after the first epoch (keras-team/keras#16983, tensorflow/tensorflow#58801,
     failure-modes.md #19). The legacy optimizers (`tf.keras.optimizers.legacy`, `tf.compat.v1.train`)
     and `model.get_weights()` are not affected and are not flagged.
-
-    ## Example
-    ```python
-    optimizer = keras.optimizers.Adam()
-    ...
-    np.save("opt.npy", np.array(optimizer.get_weights(), dtype=object))
-    ```
 
     ## Use instead
     ```python
@@ -104,6 +97,17 @@ def restore_optimizer(model, values):
 """,
     ]
     INVALID = [
+        # An optimizer that comes back from a factory.
+        Invalid(
+            """
+import tensorflow as tf
+def make_optimizer(lr):
+    return tf.keras.optimizers.Adam(lr)
+optimizer = make_optimizer(1e-3)
+state = optimizer.get_weights()
+""",
+            lines=(6,),
+        ),
         Invalid(
             """
 import numpy as np
@@ -181,7 +185,12 @@ def resume(values):
             binding = module.bindings.get(call.receiver)
             if binding is None or Role.OPTIMIZER not in binding.roles:
                 return False
-            return not any(_legacy(module, a.value) for a in binding.assignments if a.value is not None)
+            if any(_legacy(module, a.value) for a in binding.assignments if a.value is not None):
+                return False
+            # Wherever it was made (a factory here or in another module): a legacy or TF1 optimizer
+            # there still has get_weights.
+            return not any(_legacy(module, obj.node) or (obj.described or {}).get("legacy")
+                           for obj in module.objects(expr, call.scope, call.order))
         if isinstance(expr, cst.Attribute) and expr.attr.value == "optimizer":
             if Role.OPTIMIZER in module.roles_of_expr(expr, call.scope):
                 return True
@@ -221,8 +230,6 @@ def _legacy(module: ModuleModel, value: cst.BaseExpression) -> bool:
     """Built by a legacy (`keras.optimizers.legacy.*`) or TF1 (`tf.compat.v1.train.*`) optimizer class."""
     if not isinstance(value, cst.Call):
         return False
-    dotted = dotted_name(value.func) or ""
-    head, _, rest = dotted.partition(".")
-    full = module.builder.aliases.get(head, head) + (f".{rest}" if rest else "")
+    full = module.import_path(value.func) or dotted_name(value.func) or ""
     canonical = module.qualify(value.func) or ""
     return ".legacy." in f".{full}." or canonical.startswith("tf.compat.v1.") or "compat.v1" in full

@@ -6,13 +6,16 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
-from ckptlint.model import ModuleModel
-from ckptlint.model.builder import ancestors
-from ckptlint.model.restores import checkpoint_restores, resumes_training
-from ckptlint.fix import replace_statement, statement_of, unique_identifier
+from ckptlint.lint.findings import Severity
+from ckptlint.model import ModuleModel, Role
+from ckptlint.model import ancestors
+from ckptlint.model.restores import (
+    asserted_after, checkpoint_restores, imported_restores, in_test_case, restored_objects, resumes_own_checkpoint,
+    trained_after,
+)
+from ckptlint.lint.fix.edits import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class RestoreStatusUnchecked(Rule):
@@ -21,11 +24,21 @@ class RestoreStatusUnchecked(Rule):
     Finds `tf.train.Checkpoint.restore(...)` / `.read(...)` used to resume training whose returned
     status is thrown away: the call is a statement of its own, or the status is kept in a name that is
     never looked at. A status counts as checked when one of `assert_consumed()`,
-    `assert_existing_objects_matched()`, `assert_nontrivial_match()` or `expect_partial()` is called on
-    it (chained, or later on the name it was assigned to). "Used to resume training" means the function
-    holding the restore, its class, or a caller of it also trains (`apply_gradients`, `minimize`, `fit`,
-    `train_on_batch`). Restores in unittest-style test classes (`tf.test.TestCase`...) are left alone:
-    tests assert the restored values themselves.
+    `assert_existing_objects_matched()` or `assert_nontrivial_match()` is called on it (chained, or later
+    on the name it was assigned to), or when the restored values are asserted right after the restore.
+    A restore "resumes training" when the objects it restores are trained after it on some path: later
+    in the same function (directly or through a function it calls), in a later notebook cell, or in a
+    caller after the call that leads to it. A restore followed only by evaluation, generation or export
+    is left alone, as are restores in unittest-style test classes.
+
+    `expect_partial()` says a partial restore is intended: right for loading weights to fine-tune or
+    evaluate, wrong on a resume, where it silences exactly the mismatch this rule is about. On a restore
+    whose checkpoint holds the optimizer and whose objects are trained after it, it is reported.
+
+    Severity: an error when the restored path comes from elsewhere (a flag, a config, another directory
+    or module), where a mismatch is likely; a warning for the TF guide's auto-resume, where the same
+    checkpoint object writes and restores (`ckpt.restore(manager.latest_checkpoint)`): the keys match
+    until the object graph changes between runs, and then the resume silently restores nothing.
 
     ## Why is this bad?
     `restore` matches saved values to objects by their keys and never raises on a mismatch: whatever
@@ -59,15 +72,6 @@ class RestoreStatusUnchecked(Rule):
     it is not flagged, but it cannot check the match either; restore by hand (below) when you want the
     check.
 
-    ## Example
-    ```python
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    manager = tf.train.CheckpointManager(ckpt, "ckpts", max_to_keep=3)
-    ckpt.restore(manager.latest_checkpoint)   # a key mismatch restores nothing, silently
-    for x, y in dataset:
-        train_step(x, y)
-    ```
-
     ## Use instead
     ```python
     path = manager.latest_checkpoint
@@ -94,7 +98,7 @@ class RestoreStatusUnchecked(Rule):
     name = "restore-status-unchecked"
     severity = Severity.ERROR
     summary = "The status of a Checkpoint restore used to resume training is never checked."
-    fix_safety = "unsafe"
+    fix_safety = FixSafety.UNSAFE
     api_words = ("Checkpoint",)  # a status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint)
 
     VALID = [
@@ -186,8 +190,78 @@ class Trainer:
     def step(self, grads, variables):
         self.optimizer.apply_gradients(zip(grads, variables))
 """,
+        # A trainer's evaluate(): the restored model is evaluated, never trained after the restore.
+        """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model, optimizer):
+        self.model = model
+        self.optimizer = optimizer
+        self.ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    def train(self, data):
+        for x, y in data:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(self.model(x) - y)
+            grads = tape.gradient(loss, self.model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+    def evaluate(self, directory, data):
+        self.ckpt.restore(tf.train.latest_checkpoint(directory))
+        return [self.model(x) for x, _ in data]
+""",
+        # After training, a restore of the best checkpoint to generate samples.
+        """
+import tensorflow as tf
+generator = make_generator()
+optimizer = tf.keras.optimizers.Adam()
+ckpt = tf.train.Checkpoint(generator=generator, optimizer=optimizer)
+for batch in dataset:
+    with tf.GradientTape() as tape:
+        loss = generator_loss(generator(batch))
+    optimizer.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
+ckpt.restore(FLAGS.best_checkpoint)
+images = generator(noise)
+""",
+        # The restored values are asserted right after the restore.
+        """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(step=tf.Variable(0), model=model, optimizer=optimizer)
+ckpt.restore(FLAGS.resume_from)
+assert int(ckpt.step.numpy()) > 0, "nothing was restored"
+for x in data:
+    optimizer.apply_gradients(zip(grads_of(model, x), model.trainable_variables))
+""",
     ]
     INVALID = [
+        # A resume from a path given on the command line: an error.
+        Invalid(
+            """
+import tensorflow as tf
+def main(argv):
+    model = build_model()
+    optimizer = tf.keras.optimizers.Adam()
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    ckpt.restore(FLAGS.init_checkpoint)
+    for x, y in dataset:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(model(x) - y))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+""",
+            lines=(7,),
+            message="a key mismatch restores nothing",
+            example=True,
+        ),
+        # expect_partial() on a resume hides the mismatch.
+        Invalid(
+            """
+import tensorflow as tf
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+ckpt.restore(tf.train.latest_checkpoint(FLAGS.model_dir)).expect_partial()
+for x, y in dataset:
+    optimizer.apply_gradients(zip(grads_of(model, x, y), model.trainable_variables))
+""",
+            lines=(4,),
+            message="`expect_partial()` on a restore that resumes training",
+        ),
         # The TF guide's pattern: the status of a resume is discarded.
         Invalid(
             """
@@ -202,6 +276,7 @@ for x, y in dataset:
     manager.save()
 """,
             lines=(5,),
+            message="this checkpoint object also writes what it restores",
         ),
         # In a trainer class; the status is assigned and then forgotten.
         Invalid(
@@ -242,24 +317,74 @@ def main():
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        yield from _through_helpers(module)
         for fact in checkpoint_restores(module):
-            if fact.status not in ("discarded", "unused"):
+            call = fact.call
+            if fact.status not in ("discarded", "unused", "partial"):
                 continue
-            if not resumes_training(module, fact.call):
+            if call.function is not None and in_test_case(call.function):
                 continue
-            method = fact.call.method
+            objects = restored_objects(module, call)
+            evidence = trained_after(module, call, objects)
+            if evidence is None:
+                continue  # no training of the restored objects follows: evaluation, inference, export
+            method = call.method
+            if fact.status == "partial":
+                if not any(Role.OPTIMIZER in obj.roles for obj in objects):
+                    continue  # a deliberate partial restore (weights for fine-tuning)
+                yield Diagnostic(
+                    call.node,
+                    f"`expect_partial()` on a restore that resumes training (the checkpoint holds the "
+                    f"optimizer, and the restored objects are trained after it) silences exactly the "
+                    f"mismatch that makes a resume restore nothing; check it with "
+                    f"`.assert_existing_objects_matched()` instead",
+                    related=[(evidence.node, "the restored objects are trained here")],
+                )
+                continue
+            if asserted_after(module, call, objects, evidence.order):
+                continue
             if fact.status == "discarded":
                 how = f"the status returned by `{method}` is discarded"
             else:
                 names = ", ".join(f"`{module.name_of(k)}`" for k in fact.status_keys)
                 how = f"the status returned by `{method}` is kept in {names} but never checked"
+            own = resumes_own_checkpoint(module, call)
+            if own:
+                why = ("this checkpoint object also writes what it restores, so the keys match today; the "
+                       "day the object graph changes (a renamed attribute, a new layer, an optimizer added) "
+                       "a resume silently restores nothing")
+            else:
+                why = "a key mismatch restores nothing and training silently starts over"
             yield Diagnostic(
-                fact.call.node,
-                f"{how}: a key mismatch restores nothing and training silently starts over; "
-                f"check it with `.assert_existing_objects_matched()` (or `.expect_partial()` for a "
-                f"deliberate partial restore), and skip the restore when the path is None",
-                fix=_checked_status_fix(module, fact.call) if fact.status == "discarded" else None,
+                call.node,
+                f"{how}: {why}; check it with `.assert_existing_objects_matched()` (or `.expect_partial()` "
+                f"for a deliberate partial restore), and skip the restore when the path is None",
+                related=[(evidence.node, "the restored objects are trained here")],
+                fix=_checked_status_fix(module, call) if fact.status == "discarded" else None,
+                severity=Severity.WARNING if own else None,
             )
+
+
+def _through_helpers(module: ModuleModel) -> Iterator[Diagnostic]:
+    """A helper of another project module restores the checkpoint it is given and drops the status;
+    this module hands it a checkpoint and then trains what it holds: the finding lands on the call."""
+    for call, argument, parameter in imported_restores(module):
+        if call.function is not None and in_test_case(call.function):
+            continue
+        objects: frozenset = frozenset()
+        for fact in module.checkpoints_of(argument, call.scope):
+            objects |= fact.held_objects
+        evidence = trained_after(module, call, objects)
+        if evidence is None:
+            continue
+        helper = module.code_of(call.node.func)
+        yield Diagnostic(
+            call.node,
+            f"`{helper}` restores the checkpoint given as `{parameter}` and discards the restore status, and "
+            f"training follows here: a key mismatch restores nothing and training silently starts over; "
+            f"check the status in `{helper}` with `.assert_existing_objects_matched()` (or return it)",
+            related=[(evidence.node, "the restored objects are trained here")],
+        )
 
 
 def _guard_tests(module: ModuleModel, statement: cst.CSTNode) -> list[str]:

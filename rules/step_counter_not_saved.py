@@ -6,19 +6,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Key, ModuleModel
-from ckptlint.model.restores import (
-    ASSIGN_METHODS,
-    Mentions,
-    advances,
-    checkpoint_holds,
-    is_variable_construction,
-    mentions,
-    nearest_checkpoint,
-    untracked_owner,
-)
-from ckptlint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model.vocabulary import ASSIGN_METHODS
+from ckptlint.model.mentions import Mentions, mentions
+from ckptlint.model.counters import advances, checkpoint_holds, is_variable_construction, nearest_checkpoint, untracked_owner
+from ckptlint.lint.rule import Diagnostic, Invalid, Rule
 
 
 class StepCounterNotSaved(Rule):
@@ -42,17 +35,6 @@ class StepCounterNotSaved(Rule):
     The optimizer's own `iterations` is restored with the optimizer; a counter that lives on a
     `tf.Module` or Keras model/layer subclass is tracked by it and not flagged, nor is a counter no
     code reads, nor one the run sets back itself on resume (`step.assign(<checkpoint number>)`).
-
-    ## Example
-    ```python
-    step = tf.Variable(0, dtype=tf.int64)
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    while step < total_steps:
-        train_step(next(it))
-        step.assign_add(1)
-        if step % 100 == 0:
-            ckpt.save(prefix)
-    ```
 
     ## Use instead
     ```python
@@ -144,8 +126,37 @@ for x in data:
     calls.assign_add(1)
     ckpt.save("/tmp/ckpt")
 """,
+        # An argument holder: the Python loop index mirrored into a variable (to avoid retracing).
+        """
+import tensorflow as tf
+step_var = tf.Variable(0, dtype=tf.int64)
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(ckpt, "/tmp/run", max_to_keep=2)
+@tf.function
+def train_step(x, step):
+    optimizer.apply_gradients(zip(grads_of(model, x), model.trainable_variables))
+    tf.summary.scalar("loss", 0.0, step=step)
+for step, x in enumerate(data):
+    step_var.assign(step)
+    train_step(x, step_var)
+    manager.save()
+""",
     ]
     INVALID = [
+        # A counter advanced from its own value with assign(v + 1).
+        Invalid(
+            """
+import tensorflow as tf
+epoch = tf.Variable(0)
+ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+while epoch < 10:
+    for x in data:
+        optimizer.apply_gradients(zip(grads_of(model, x), model.trainable_variables))
+    epoch.assign(epoch + 1)
+    ckpt.save("/tmp/ckpt/ckpt")
+""",
+            lines=(4,),
+        ),
         Invalid(
             """
 import tensorflow as tf
@@ -251,7 +262,7 @@ def _set_by_hand(module: ModuleModel, key: Key, steps) -> bool:
 
 def _stored_elsewhere(module: ModuleModel, key: Key) -> bool:
     """`obj.step = step` or `state["step"] = step`: the counter may be tracked through another object."""
-    for _owner, _attr, value, scope in module.builder.attribute_stores:
+    for _owner, _attr, value, scope in module.attribute_stores():
         if module.key_of(value, scope) == key:
             return True
     return False

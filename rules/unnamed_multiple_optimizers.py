@@ -7,12 +7,12 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
-from ckptlint.fix import add_keyword_arg, string_literal, unique_identifier
-from ckptlint.model import Call, ModuleModel
-from ckptlint.model.names import OPTIMIZER_CLASSES, is_optimizer_constructor
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
-from ckptlint.prefilter import is_name_char, skip_to_call
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.fix.edits import add_keyword_arg, string_literal, unique_identifier
+from ckptlint.model import Call, ModuleModel, Role
+from ckptlint.model.vocabulary import OPTIMIZER_CLASSES, is_optimizer_constructor
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
+from ckptlint.lint.prefilter import is_name_char, skip_to_call
 
 # The classes whose construction counts (`_constructs_optimizer`): not the `Optimizer` base class nor
 # `LossScaleOptimizer`, which wraps another optimizer.
@@ -27,7 +27,11 @@ class UnnamedMultipleOptimizers(Rule):
     """
     ## What it does
     Finds two or more optimizers constructed in one scope (a module, a function, or a class and its
-    methods) without an explicit `name=`, or with the same name.
+    methods) without an explicit `name=`, or with the same name, in code where an optimizer's name is
+    used as a key: `opt.name` in a dict key or subscript, a file path, a summary tag or a string kept
+    for later; or a whole model saved to a legacy `.h5` file in Keras 2 code. Where names key nothing
+    (optimizers held by `tf.train.Checkpoint` keys or by compiled models, independent models in one
+    notebook, alternatives in branches), it stays quiet.
 
     ## Why is this bad?
     Honestly: on Keras 3 this alone does not lose state in `tf.train.Checkpoint` or `.keras` files.
@@ -40,12 +44,6 @@ class UnnamedMultipleOptimizers(Rule):
     tooling (TensorBoard scalars, custom save code that maps `opt.name` to files, the Keras 2 `.h5`
     format, where two optimizers collided: tensorflow/tensorflow#40256, "Unable to create link (name
     already exists)") then mixes the two optimizers' state up silently.
-
-    ## Example
-    ```python
-    generator_optimizer = keras.optimizers.Adam(1e-4)
-    discriminator_optimizer = keras.optimizers.Adam(1e-4)
-    ```
 
     ## Use instead
     ```python
@@ -71,15 +69,36 @@ class UnnamedMultipleOptimizers(Rule):
     name = "unnamed-multiple-optimizers"
     severity = Severity.WARNING
     summary = "Two or more optimizers in one scope without distinct explicit names."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     # The word every construction needs (see `prefilter`, which counts the constructions).
     api_words = ("optimizers",)
 
     VALID = [
+        # Distinct explicit names.
         """
 import keras
 g_opt = keras.optimizers.Adam(1e-4, name="generator_adam")
 d_opt = keras.optimizers.Adam(1e-4, name="discriminator_adam")
+opts = {opt.name: opt for opt in (g_opt, d_opt)}
+""",
+        # A GAN whose optimizers a Checkpoint keys by attribute: names are never used.
+        """
+import tensorflow as tf
+generator_optimizer = tf.keras.optimizers.Adam(1e-4)
+discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
+checkpoint = tf.train.Checkpoint(generator_optimizer=generator_optimizer,
+                                 discriminator_optimizer=discriminator_optimizer,
+                                 generator=generator, discriminator=discriminator)
+checkpoint.save(file_prefix=prefix)
+""",
+        # A notebook that compiles several independent models.
+        """
+import keras
+small.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+large.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+small.fit(x, y)
+large.fit(x, y)
+print("trained with", small.optimizer.name)
 """,
         # One optimizer per function is fine.
         """
@@ -110,45 +129,65 @@ a = tf.compat.v1.train.AdamOptimizer()
 b = tf.compat.v1.train.AdamOptimizer()
 opt = tf.keras.mixed_precision.LossScaleOptimizer(tf.keras.optimizers.Adam(name="adam"))
 """,
+        # A name only logged is not a key.
+        """
+import keras
+g_opt = keras.optimizers.Adam(1e-4)
+d_opt = keras.optimizers.Adam(1e-4)
+print(f"optimizers: {g_opt.name}, {d_opt.name}")
+""",
     ]
     INVALID = [
+        # Optimizers looked up by name (the sample project's GAN): the names swap with construction order.
         Invalid(
             """
 import tensorflow as tf
 generator_optimizer = tf.keras.optimizers.Adam(1e-4)
 discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
+state = {opt.name: opt.variables for opt in (generator_optimizer, discriminator_optimizer)}
 """,
             lines=(3, 4),
+            message="its name keys state here",
         ),
-        # Two compiled models, each with an inline optimizer.
+        # Per-optimizer files named after the optimizer.
         Invalid(
             """
+import os
 import keras
-encoder.compile(optimizer=keras.optimizers.Adam(), loss="mse")
-decoder.compile(optimizer=keras.optimizers.Adam(), loss="mse")
-""",
-            lines=(3, 4),
-        ),
-        # Attributes of one class count as one scope, across methods; equal names count as unnamed.
-        Invalid(
-            """
-from keras.optimizers import Adam, RMSprop
 class GAN:
     def __init__(self):
-        self.g_opt = Adam(name="opt")
+        self.g_opt = keras.optimizers.Adam(name="opt")
     def build(self):
-        self.d_opt = RMSprop(name="opt")
+        self.d_opt = keras.optimizers.RMSprop(name="opt")
+    def save(self, directory):
+        for opt in (self.g_opt, self.d_opt):
+            path = os.path.join(directory, f"{opt.name}.npz")
 """,
-            lines=(7,),
+            lines=(8,),
         ),
-        # An aliased class: the calls do not name it.
+        # A summary tag per optimizer; the calls name an aliased class.
         Invalid(
             """
+import tensorflow as tf
 from keras.optimizers import Adam as A
 generator_optimizer = A(1e-4)
 discriminator_optimizer = A(1e-4)
+def log(step):
+    for opt in [generator_optimizer, discriminator_optimizer]:
+        tf.summary.scalar(opt.name + "/lr", opt.learning_rate, step=step)
+""",
+            lines=(4, 5),
+        ),
+        # Keras 2: a legacy .h5 model file keys optimizer weights by the optimizer's name.
+        Invalid(
+            """
+import tf_keras as keras
+discriminator.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy")
+combined.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy")
+combined.save("gan.h5")
 """,
             lines=(3, 4),
+            message="legacy `.h5`",
         ),
     ]
 
@@ -174,12 +213,26 @@ discriminator_optimizer = A(1e-4)
             label = f"class `{owner.name}`" if owner.kind == "class" else (
                 "the module" if owner.kind == "module" else f"`{owner.qualname}()`")
             groups.setdefault(id(owner), (label, {}))[1].setdefault(holder, []).append(call)
+        if not any(len(by_holder) >= 2 for _label, by_holder in groups.values()):
+            return
+        keyed = _name_keyed_uses(module)
+        legacy_h5 = _legacy_h5_model_save(module)
+        if not keyed and legacy_h5 is None:
+            return  # names never reach a key: two optimizers alone lose nothing (see the page)
         for label, by_holder in groups.values():
             # Constructions bound to the same name, or returned, are alternatives (if/elif branches of a
             # factory): only one of them exists at run time.
             if len(by_holder) < 2:
                 continue
             calls = [group[0] for group in by_holder.values()]
+            made = frozenset(obj for call in calls for obj in module.objects(call.node, call.scope))
+            evidence = next((node for node, objects in keyed if objects & made or not objects), None)
+            if evidence is None:
+                evidence = legacy_h5
+            if evidence is None:
+                continue
+            how = ("its name keys state here" if evidence is not legacy_h5 else
+                   "a legacy `.h5` model file keys optimizer state by name here")
             seen_names: set[str] = set()
             # Names a fix may not use: every literal name in the scope, then each name a fix gives.
             taken = {name for name in map(_literal_name, calls) if name is not None}
@@ -194,11 +247,78 @@ discriminator_optimizer = A(1e-4)
                 fix = _name_fix(call, taken) if name is None else None
                 yield Diagnostic(
                     call.node,
-                    f"{len(calls)} optimizers are constructed in {label}; this one {problem}: Keras 3 names "
-                    f"unnamed optimizers from a process-global counter ('adam', 'adam_1', ...), so name-keyed "
-                    f"state and logs depend on construction order; pass a distinct `name=`",
+                    f"{len(calls)} optimizers are constructed in {label}; this one {problem}, and {how}: "
+                    f"Keras names unnamed optimizers from a process-global counter ('adam', 'adam_1', ...), "
+                    f"so which optimizer's state a name finds depends on construction order; pass a "
+                    f"distinct `name=`",
+                    related=[(evidence, "the optimizer's name is used as a key here")],
                     fix=fix,
                 )
+
+
+# Calls whose arguments are messages, not keys: an optimizer's name there keys nothing.
+_MESSAGE_CALLS = frozenset({"print", "info", "debug", "warning", "warn", "error", "exception", "log", "write",
+                            "set_description", "set_postfix"})
+
+
+def _name_keyed_uses(module: ModuleModel) -> list[tuple[cst.CSTNode, frozenset]]:
+    """Each `opt.name` of an optimizer that reaches a key: a dict key or subscript, a file path or
+    path join, a string built from it (f-string, `%`, `+`, `.format`) that is not a log message, or a
+    summary's name. With the objects the optimizer may be (empty: any)."""
+    found: list[tuple[cst.CSTNode, frozenset]] = []
+    for node, scope in module.attribute_reads("name"):
+        objects = module.objects(node.value, scope)
+        if not any(Role.OPTIMIZER in obj.roles for obj in objects):
+            continue
+        if _keyed(module, node):
+            found.append((node, frozenset(obj for obj in objects if Role.OPTIMIZER in obj.roles)))
+    return found
+
+
+def _keyed(module: ModuleModel, node: cst.CSTNode) -> bool:
+    below: cst.CSTNode = node
+    for parent in module.enclosing(node):
+        if isinstance(parent, (cst.DictElement, cst.DictComp)) and getattr(parent, "key", None) is below:
+            return True
+        if isinstance(parent, cst.SubscriptElement):
+            return True
+        if isinstance(parent, cst.Call):
+            callee = (module.qualify(parent.func) or "").rsplit(".", 1)[-1]
+            method = parent.func.attr.value if isinstance(parent.func, cst.Attribute) else None
+            if callee in _MESSAGE_CALLS or method in _MESSAGE_CALLS or (
+                    isinstance(parent.func, cst.Name) and parent.func.value in _MESSAGE_CALLS):
+                return False
+            full = module.qualify(parent.func) or ""
+            if full.startswith("tf.summary.") or full in ("os.path.join", "open") or method in ("join", "save", "save_weights", "format"):
+                return True
+        if isinstance(parent, (cst.FormattedString, cst.BinaryOperation)):
+            below = parent
+            continue
+        if isinstance(parent, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            return isinstance(below, (cst.FormattedString, cst.BinaryOperation)) and _stored(parent)
+        below = parent
+    return False
+
+
+def _stored(statement: cst.CSTNode) -> bool:
+    """A string built from a name and assigned (a path, a tag to use later), not printed."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)) for small in statement.body)
+
+
+def _legacy_h5_model_save(module: ModuleModel) -> cst.CSTNode | None:
+    """A whole model saved to a legacy `.h5` file in Keras 2 code, where optimizer weights are keyed by
+    the optimizer's name (two optimizers with one name collide: tensorflow/tensorflow#40256)."""
+    if module.keras_generation() != 2:
+        return None
+    for call in module.calls:
+        if call.method != "save" or Role.MODEL not in module.roles_of_expr(call.receiver_expr, call.scope):
+            continue
+        fmt = module.string_value(call.kwarg("save_format"), call.scope)
+        path = module.string_value(call.arg(0, "filepath"), call.scope) or ""
+        if fmt == "h5" or path.endswith((".h5", ".hdf5")):
+            return call.node
+    return None
 
 
 def _optimizer_calls(code: str) -> int:
@@ -263,7 +383,7 @@ def _is_returned(module: ModuleModel, call: Call) -> bool:
     function = call.function
     if function is None:
         return False
-    return any(expr is call.node for expr in module.builder.returns.get(id(function), []))
+    return any(expr is call.node for expr in module.returned_exprs(function))
 
 
 def _literal_name(call: Call) -> str | None:

@@ -6,13 +6,14 @@ from typing import Iterator
 
 import libcst as cst
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, Key, ModuleModel, Role
-from ckptlint.model.loading import (
-    TRAIN_METHODS, exclusive, file_kind, imports_keras2, resume_evidence, trained_later,
-)
-from ckptlint.fix import insert_before, statement_of
-from ckptlint.rule import Diagnostic, Fix, Invalid, Rule
+from ckptlint.model.vocabulary import KERAS_TRAINING_METHODS as TRAIN_METHODS
+from ckptlint.model.loading import exclusive, resume_evidence
+from ckptlint.model.restores import trained_after
+from ckptlint.model.paths import file_kind
+from ckptlint.lint.fix.edits import insert_before, statement_of
+from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
 
 class WeightsLoadedIntoUnbuiltOptimizer(Rule):
@@ -35,13 +36,6 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     first; loading before `compile()` loses it as well (keras-team/keras#20128,
     bayesflow-org/bayesflow#506; failure-modes.md #6). Loading pretrained weights to fine-tune is not
     a resume and is not flagged.
-
-    ## Example
-    ```python
-    model.compile(optimizer="adam", loss="mse")
-    model.load_weights("ckpt/last.weights.h5")
-    model.fit(x, y, initial_epoch=5, epochs=10)
-    ```
 
     ## Use instead
     ```python
@@ -67,8 +61,9 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     code = "CKPT205"
     name = "weights-loaded-into-unbuilt-optimizer"
     severity = Severity.ERROR
+    keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "`load_weights` of a .weights.h5 into a compiled model whose optimizer is not built: its state is skipped."
-    fix_safety = "safe"
+    fix_safety = FixSafety.SAFE
     api_words = ("load_weights",)
 
     VALID = [
@@ -112,6 +107,24 @@ model.save_weights("run/ckpt")
 """,
     ]
     INVALID = [
+        # The Keras save-and-load tutorial's layout: compile() inside the model factory.
+        Invalid(
+            """
+import tensorflow as tf
+def create_model():
+    model = tf.keras.Sequential([tf.keras.layers.Dense(512, activation="relu"), tf.keras.layers.Dense(10)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+checkpoint_path = "training_1/cp.weights.h5"
+cp_callback = tf.keras.callbacks.ModelCheckpoint(filepath=checkpoint_path, save_weights_only=True)
+model = create_model()
+model.fit(train_images, train_labels, epochs=10, callbacks=[cp_callback])
+model = create_model()
+model.load_weights(checkpoint_path)
+model.fit(train_images, train_labels, epochs=5, callbacks=[cp_callback])
+""",
+            lines=(12,),
+        ),
         Invalid(
             """
 import keras
@@ -138,31 +151,38 @@ def resume(model, directory, epoch):
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        if imports_keras2(module):
-            return
         for call in module.calls:
-            if call.method != "load_weights" or call.receiver is None:
+            if call.method != "load_weights" or call.receiver_expr is None:
                 continue
             path = call.arg(0, "filepath")
             if file_kind(module, path, call.scope) != "weights.h5":
                 continue
-            key = call.receiver
-            compiles = [c for c in module.compiles_of(key) if not exclusive(module, c.node, call.node)]
-            if not compiles:
+            models = frozenset(obj for obj in module.objects(call.receiver_expr, call.scope, call.order)
+                               if Role.MODEL in obj.roles)
+            if not models:
                 continue
-            before = [c for c in compiles if c.order < call.order]
-            if before and _built_between(module, key, before[-1].order, call.order):
+            compiles = [t.call for t in module.training()
+                        if t.compiled and t.models & models and not exclusive(module, t.call.node, call.node)]
+            # Compiled by the factory that built it (here or in another module): before the load.
+            factory = [c for c in compiles if c.function is not call.function or c.scope is not call.scope]
+            compiled_elsewhere = bool(factory) or any(obj.compiled for obj in models)
+            before = [c for c in compiles if c.order < call.order and c not in factory]
+            if not compiles and not compiled_elsewhere:
                 continue
-            if not trained_later(module, key, call.order, call.scope):
+            start = before[-1].order if before else _function_start(module, call)
+            if (before or compiled_elsewhere) and _built_between(module, models, start, call.order):
                 continue
-            evidence = resume_evidence(module, call, key, path)
+            if trained_after(module, call, models) is None:
+                continue
+            evidence = resume_evidence(module, call, call.receiver, path) if call.receiver is not None else None
             if evidence is None:
                 continue
-            if before:
+            if before or compiled_elsewhere:
                 message = ("`load_weights` into a compiled model whose optimizer is not built yet: Keras skips the "
                            "optimizer state in the file with only a UserWarning, so training resumes with fresh "
                            "moments and `iterations = 0`")
-                related = [(before[-1].node, "compiled here; the optimizer has no variables yet")]
+                where = before[-1] if before else (factory[0] if factory else None)
+                related = [(where.node, "compiled here; the optimizer has no variables yet")] if where else []
             else:
                 message = ("`load_weights` before `compile()`: the optimizer state in the file has nothing to load "
                            "into and is dropped, so training resumes with fresh moments and `iterations = 0`")
@@ -172,28 +192,42 @@ def resume(model, directory, epoch):
                 f"{message} ({evidence}); call `model.optimizer.build(model.trainable_variables)` after "
                 f"`compile()` and before `load_weights`",
                 related=related,
-                fix=_build_before_load_fix(module, call) if before else None,
+                fix=_build_before_load_fix(module, call) if (before or compiled_elsewhere) else None,
             )
 
 
-def _built_between(module: ModuleModel, model: Key, start: int, end: int) -> bool:
-    """The model's optimizer is built between two points: `model.optimizer.build(...)`, a build of an
-    optimizer binding, or a training step on the model."""
+def _function_start(module: ModuleModel, call: Call) -> int:
+    """Where the loading model was made: the last assignment of the receiver before the load (a fresh
+    model from the factory), else the start of the function holding the load."""
+    binding = module.bindings.get(call.receiver) if call.receiver is not None else None
+    if binding is not None:
+        before = [a.order for a in binding.assignments if a.order < call.order and a.scope is call.scope]
+        if before:
+            return max(before)
+    orders = [c.order for c in module.calls if c.function is call.function]
+    return min(orders) - 1 if orders else 0
+
+
+def _built_between(module: ModuleModel, models: frozenset, start: int, end: int) -> bool:
+    """The models' optimizer is built between two points: `model.optimizer.build(...)`, a build of an
+    optimizer, or a training step on the model."""
     for call in module.calls:
-        if not (start < call.order < end):
+        if not (start < call.order < end) or call.receiver_expr is None:
             continue
-        if call.receiver == model and call.method in TRAIN_METHODS:
+        receivers = module.objects(call.receiver_expr, call.scope, call.order)
+        if call.method in TRAIN_METHODS and receivers & models:
             return True
-        if call.method == "build" and _is_optimizer_of(module, call, model):
+        if call.method == "build" and (_is_optimizer_of(module, call, models) or
+                                       any(Role.OPTIMIZER in obj.roles for obj in receivers)):
             return True
     return False
 
 
-def _is_optimizer_of(module: ModuleModel, call: Call, model: Key) -> bool:
+def _is_optimizer_of(module: ModuleModel, call: Call, models: frozenset) -> bool:
     expr = call.receiver_expr
     if isinstance(expr, cst.Attribute) and expr.attr.value == "optimizer":
-        return module.key_of(expr.value, call.scope) == model
-    return Role.OPTIMIZER in module.roles(call.receiver)
+        return bool(module.objects(expr.value, call.scope, call.order) & models)
+    return False
 
 
 def _build_before_load_fix(module: ModuleModel, call: Call) -> Fix | None:

@@ -1,4 +1,4 @@
-"""The rule catalogue (ckptlint.catalogue): the metadata the engine reads instead of importing the rule
+"""The rule catalogue (ckptlint.lint.catalogue): the metadata the engine reads instead of importing the rule
 modules. It must be current, agree with the rule classes, and a stale one must fall back to them."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
 
 def test_the_generated_catalogue_is_current():
     assert catalogue.path().read_text(encoding="utf-8") == catalogue.generate(), (
-        "rules/_catalogue.py is stale: regenerate it with `python -m ckptlint.catalogue`"
+        "rules/_catalogue.py is stale: regenerate it with `python -m ckptlint.lint.catalogue`"
     )
 
 
@@ -20,14 +20,22 @@ def test_the_catalogue_agrees_with_the_rule_classes():
     assert [e.code for e in catalogue.from_rule_classes()] == sorted(e.code for e in catalogue.from_rule_classes())
 
 
+def test_the_rendered_rule_pages_are_current():
+    for name, page in catalogue.rendered_pages().items():
+        path = catalogue.docs_directory() / name
+        assert path.is_file() and path.read_text(encoding="utf-8") == page, (
+            f"docs/rules/{name} is stale: regenerate it with `python -m ckptlint.lint.catalogue`"
+        )
+
+
 def test_a_stale_catalogue_is_ignored(monkeypatch):
     monkeypatch.setattr(catalogue, "sources_digest", lambda: "edited since")
     assert catalogue._stored() is None
-    catalogue.entries.cache_clear()
+    catalogue.records.cache_clear()
     try:
-        assert catalogue.entries() == catalogue.from_rule_classes()
+        assert catalogue.records() == catalogue.live_records()
     finally:
-        catalogue.entries.cache_clear()
+        catalogue.records.cache_clear()
 
 
 def test_checking_a_file_the_prefilter_drops_imports_no_libcst(tmp_path):

@@ -14,6 +14,7 @@ BAD = """
 import tensorflow as tf
 opt_a = tf.keras.optimizers.Adam()
 opt_b = tf.keras.optimizers.Adam()
+slots = {o.name: o for o in (opt_a, opt_b)}
 """
 CLEAN = """
 import tensorflow as tf
@@ -202,7 +203,7 @@ def test_empty_binary_and_huge_files(write, tmp_path):
 
 
 def test_unreadable_file(tmp_path):
-    from ckptlint.engine import FileTask, lint_file
+    from ckptlint.lint.engine import FileTask, lint_file
 
     (tmp_path / "dir.py").mkdir()
     outcome = lint_file(FileTask(str(tmp_path / "dir.py"), ("CKPT001", "CKPT301"), 10**6, "x"), None)
@@ -223,6 +224,7 @@ def test_notebook_findings_name_cell_and_line(write, tmp_path):
         ("markdown", "# Training"),
         ("code", ["%pip install tensorflow\n", "import tensorflow as tf\n", "!nvidia-smi"]),
         ("code", ["opt_a = tf.keras.optimizers.Adam()\n", "\n", "opt_b = tf.keras.optimizers.Adam()"]),
+        ("code", ["slots = {o.name: o for o in (opt_a, opt_b)}"]),
     ))
     result = run_ckptlint("check", "--no-cache", "nb.ipynb", cwd=tmp_path)
     assert result.returncode == 1
@@ -284,9 +286,9 @@ def test_rules_list_page_and_version(tmp_path):
 
 
 def test_an_internal_error_in_a_rule_is_reported_and_the_run_goes_on(write, tmp_path, monkeypatch):
-    from ckptlint.config import ConfigResolver
-    from ckptlint.engine import Options, run
-    from ckptlint.registry import rule_by_code
+    from ckptlint.lint.config import ConfigResolver
+    from ckptlint.lint.engine import Options, run
+    from ckptlint.lint.registry import rule_by_code
 
     def broken(self, module):
         raise KeyError("boom")

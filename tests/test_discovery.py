@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ckptlint.config import Config, ConfigResolver
-from ckptlint.files import discover
+from ckptlint.lint.config import Config, ConfigResolver
+from ckptlint.lint.discovery import discover
 
 
 def _touch(root: Path, *names: str) -> None:

@@ -17,15 +17,13 @@ import libcst as cst
 import pytest
 
 from ckptlint.cli import main
-from ckptlint.engine import lint_text
-from ckptlint.files import Source, read_source
-from ckptlint.fix import (
-    MAX_PASSES, add_keyword_arg, fix_text, insert_before, plan_file, replace_keyword,
-    select_non_overlapping, statement_of,
-)
-from ckptlint.fix_write import NotebookFile, read_for_fix, write_plan
-from ckptlint.registry import all_rules
-from ckptlint.rule import Fix
+from ckptlint.lint.engine import lint_text
+from ckptlint.lint.sources import Source, read_source
+from ckptlint.lint.fix.apply import MAX_PASSES, fix_text, plan_file, select_non_overlapping
+from ckptlint.lint.fix.edits import add_keyword_arg, insert_before, replace_keyword, statement_of
+from ckptlint.lint.fix.write import NotebookFile, read_for_fix, write_plan
+from ckptlint.lint.registry import all_rules
+from ckptlint.lint.rule import Fix
 from cli_helpers import run_ckptlint
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fix"
@@ -55,6 +53,7 @@ discriminator_optimizer = tf.keras.optimizers.Adam(
     1e-4,
     beta_1=0.5,
 )
+by_name = {opt.name: opt for opt in (generator_optimizer, discriminator_optimizer)}
 """
 
 
@@ -211,6 +210,8 @@ def test_ckpt301_names_are_unique_in_the_scope_and_a_repeated_explicit_name_is_l
                 self.g_opt = Adam(name="d_opt")
                 self.d_opt = RMSprop()
                 self.e_opt = SGD(name="d_opt")
+            def slots(self):
+                return {o.name: o.variables for o in (self.g_opt, self.d_opt, self.e_opt)}
         """)
     outcome = lint(source)
     fixable = {f.source_line.strip(): f.fixable for f in outcome.findings}
@@ -223,7 +224,7 @@ def test_ckpt301_names_are_unique_in_the_scope_and_a_repeated_explicit_name_is_l
 # ---- every rule with a fix: the fixed examples parse, the finding goes, nothing new appears, idempotent --
 @pytest.mark.parametrize("rule", FIXABLE_RULES, ids=lambda r: r.code)
 def test_every_fix_on_the_rule_examples_parses_clears_its_finding_and_is_idempotent(rule):
-    from ckptlint.fix import parses
+    from ckptlint.lint.fix.apply import parses
 
     fixed_any = 0
     for example in rule.INVALID:
@@ -272,7 +273,7 @@ def test_a_fix_that_would_add_a_finding_is_dropped_and_reported(monkeypatch):
 def test_a_fix_that_produces_invalid_code_is_never_applied(monkeypatch):
     import ckptlint.rules.checkpoint_missing_optimizer as rule_module
 
-    def broken(module, fact, key):  # `ckpt = class`: libcst prints it, no parser accepts it
+    def broken(module, fact, key, keyword):  # `ckpt = class`: libcst prints it, no parser accepts it
         return Fix(fact.call.node, cst.Name("class"))
 
     monkeypatch.setattr(rule_module, "_add_optimizer_fix", broken)
@@ -460,7 +461,7 @@ def test_notebook_fix_that_touches_a_magic_line_is_refused(tmp_path):
     handle = read_for_fix(path, 10**7)
     new_text = handle.fix_text.replace("ckpt = tf.train.Checkpoint(model=model)  # keep\n\n",
                                        "ckpt = tf.train.Checkpoint(model=model)  # keep\nq = 1\n")
-    from ckptlint.fix_write import UnfixableFile
+    from ckptlint.lint.fix.write import UnfixableFile
 
     with pytest.raises(UnfixableFile, match="magic"):
         handle.render(new_text)
@@ -509,10 +510,10 @@ def test_check_marks_fixable_findings_and_hints_at_fix(monkeypatch, capsys, tmp_
 def test_unsafe_fixes_are_hidden_without_the_flag(monkeypatch, capsys, tmp_path):
     from ckptlint.rules.unnamed_multiple_optimizers import UnnamedMultipleOptimizers
 
-    from ckptlint import catalogue
+    from ckptlint.lint import catalogue
 
     monkeypatch.setattr(UnnamedMultipleOptimizers, "fix_safety", "unsafe")
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)  # the report reads the catalogue
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)  # the report reads the catalogue
     (tmp_path / "a.py").write_text(UNNAMED)
     code, out, _ = _check(monkeypatch, capsys, tmp_path, ".")
     assert "[*]" not in out.split("Found")[0]
@@ -683,8 +684,8 @@ def test_ckpt402_renames_only_an_unambiguous_keyword():
 
 
 def test_hiding_unsafe_fixes_keeps_the_internal_errors():
-    from ckptlint.findings import Finding, LintResult, Location, Severity
-    from ckptlint.fix_hints import mark_fixable
+    from ckptlint.lint.findings import Finding, LintResult, Location, Severity
+    from ckptlint.lint.fix.hints import mark_fixable
 
     finding = Finding("CKPT201", "m", Severity.ERROR, Location("a.py", 1, 1, 1, 1), fixable=True)
     result = LintResult([finding], 1, ["a notice"], ["a.py: internal error in CKPT999"])

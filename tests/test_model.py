@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from ckptlint.model import ModuleModel, Role
-from ckptlint.model.names import canonical
+from ckptlint.model.vocabulary import canonical
 
 
 def build(code: str) -> ModuleModel:

@@ -7,10 +7,8 @@ import textwrap
 import libcst as cst
 
 from ckptlint.model import ModuleModel
-from ckptlint.model.loading import (
-    PLACEHOLDER, exclusive, file_kind, loaded_models, module_constants, module_name_of, path_value,
-    resolve_placeholders, resume_evidence, same_path, path_identity,
-)
+from ckptlint.model.paths import PLACEHOLDER, file_identity as path_identity, file_kind, module_constants, module_name_of, path_value, resolve_placeholders, same_path
+from ckptlint.model.loading import exclusive, loaded_models, resume_evidence
 
 
 def _model(code: str) -> ModuleModel:

@@ -48,7 +48,7 @@ def test_wheel_installs_rules_as_ckptlint_rules(tmp_path):
     public_modules = [name for name in rule_modules if not name.startswith("_")]  # not __init__, _catalogue
     assert len(rows) == len(public_modules) + 2  # every rule module, plus CKPT000/CKPT001
     fresh = subprocess.run(
-        [sys.executable, "-c", "from ckptlint import catalogue; print(catalogue._stored() is not None)"],
+        [sys.executable, "-c", "from ckptlint.lint import catalogue; print(catalogue._stored() is not None)"],
         cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
         timeout=120,
     )

@@ -22,12 +22,12 @@ import libcst as cst
 import pytest
 from libcst._nodes.base import CSTNode
 
-from ckptlint import engine
-from ckptlint.config import ConfigResolver
-from ckptlint.engine import Options, lint_text, might_matter
-from ckptlint.files import Source
-from ckptlint.model.builder import _NO_CODE_INSIDE, walk
-from ckptlint.registry import all_rules
+from ckptlint.lint import engine
+from ckptlint.lint.config import ConfigResolver
+from ckptlint.lint.engine import Options, lint_text, might_matter
+from ckptlint.lint.sources import Source
+from ckptlint.model.walk import _NO_CODE_INSIDE, walk
+from ckptlint.lint.registry import all_rules
 from cli_helpers import REPO, run_ckptlint
 
 RULES = all_rules()
@@ -166,6 +166,7 @@ BAD = """\
 import tensorflow as tf
 opt_a = tf.keras.optimizers.Adam()
 opt_b = tf.keras.optimizers.Adam()
+slots = {o.name: o for o in (opt_a, opt_b)}
 """
 THREE = BAD + "opt_c = tf.keras.optimizers.SGD()\n"
 
@@ -318,7 +319,7 @@ def test_check_never_imports_tensorflow_or_keras(tmp_path):
 
 def test_subtree_and_ancestors_agree_with_libcst_visit():
     """`subtree` meets nodes in `node.visit`'s order; `ancestors` finds the same path to every node."""
-    from ckptlint.model.builder import ancestors, subtree
+    from ckptlint.model.walk import ancestors, subtree
 
     class _Order(cst.CSTVisitor):
         def __init__(self):
@@ -352,7 +353,7 @@ def test_subtree_and_ancestors_agree_with_libcst_visit():
 def test_positions_fast_path_gives_libcst_public_positions():
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from ckptlint.locate import positions
+    from ckptlint.lint.positions import positions
 
     for text in list(_walk_sources())[::5]:
         try:
@@ -367,7 +368,7 @@ def test_positions_fast_path_gives_libcst_public_positions():
 def test_child_field_order_is_read_like_inspect_getsource_for_every_node_class():
     import inspect
 
-    from ckptlint.model.builder import _method_source
+    from ckptlint.model.walk import _method_source
 
     checked = 0
     for cls in set(_all_node_classes()):

@@ -28,6 +28,7 @@ BAD = textwrap.dedent(
     import tensorflow as tf
     opt_a = tf.keras.optimizers.Adam()
     opt_b = tf.keras.optimizers.Adam()
+    slots = {o.name: o for o in (opt_a, opt_b)}
     """
 )
 CLEAN = 'print("hello")\n'

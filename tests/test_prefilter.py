@@ -1,4 +1,4 @@
-"""The prefilter's code view (ckptlint.prefilter.code_text): comments and string literals go, code stays.
+"""The prefilter's code view (ckptlint.lint.prefilter.code_text): comments and string literals go, code stays.
 Dropping code would drop files a rule fires on, so the conservative direction is checked against
 Python's own tokenizer on every source file of the repository."""
 
@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from ckptlint.prefilter import code_text, may_call_method, might_matter
+from ckptlint.lint.prefilter import code_text, may_call_method, might_matter
 from cli_helpers import REPO
 
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -92,8 +92,8 @@ def _spelled(word: str) -> str:
 
 def test_every_word_group_alone_passes_the_prefilter():
     """The anchors (the first word of each group, searched first) never hide a group that matches."""
-    from ckptlint.catalogue import entries
-    from ckptlint.prefilter import word_groups
+    from ckptlint.lint.catalogue import rule_records as entries
+    from ckptlint.lint.prefilter import word_groups
 
     every = tuple(entry.code for entry in entries())
     checked = 0

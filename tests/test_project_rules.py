@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ckptlint.config import ConfigResolver
-from ckptlint.engine import Options, run
+from ckptlint.lint.config import ConfigResolver
+from ckptlint.lint.engine import Options, run
 
 TRAIN = """
 import tensorflow as tf

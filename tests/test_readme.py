@@ -6,7 +6,7 @@ import re
 
 from samples import REPO
 
-from ckptlint.rules_command import markdown_table
+from ckptlint.lint.rules_command import markdown_table
 
 START, END = "<!-- rules:start -->\n", "<!-- rules:end -->"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
-from ckptlint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
 from ckptlint.report.github import escape_data, escape_property
-from ckptlint.rule import Rule
+from ckptlint.lint.rule import Rule
 
 
 class FakeRule(Rule):
@@ -23,11 +23,11 @@ class FakeRule(Rule):
 
 @pytest.fixture(autouse=True)
 def fake_rules(monkeypatch):
-    import ckptlint.registry as registry
+    import ckptlint.lint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeRule,))
     # The reports read names from the catalogue: make it follow the fake registry.
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)
 
 
 def test_one_annotation_per_finding_with_level_mapping():

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
-from ckptlint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
-from ckptlint.rule import Rule
+from ckptlint.lint.rule import Rule
 
 
 class FakeDocumentedRule(Rule):
@@ -19,8 +19,7 @@ class FakeDocumentedRule(Rule):
     code = "CKPT903"
     name = "fake-documented-rule"
     severity = Severity.WARNING
-    summary = "A fake rule with a documentation URL."
-    url = "https://example.org/rules/CKPT903"
+    summary = "A fake rule with a page."
 
 
 class FakePlainRule(Rule):
@@ -29,16 +28,16 @@ class FakePlainRule(Rule):
     code = "CKPT904"
     name = "fake-plain-rule"
     severity = Severity.INFO
-    summary = "A fake rule without a URL."
+    summary = "Another fake rule."
 
 
 @pytest.fixture
 def fake_rules(monkeypatch):
-    import ckptlint.registry as registry
+    import ckptlint.lint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeDocumentedRule, FakePlainRule))
     # The reports read names from the catalogue: make it follow the fake registry.
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)
 
 
 def test_finding_object_shape(fake_rules):
@@ -64,12 +63,12 @@ def test_finding_object_shape(fake_rules):
             "end_location": {"row": 10, "column": 42},
             "fixable": True,
             "related": [{"filename": "src/train.py", "cell": None, "row": 4, "column": 1, "message": "checkpoint created here"}],
-            "url": "https://example.org/rules/CKPT903",
+            "page": "docs/rules/CKPT903.md",
         }
     ]
 
 
-def test_notebook_engine_code_and_no_url(fake_rules):
+def test_notebook_engine_code_has_no_page(fake_rules):
     findings = [
         Finding("CKPT000", "invalid syntax", Severity.ERROR, Location("a.ipynb", 2, 3, 2, 4, cell=5)),
         Finding("CKPT904", "note", Severity.INFO, Location("b.py", 1, 1, 3, 2)),
@@ -78,10 +77,10 @@ def test_notebook_engine_code_and_no_url(fake_rules):
     assert [d["name"] for d in doc] == ["syntax-error", "fake-plain-rule"]
     assert doc[0]["cell"] == 5 and doc[0]["location"] == {"row": 2, "column": 3}
     assert doc[1]["cell"] is None and doc[1]["end_location"] == {"row": 3, "column": 2}
-    assert "url" not in doc[0] and "url" not in doc[1]
+    assert "page" not in doc[0] and doc[1]["page"] == "docs/rules/CKPT904.md"
     assert [d["severity"] for d in doc] == ["error", "info"]
     expected_keys = {"code", "name", "severity", "message", "filename", "cell", "location", "end_location", "fixable", "related"}
-    assert all(set(d) == expected_keys for d in doc)
+    assert set(doc[0]) == expected_keys and set(doc[1]) == expected_keys | {"page"}
 
 
 def test_order_is_the_runs_order_and_unknown_codes_still_render(fake_rules):

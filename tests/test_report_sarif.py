@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
 from ckptlint import __version__
-from ckptlint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import render
 from ckptlint.report.sarif import escape_link_text, line_hash, sarif_log
-from ckptlint.rule import Rule
+from ckptlint.lint.rule import Rule
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 
@@ -71,11 +71,11 @@ def in_a_repository(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_rules(monkeypatch):
-    import ckptlint.registry as registry
+    import ckptlint.lint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeFixableRule, FakeOffRule))
     # The reports read names from the catalogue: make it follow the fake registry.
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)
 
 
 def sarif(result: LintResult) -> dict:
@@ -195,7 +195,8 @@ def test_driver_rules_describe_fake_rules_and_engine_codes(fake_rules):
 
 def test_every_registered_rule_is_in_the_driver(validator):
     """The real registry: whatever rules ship, each one is described, with its page as help."""
-    from ckptlint.registry import ENGINE_CODES, all_rules
+    from ckptlint.lint.catalogue import ENGINE_CODES
+    from ckptlint.lint.registry import all_rules
 
     log = sarif(LintResult([], 0))
     assert_valid(validator, log)

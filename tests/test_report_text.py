@@ -9,12 +9,12 @@ import textwrap
 
 import pytest
 
-from ckptlint import catalogue
+from ckptlint.lint import catalogue
 
 from ckptlint.errors import CkptlintError
-from ckptlint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.report import FORMATS, render
-from ckptlint.rule import Rule
+from ckptlint.lint.rule import Rule
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -40,11 +40,11 @@ class FakeNamingRule(Rule):
 
 @pytest.fixture
 def fake_rules(monkeypatch):
-    import ckptlint.registry as registry
+    import ckptlint.lint.registry as registry
 
     monkeypatch.setattr(registry, "all_rules", lambda: (FakeCheckpointRule, FakeNamingRule))
     # The reports read names from the catalogue: make it follow the fake registry.
-    monkeypatch.setattr(catalogue, "entries", catalogue.from_rule_classes)
+    monkeypatch.setattr(catalogue, "records", catalogue.live_records)
 
 
 def finding(code="CKPT901", message="the optimizer is not in the checkpoint", severity=Severity.ERROR, *, path="src/train.py",
@@ -227,7 +227,7 @@ def test_text_report_imports_neither_libcst_nor_tensorflow():
     code = textwrap.dedent(
         """
         import sys
-        from ckptlint.findings import Finding, LintResult, Location, Severity
+        from ckptlint.lint.findings import Finding, LintResult, Location, Severity
         from ckptlint.report import render
         f = Finding("CKPT301", "m", Severity.WARNING, Location("a.py", 1, 1, 1, 2), source_line="x")
         out = render(LintResult([f], 1), "text")

@@ -12,7 +12,7 @@ from samples import REPO, SAMPLES, projects, twins
 
 
 def test_there_are_sample_projects_for_every_default_rule():
-    from ckptlint.registry import all_rules
+    from ckptlint.lint.registry import all_rules
 
     covered = {code for _name, expected in projects() for code, _line in expected["findings"]["buggy"]}
     covered |= {expected.get("rule") for _name, expected in projects()}

@@ -7,189 +7,13 @@ Positions are computed later and only for modules that have something to report.
 
 from __future__ import annotations
 
-import dataclasses
-import linecache
-import re
-import typing
-from functools import lru_cache
-from typing import Callable, Iterator
-
 import libcst as cst
-from libcst._nodes import op as _op_nodes
-from libcst._nodes import whitespace as _whitespace_nodes
 
+from ckptlint.model.walk import walk
 from ckptlint.model.facts import Assignment, Binding, Call, Key, Scope
-from ckptlint.model.names import canonical
+from ckptlint.model.vocabulary import canonical
 
 _LOOPS = (cst.For, cst.While)
-
-
-# ---- a read-only walk --------------------------------------------------------------------------
-# `node.visit(visitor)` is libcst's visit-and-replace: it rebuilds (and re-validates) every node of the
-# tree even for a read-only CSTVisitor, which costs more than parsing the file. `walk` calls the same
-# visitor's `visit_<Node>`/`leave_<Node>` methods in the same order (children in the order libcst's
-# own `_visit_and_replace_children` visits them, read once per node class from its source), without
-# rebuilding anything, and skips whitespace, operators and parentheses, which hold no code.
-# tests/test_performance_levers.py checks that it dispatches exactly like `node.visit` on real code.
-
-_CHILD_FIELD = re.compile(
-    r'visit_(?:required|optional|sentinel|sequence|iterable|body_sequence|body_iterable)\(\s*self,\s*"(\w+)"'
-)
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-_NO_CODE_INSIDE: frozenset[type] = frozenset(
-    value for module in (_whitespace_nodes, _op_nodes) for value in vars(module).values()
-    if isinstance(value, type) and issubclass(value, cst.CSTNode)
-) | {cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace,
-     cst.RightCurlyBrace}
-
-
-def _child_fields(cls: type) -> tuple[str, ...]:
-    fields = _CHILD_FIELDS.get(cls)
-    if fields is None:
-        fields = tuple(dict.fromkeys(_CHILD_FIELD.findall(_method_source(cls._visit_and_replace_children))))
-        _CHILD_FIELDS[cls] = fields
-    return fields
-
-
-def _method_source(method: Callable) -> str:
-    """A method's source: its lines from the file, from its `def` to the end of its signature, then down
-    to the next line indented no deeper than the `def`. inspect.getsource tokenizes for that, which cost 0.05 s of a one-file run."""
-    code = method.__code__
-    lines = linecache.getlines(code.co_filename)
-    start = code.co_firstlineno - 1
-    if not lines or start >= len(lines):
-        raise OSError(f"no source for {method.__qualname__}")  # libcst installed without sources
-    indent = len(lines[start]) - len(lines[start].lstrip())
-    end = start
-    while end < len(lines) and not lines[end].rstrip().endswith(":"):  # a signature over several lines
-        end += 1
-    end += 1
-    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
-        end += 1
-    while not lines[end - 1].strip():
-        end -= 1
-    return "".join(lines[start:end])
-
-
-def _own_method(visitor_class: type, name: str) -> Callable | None:
-    """The visitor class's method `name`, or None when it is CSTVisitor's no-op default."""
-    method = getattr(visitor_class, name, None)
-    return None if method is None or method is getattr(cst.CSTVisitor, name, None) else method
-
-
-_Handlers = tuple[Callable | None, Callable | None, tuple[str, ...] | None]
-_HANDLERS: dict[tuple[type, type], _Handlers] = {}
-
-
-def _handlers(visitor_class: type, cls: type) -> _Handlers:
-    visit = _own_method(visitor_class, f"visit_{cls.__name__}")
-    leave = _own_method(visitor_class, f"leave_{cls.__name__}")
-    if visit is None and leave is None and cls in _NO_CODE_INSIDE:
-        fields = None  # nothing to call in this subtree (whitespace, operators, parentheses)
-    elif _handles_no_code(visitor_class):
-        fields = _child_fields(cls)
-    else:  # nor in fields that can only hold such nodes: not even a call to find that out
-        fields = tuple(name for name in _child_fields(cls) if not _holds_no_code(cls, name))
-    entry = _HANDLERS[visitor_class, cls] = (visit, leave, fields)
-    return entry
-
-
-@lru_cache(maxsize=None)
-def _handles_no_code(visitor_class: type) -> bool:
-    return any(_own_method(visitor_class, f"{kind}_{cls.__name__}")
-               for cls in _NO_CODE_INSIDE for kind in ("visit", "leave"))
-
-
-@lru_cache(maxsize=None)
-def _holds_no_code(cls: type, field_name: str) -> bool:
-    """Whether the field's declared type admits only whitespace, operators and parentheses (the
-    `lpar`, `comma`, `whitespace_*` fields): libcst's dataclass annotations say so."""
-    annotation = {f.name: f.type for f in dataclasses.fields(cls)}.get(field_name)
-    node_types = _node_types(annotation)
-    return node_types is not None and all(t in _NO_CODE_INSIDE for t in node_types)
-
-
-def _node_types(annotation) -> list[type] | None:
-    """The CSTNode classes an annotation admits (through Sequence, Optional, Union), or None when it
-    admits something else or cannot be read (then the field is walked)."""
-    if annotation is None or annotation is type(None) or annotation is cst.MaybeSentinel:
-        return []
-    if isinstance(annotation, type):
-        return [annotation] if issubclass(annotation, cst.CSTNode) else None
-    arguments = typing.get_args(annotation)
-    if not arguments:
-        return None
-    found: list[type] = []
-    for argument in arguments:
-        types = _node_types(argument)
-        if types is None:
-            return None
-        found += types
-    return found
-
-
-def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """`node.visit(visitor)` for a read-only visitor that only defines `visit_<Node>`/`leave_<Node>`
-    methods (no `on_visit` override, no `visit_<Node>_<attr>` hooks), without rebuilding the tree."""
-    visitor_class = type(visitor)
-
-    def step(current: cst.CSTNode) -> None:
-        cls = type(current)
-        visit, leave, fields = _HANDLERS.get((visitor_class, cls)) or _handlers(visitor_class, cls)
-        if fields is None:
-            return
-        if visit is None or visit(visitor, current) is not False:
-            for name in fields:
-                value = getattr(current, name)
-                kind = type(value)
-                if kind is tuple or kind is list:
-                    for item in value:
-                        step(item)
-                elif value is not None and kind is not cst.MaybeSentinel:
-                    step(value)
-        if leave is not None:
-            leave(visitor, current)
-
-    step(node)
-
-
-def subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under `node` (itself first), in the order `node.visit` would meet them, read-only."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        children: list[cst.CSTNode] = []
-        for name in _child_fields(type(current)):
-            value = getattr(current, name)
-            kind = type(value)
-            if kind is tuple or kind is list:
-                children.extend(value)
-            elif value is not None and kind is not cst.MaybeSentinel:
-                children.append(value)
-        stack.extend(reversed(children))
-
-
-def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
-    """The nodes from `root` down to `target` (both included), found by identity without rebuilding
-    the tree (libcst has no parent links); None when `target` is not under `root`."""
-    # Whitespace, operators and parentheses hold no code: not searched unless they are the target.
-    skipped = frozenset() if type(target) in _NO_CODE_INSIDE else _NO_CODE_INSIDE
-    path: list[cst.CSTNode] = []
-
-    def search(current: cst.CSTNode) -> bool:
-        path.append(current)
-        if current is target:
-            return True
-        for name in _child_fields(type(current)):
-            value = getattr(current, name)
-            for item in value if type(value) in (tuple, list) else (value,):
-                if isinstance(item, cst.CSTNode) and type(item) not in skipped and search(item):
-                    return True
-        path.pop()
-        return False
-
-    return path if search(root) else None
 
 
 def dotted_name(expr: cst.BaseExpression) -> str | None:
@@ -217,9 +41,11 @@ class ModelBuilder(cst.CSTVisitor):
         self.calls: list[Call] = []
         self.calls_by_node: dict[int, Call] = {}
         self.attribute_uses: list[tuple[Key, str, Scope]] = []  # (binding, attribute, scope)
+        self.attribute_reads: dict[str, list[tuple[cst.Attribute, Scope]]] = {}  # attribute -> every `x.attr`
         self.loop_iterables: list[tuple[cst.BaseExpression, Scope, cst.CSTNode]] = []
         self.returns: dict[int, list[cst.BaseExpression]] = {}  # function scope id -> returned exprs
         self.functions: list[Scope] = []
+        self.classes: list[Scope] = []
         self._loops: list[cst.CSTNode] = []
         self._order = 0
         self._discarded: set[int] = set()
@@ -236,19 +62,23 @@ class ModelBuilder(cst.CSTVisitor):
         return self._order
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        bases = tuple(self.qualify(arg.value) or "" for arg in node.bases)
+        bases = tuple(self.qualify(arg.value) or self._raw_dotted(arg.value) for arg in node.bases if arg.keyword is None)
         scope = Scope("class", node.name.value, self.scope, node, bases)
         if self.scope is self.module_scope:
             self.local_defs[node.name.value] = scope
-        self._bind(node.name.value, None)
+        self.classes.append(scope)
+        self._bind(node.name.value, None).defines = scope
         self.scopes.append(scope)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.scopes.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._bind(node.name.value, None)
-        scope = Scope("function", node.name.value, self.scope, node)
+        params = node.params
+        positional = tuple(p.name.value for p in [*params.posonly_params, *params.params])
+        scope = Scope("function", node.name.value, self.scope, node,
+                      params=positional, kwonly=tuple(p.name.value for p in params.kwonly_params))
+        self._bind(node.name.value, None).defines = scope
         self.functions.append(scope)
         if self.scope is self.module_scope:
             self.local_defs[node.name.value] = scope
@@ -258,8 +88,10 @@ class ModelBuilder(cst.CSTVisitor):
         self._loops = []
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            binding = self._bind(param.name.value, None)
-            binding.is_parameter = True
+            self._bind(param.name.value, None).is_parameter = True
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._bind(star.name.value, None).is_parameter = True
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -280,15 +112,24 @@ class ModelBuilder(cst.CSTVisitor):
                 self.aliases[top] = top
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar):
             return
-        base = _import_name(node.module)
+        # A relative import keeps its dots (`from .models import build` -> `.models.build`): only the
+        # project's own modules are imported that way, and they are resolved against this file's package.
+        dots = "." * len(node.relative)
+        if node.module is None and not dots:
+            return
+        base = dots + (_import_name(node.module) if node.module is not None else "")
         for alias in node.names:
             name = _import_name(alias.name)
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.aliases[local] = f"{base}.{name}"
+            self.aliases[local] = f"{base}.{name}" if not base.endswith(".") else f"{base}{name}"
+
+    def _raw_dotted(self, expr: cst.BaseExpression) -> str:
+        """A base class ckptlint cannot qualify, spelled as written (`nn.Module`), or ""."""
+        return dotted_name(expr) or ""
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
         """Canonical name of an imported symbol or a module-level definition, else None."""
@@ -312,14 +153,17 @@ class ModelBuilder(cst.CSTVisitor):
                 return cls
         return self.scope
 
-    def _bind(self, name: str, value: cst.BaseExpression | None) -> Binding:
+    def _bind(self, name: str, value: cst.BaseExpression | None, *, unpack: tuple[int, ...] = (),
+              iterate: bool = False) -> Binding:
         owner = self._owner(name)
         key: Key = (id(owner), name)
         binding = self.bindings.get(key)
         if binding is None:
             binding = Binding(key, name, owner)
             self.bindings[key] = binding
-        binding.assignments.append(Assignment(key, value, self._next(), self.scope))
+        direct = value if not unpack and not iterate else None
+        source = value if direct is None else None
+        binding.assignments.append(Assignment(key, direct, self._next(), self.scope, source, unpack, iterate))
         return binding
 
     def lookup(self, name: str, scope: Scope | None = None) -> Key | None:
@@ -365,18 +209,35 @@ class ModelBuilder(cst.CSTVisitor):
             return names
         return []
 
-    def _assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression) -> None:
+    def _assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression, *, iterate: bool = False) -> None:
         keys: list[Key] = []
         for target in targets:
-            names = self._target_names(target)
-            single = isinstance(target, (cst.Name, cst.Attribute)) and len(names) == 1
-            for name in names:
-                binding = self._bind(name, value if single else None)
+            for name, path in self._target_paths(target, ()):
+                binding = self._bind(name, value if path is not None else None, unpack=path or (), iterate=iterate)
                 keys.append(binding.key)
-            if isinstance(target, cst.Attribute) and not names:
+            if isinstance(target, cst.Attribute) and not self._target_names(target):
                 self._attribute_store(target, value)
-        if isinstance(value, cst.Call) and keys:
+            elif isinstance(target, cst.Subscript) and not iterate:
+                owner = self.key_of(target.value)
+                if owner is not None:
+                    self.element_stores.append((owner, value, self.scope))
+        if isinstance(value, cst.Call) and keys and not iterate:
             self._pending_assign[id(value)] = tuple(keys)
+
+    def _target_paths(self, target: cst.BaseExpression, path: tuple[int, ...]) -> list[tuple[str, tuple[int, ...] | None]]:
+        """Each name a target binds, with the element path it receives (None: unknown, after a `*`)."""
+        if isinstance(target, (cst.Tuple, cst.List)):
+            found: list[tuple[str, tuple[int, ...] | None]] = []
+            starred = False
+            for index, element in enumerate(target.elements):
+                if isinstance(element, cst.StarredElement):
+                    starred = True
+                    found += [(name, None) for name in self._target_names(element.value)]
+                    continue
+                for name, inner in self._target_paths(element.value, (*path, index)):
+                    found.append((name, None if starred or inner is None else inner))
+            return found
+        return [(name, path) for name in self._target_names(target)]
 
     def _attribute_store(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
         """`ckpt.optimizer = opt` adds an item to a checkpoint after construction."""
@@ -388,6 +249,7 @@ class ModelBuilder(cst.CSTVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.attribute_stores = []
+        self.element_stores: list[tuple[Key, cst.BaseExpression, Scope]] = []  # `d[k] = v`, `l[i] = v`
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assign([t.target for t in node.targets], node.value)
@@ -407,8 +269,7 @@ class ModelBuilder(cst.CSTVisitor):
     # ---- control flow -------------------------------------------------------------------------
     def visit_For(self, node: cst.For) -> None:
         self.loop_iterables.append((node.iter, self.scope, node))
-        for name in self._target_names(node.target):
-            self._bind(name, None)
+        self._assign([node.target], node.iter, iterate=True)
         self._loops.append(node)
 
     def leave_For(self, original_node: cst.For) -> None:
@@ -444,6 +305,11 @@ class ModelBuilder(cst.CSTVisitor):
         key = self.key_of(node.value)
         if key is not None:
             self.attribute_uses.append((key, node.attr.value, self.scope))
+        self.attribute_reads.setdefault(node.attr.value, []).append((node, self.scope))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        # A comprehension's target, bound in the enclosing scope (close enough: its own scope only hides it)
+        self._assign([node.target], node.iter, iterate=True)
 
     def visit_Call(self, node: cst.Call) -> None:
         callee = self.qualify(node.func)

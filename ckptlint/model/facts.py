@@ -36,6 +36,9 @@ class Scope:
     parent: Scope | None
     node: cst.CSTNode
     bases: tuple[str, ...] = ()  # classes: qualified names of the bases
+    # functions: the positional parameters in order (`self` included for methods) and keyword-only ones
+    params: tuple[str, ...] = ()
+    kwonly: tuple[str, ...] = ()
 
     @property
     def qualname(self) -> str:
@@ -57,9 +60,15 @@ Key = tuple[int, str]
 @dataclass(eq=False)
 class Assignment:
     key: Key
-    value: cst.BaseExpression | None  # None: bound by unpacking, a loop target, a parameter...
+    value: cst.BaseExpression | None  # the value bound as it is; None: unpacking, a loop target, a parameter...
     order: int
     scope: Scope  # where the assignment statement is (for `self.x = ...`: the method)
+    # For a binding that receives part of a value: the expression, and which part: the element at path
+    # `unpack` (`a, (b, c) = v`: b is element (1, 0) of v), of an element of what `v` iterates when
+    # `iterate` (`for x in v`, `for i, x in enumerate(v)`).
+    source: cst.BaseExpression | None = None
+    unpack: tuple[int, ...] = ()
+    iterate: bool = False
 
 
 @dataclass(eq=False)
@@ -70,6 +79,7 @@ class Binding:
     assignments: list[Assignment] = field(default_factory=list)
     roles: set[Role] = field(default_factory=set)
     is_parameter: bool = False
+    defines: Scope | None = None  # a `def`/`class` statement binds its name to this scope
 
 
 @dataclass(eq=False)
@@ -131,6 +141,8 @@ class Ref:
     key: Key | None = None
     attr: str | None = None
     call: Call | None = None
+    objects: frozenset = frozenset()  # the objects (ckptlint.model.values.Obj) the expression may be
+    scope: Scope | None = None
 
 
 @dataclass(eq=False)
@@ -142,10 +154,19 @@ class CheckpointFact:
     items: dict[str, Ref]
     opaque: bool  # built with **kwargs: its contents are unknown
     added_items: dict[str, Ref] = field(default_factory=dict)  # `ckpt.extra = x` after construction
+    obj: object | None = None  # the object the construction makes (ckptlint.model.values.Obj)
 
     @property
     def all_items(self) -> dict[str, Ref]:
         return {**self.items, **self.added_items}
+
+    @property
+    def held_objects(self) -> frozenset:
+        """Every object an item may be."""
+        held: frozenset = frozenset()
+        for ref in self.all_items.values():
+            held |= ref.objects
+        return held
 
 
 @dataclass(eq=False)
@@ -153,3 +174,17 @@ class ManagerFact:
     call: Call
     keys: tuple[Key, ...]
     checkpoint: CheckpointFact | None
+    obj: object | None = None  # the object the construction makes
+
+
+@dataclass(eq=False)
+class Training:
+    """One place where an optimizer updates a model: `opt.apply_gradients(...)`/`opt.minimize(...)` over
+    the models' variables, or `model.compile(optimizer=opt)` (then Keras tracks the optimizer as
+    `model.optimizer` and saves it with the model). `optimizers` is empty for a string (`"adam"`)."""
+
+    call: Call
+    optimizers: frozenset
+    models: frozenset
+    compiled: bool
+    optimizer_expr: cst.BaseExpression | None

@@ -14,31 +14,16 @@ from typing import Iterable, Iterator
 
 import libcst as cst
 
-from ckptlint.model.builder import ModelBuilder, dotted_name, walk
+from ckptlint.model.builder import ModelBuilder, dotted_name
 from ckptlint.model.facts import (
-    Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope,
+    Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope, Training,
 )
-from ckptlint.model.names import is_model_constructor, is_optimizer_constructor
-
-MODEL_METHODS = frozenset({"compile", "fit", "train_on_batch", "save_weights", "load_weights", "fit_generator"})
-MODEL_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
-OPTIMIZER_METHODS = frozenset({"apply_gradients", "minimize"})
-TRAINING_METHODS = frozenset({"fit", "train_on_batch", "fit_generator", "apply_gradients", "minimize"})
-RESTORE_STATUS_CHECKS = frozenset({
-    "assert_consumed", "assert_existing_objects_matched", "assert_nontrivial_match", "expect_partial",
-})
-
-_CONSTRUCTOR_ROLES = {
-    "tf.train.Checkpoint": Role.CHECKPOINT,
-    "tf.train.CheckpointManager": Role.MANAGER,
-    "tf.Variable": Role.VARIABLE,
-    "tf.random.Generator": Role.GENERATOR,
-    "tf.random.Generator.from_seed": Role.GENERATOR,
-    "tf.random.Generator.from_non_deterministic_state": Role.GENERATOR,
-    "tf.random.get_global_generator": Role.GENERATOR,
-    "keras.callbacks.BackupAndRestore": Role.CALLBACK,
-    "keras.callbacks.ModelCheckpoint": Role.CALLBACK,
-}
+from ckptlint.model.summary import Imports
+from ckptlint.model.values import CallTarget, Obj, ObjKind, Values
+from ckptlint.model.vocabulary import (
+    KERAS_TRAINING_METHODS, MODEL_ATTRIBUTES, OPTIMIZER_METHODS, TRAINING_METHODS,
+)
+from ckptlint.model.walk import ancestors, walk
 
 
 @dataclass(eq=False)
@@ -47,17 +32,28 @@ class ModuleModel:
     builder: ModelBuilder
     checkpoints: list[CheckpointFact] = field(default_factory=list)
     managers: list[ManagerFact] = field(default_factory=list)
-    _function_roles: dict[str, set[Role]] = field(default_factory=dict)
+    values: Values | None = None
+    # The Keras generation the project declares (`keras-version`, dependency pins), set by the engine;
+    # None: not declared.
+    project_keras: int | None = None
     _callers: dict[int, list[Call]] | None = None
+    _training: list[Training] | None = None
+    _calls_by_function: dict[int, list[Call]] | None = None
+    _keras2: str | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def build(cls, module: cst.Module) -> ModuleModel:
+    def build(cls, module: cst.Module, imports: Imports | None = None) -> ModuleModel:
+        """The model of one module. `imports` reaches the summaries of the project modules it imports
+        (ckptlint.model.summary); without it, what comes from other modules is unknown."""
         builder = ModelBuilder(module)
         walk(module, builder)
         builder.finish()
         model = cls(module, builder)
-        model._infer_roles()
+        model.values = Values.solve(builder, imports)
+        for binding in builder.bindings.values():
+            for obj in model.values.of_key(binding.key):
+                binding.roles |= obj.roles
         model._collect_checkpoints()
         return model
 
@@ -69,65 +65,8 @@ class ModuleModel:
     def bindings(self) -> dict[Key, Binding]:
         return self.builder.bindings
 
-    def _infer_roles(self) -> None:
-        for key, attr, _scope in self.builder.attribute_uses:
-            # `self.x` read in a class that never assigns it has no binding (e.g. a Callback's self.model).
-            if attr in MODEL_ATTRIBUTES and key in self.bindings:
-                self.bindings[key].roles.add(Role.MODEL)
-        for call in self.calls:
-            if call.receiver is None:
-                continue
-            roles = self.bindings[call.receiver].roles if call.receiver in self.bindings else None
-            if roles is None:
-                continue
-            if call.method in MODEL_METHODS:
-                roles.add(Role.MODEL)
-            elif call.method in OPTIMIZER_METHODS:
-                roles.add(Role.OPTIMIZER)
-            elif call.method == "assign_add" or call.method == "assign_sub":
-                roles.add(Role.VARIABLE)
-        # Assigned values; two rounds so that `b = a` and functions returning models settle.
-        for _ in range(3):
-            self._function_roles = self._compute_function_roles()
-            for binding in self.bindings.values():
-                for assignment in binding.assignments:
-                    if assignment.value is not None:
-                        binding.roles |= self.roles_of_expr(assignment.value, assignment.scope)
-
-    def _compute_function_roles(self) -> dict[str, set[Role]]:
-        result: dict[str, set[Role]] = {}
-        for name, scope in self.builder.local_defs.items():
-            if scope.kind == "class":
-                if self._is_keras_model_class(scope):
-                    result[name] = {Role.MODEL}
-                elif self._is_callback_class(scope):
-                    result[name] = {Role.CALLBACK}
-                continue
-            roles: set[Role] = set()
-            for expr in self.builder.returns.get(id(scope), []):
-                roles |= self.roles_of_expr(expr, scope)
-            result[name] = roles
-        return result
-
-    def _class_bases(self, scope: Scope, seen: set[str] | None = None) -> set[str]:
-        seen = seen if seen is not None else set()
-        bases: set[str] = set()
-        for base in scope.bases:
-            if base in seen:
-                continue
-            seen.add(base)
-            bases.add(base)
-            if base.startswith("local:"):
-                parent = self.builder.local_defs.get(base[len("local:"):])
-                if parent is not None and parent.kind == "class":
-                    bases |= self._class_bases(parent, seen)
-        return bases
-
-    def _is_keras_model_class(self, scope: Scope) -> bool:
-        return bool(self._class_bases(scope) & {"keras.Model", "keras.Sequential"})
-
     def _is_callback_class(self, scope: Scope) -> bool:
-        return "keras.callbacks.Callback" in self._class_bases(scope)
+        return "keras.callbacks.Callback" in self.values.all_bases(scope)
 
     def is_callback_method(self, scope: Scope) -> bool:
         cls = scope.enclosing_class()
@@ -135,61 +74,51 @@ class ModuleModel:
 
     def roles_of_expr(self, expr: cst.BaseExpression, scope: Scope) -> set[Role]:
         """Roles of the value an expression evaluates to."""
-        if isinstance(expr, cst.Call):
-            callee = self.builder.qualify(expr.func)
-            if callee is not None:
-                if callee in _CONSTRUCTOR_ROLES:
-                    return {_CONSTRUCTOR_ROLES[callee]}
-                if is_optimizer_constructor(callee):
-                    return {Role.OPTIMIZER}
-                if is_model_constructor(callee):
-                    return {Role.MODEL}
-                if callee.startswith("keras.optimizers.schedules."):
-                    return {Role.SCHEDULE}
-                if callee.startswith("tf.data."):
-                    return {Role.DATASET}
-                if callee.startswith("local:"):
-                    return set(self._function_roles.get(callee[len("local:"):], set()))
-            if isinstance(expr.func, cst.Name) and expr.func.value == "iter" and expr.args:
-                return {Role.ITERATOR}
-            if isinstance(expr.func, cst.Attribute):
-                inner = expr.func.value
-                method = expr.func.attr.value
-                inner_roles = self.roles_of_expr(inner, scope)
-                if Role.DATASET in inner_roles:
-                    return {Role.DATASET}
-                if Role.CHECKPOINT in inner_roles and method in ("restore", "read"):
-                    return {Role.STATUS}
-                key = self.builder.key_of(inner, scope)
-                if key is not None and key in self.bindings and method == "__iter__":
-                    return {Role.ITERATOR}
-            return set()
-        if isinstance(expr, cst.Attribute):
-            if expr.attr.value == "optimizer":
-                owner = self.builder.key_of(expr.value, scope)
-                if owner is not None and Role.MODEL in self.roles(owner):
-                    return {Role.OPTIMIZER}
-        key = self.builder.key_of(expr, scope)
-        if key is not None and key in self.bindings:
-            return set(self.bindings[key].roles)
-        return set()
+        roles: set[Role] = set()
+        for obj in self.objects(expr, scope):
+            roles |= obj.roles
+        return roles
+
+    def built_roles(self, expr: cst.BaseExpression, scope: Scope) -> set[Role]:
+        """Roles an expression's value has by construction alone (`keras.Sequential(...)` is a model;
+        a name later `.fit()` is a model by usage only)."""
+        roles: set[Role] = set()
+        for obj in self.objects(expr, scope):
+            roles |= obj.built
+        return roles
+
+    # ---- objects ------------------------------------------------------------------------------
+    def objects(self, expr: cst.BaseExpression | None, scope: Scope, at: int | None = None) -> frozenset[Obj]:
+        """The objects an expression may evaluate to (see ckptlint.model.values); `at`, the order of
+        the call or assignment it belongs to, picks the assignment that reaches a rebound name."""
+        return self.values.objects(expr, scope, at)
+
+    def objects_of(self, key: Key | None) -> frozenset[Obj]:
+        """The objects a binding may hold."""
+        return self.values.of_key(key)
+
+    def same_object(self, a: frozenset[Obj], b: frozenset[Obj]) -> bool:
+        """Whether two sets of objects share one: the two expressions may be the same object."""
+        return bool(a & b)
 
     def _collect_checkpoints(self) -> None:
         by_node: dict[int, CheckpointFact] = {}
         for call in self.calls:
             if call.callee == "tf.train.Checkpoint":
                 items = {
-                    arg.keyword.value: self.ref(arg.value, call.scope)
+                    arg.keyword.value: self.ref(arg.value, call.scope, call.order)
                     for arg in call.node.args
                     if arg.keyword is not None
                 }
                 fact = CheckpointFact(call, call.assigned_to, items, opaque=call.has_star_args or any(
-                    a.keyword is None for a in call.node.args))
+                    a.keyword is None for a in call.node.args), obj=self._made_by(call))
                 self.checkpoints.append(fact)
                 by_node[id(call.node)] = fact
+        # `ckpt.optimizer = opt` after construction, wherever `ckpt` is (a parameter, an attribute...)
         for owner, attr, value, scope in self.builder.attribute_stores:
+            owners = self.objects_of(owner)
             for fact in self.checkpoints:
-                if owner in fact.keys:
+                if owner in fact.keys or (fact.obj is not None and fact.obj in owners):
                     fact.added_items[attr] = self.ref(value, scope)
         for call in self.calls:
             if call.callee == "tf.train.CheckpointManager":
@@ -197,7 +126,12 @@ class ModuleModel:
                 fact = None
                 if target is not None:
                     fact = by_node.get(id(target)) or self.checkpoint_for(target, call.scope)
-                self.managers.append(ManagerFact(call, call.assigned_to, fact))
+                self.managers.append(ManagerFact(call, call.assigned_to, fact, obj=self._made_by(call)))
+
+    def _made_by(self, call: Call) -> Obj | None:
+        """The object a constructor call makes."""
+        made = [obj for obj in self.objects(call.node, call.scope) if obj.node is call.node]
+        return made[0] if made else None
 
     # ---- queries ------------------------------------------------------------------------------
     def roles(self, key: Key | None) -> set[Role]:
@@ -208,38 +142,141 @@ class ModuleModel:
     def name_of(self, key: Key) -> str:
         return self.bindings[key].name if key in self.bindings else "?"
 
+    def keras_generation(self) -> int | None:
+        """2 or 3: the Keras generation this module is written for (the project's declaration, else
+        what the module's own code can only be); None when nothing says (see model/target.py)."""
+        if self.project_keras is not None:
+            return self.project_keras
+        if self._keras2 is None:
+            from ckptlint.model.target import keras2_signal
+
+            self._keras2 = keras2_signal(self) or ""
+        return 2 if self._keras2 else None
+
+    def code_of(self, node: cst.CSTNode | None) -> str:
+        """The source text of a node (one line, for messages)."""
+        if node is None:
+            return "?"
+        return " ".join(self.module.code_for_node(node).split())
+
+    def is_widened(self, key: Key | None) -> bool:
+        """The binding may hold more objects than the analysis tracks: treat what it holds as unknown."""
+        return self.values.is_widened(key)
+
+    def binding_for(self, objects: frozenset[Obj], at: Call) -> Key | None:
+        """A binding that can be named at a call site (`name` in its scope or an enclosing one, or
+        `self.name` in a method) and may hold one of these objects: the one to name in a message or a
+        fix. Prefers a binding that holds exactly these objects, then the nearest scope."""
+        candidates: list[tuple[int, int, Key]] = []
+        distance = 0
+        scope: Scope | None = at.scope
+        cls = at.scope.enclosing_class()
+        while scope is not None:
+            for key, binding in self.bindings.items():
+                if key[0] != id(scope) or binding.defines is not None or binding.name.startswith("self."):
+                    continue
+                held = self.objects_of(key)
+                if held & objects:
+                    candidates.append((0 if held == objects else 1, distance, key))
+            scope = scope.parent
+            distance += 1
+        if cls is not None:
+            for key, binding in self.bindings.items():
+                if key[0] == id(cls) and binding.name.startswith("self.") and self.objects_of(key) & objects:
+                    candidates.append((0 if self.objects_of(key) == objects else 1, 0, key))
+        if not candidates:
+            return None
+        return min(candidates, key=lambda c: (c[0], c[1]))[2]
+
     def key_of(self, expr: cst.BaseExpression, scope: Scope) -> Key | None:
         return self.builder.key_of(expr, scope)
 
-    def ref(self, expr: cst.BaseExpression, scope: Scope) -> Ref:
+    def ref(self, expr: cst.BaseExpression, scope: Scope, at: int | None = None) -> Ref:
+        objects = self.objects(expr, scope, at)
+        # A checkpoint tracks what a list or dict it is given holds.
+        for obj in list(objects):
+            if obj.kind is ObjKind.CONTAINER:
+                for value, inner in obj.elements:
+                    objects |= self.objects(value, inner)
         if isinstance(expr, cst.Call):
-            return Ref(expr, call=self.builder.calls_by_node.get(id(expr)))
+            return Ref(expr, call=self.builder.calls_by_node.get(id(expr)), objects=objects, scope=scope)
         key = self.builder.key_of(expr, scope)
         if key is not None:
-            return Ref(expr, key=key)
+            return Ref(expr, key=key, objects=objects, scope=scope)
         if isinstance(expr, cst.Attribute):
             owner = self.builder.key_of(expr.value, scope)
             if owner is not None:
-                return Ref(expr, key=owner, attr=expr.attr.value)
-        return Ref(expr)
+                return Ref(expr, key=owner, attr=expr.attr.value, objects=objects, scope=scope)
+        return Ref(expr, objects=objects, scope=scope)
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
+        """The canonical name of an imported symbol (`tf.keras.optimizers.Adam` -> `keras.optimizers.Adam`)
+        or `local:<name>` for a module-level definition, else None."""
         return self.builder.qualify(expr)
 
+    def import_path(self, expr: cst.BaseExpression) -> str | None:
+        """The import path an expression names, as imported, not canonicalised (`os.path.join`,
+        `tf_keras.optimizers.legacy.Adam`); None when its head is not an import."""
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        imported = self.builder.aliases.get(head)
+        if imported is None:
+            return None
+        return imported + (f".{rest}" if rest else "")
+
+    def imports(self) -> dict[str, str]:
+        """Local name -> the import path it is bound to, for every import of the module."""
+        return dict(self.builder.aliases)
+
+    def call_at(self, node: cst.CSTNode) -> Call | None:
+        """The call whose node this is."""
+        return self.builder.calls_by_node.get(id(node))
+
+    def returned_exprs(self, function: Scope) -> list[cst.BaseExpression]:
+        """What `return` statements of a function return."""
+        return list(self.builder.returns.get(id(function), []))
+
+    def attribute_reads(self, attr: str) -> list[tuple[cst.Attribute, Scope]]:
+        """Every `x.<attr>` expression of the module (loads and stores), with its scope."""
+        return list(self.builder.attribute_reads.get(attr, []))
+
+    def enclosing(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The nodes that contain `node`, innermost first (the module last)."""
+        path = ancestors(self.module, node) or []
+        return list(reversed(path[:-1]))
+
+    def attribute_stores(self) -> list[tuple[Key, str, cst.BaseExpression, Scope]]:
+        """`owner.attr = value` statements: (owner's binding, attribute, value, scope)."""
+        return list(self.builder.attribute_stores)
+
+    @property
+    def module_scope(self) -> Scope:
+        return self.builder.module_scope
+
+    @property
+    def functions(self) -> list[Scope]:
+        return self.builder.functions
+
+    @property
+    def classes(self) -> list[Scope]:
+        return self.builder.classes
+
     def checkpoint_for(self, expr: cst.BaseExpression, scope: Scope) -> CheckpointFact | None:
-        """The checkpoint an expression refers to (a binding of one, or an inline construction)."""
+        """The checkpoint an expression refers to (a binding of one, an inline construction, or any
+        expression whose object is one: a parameter, an attribute); the last one built when several."""
+        facts = self.checkpoints_of(expr, scope)
+        return facts[-1] if facts else None
+
+    def checkpoints_of(self, expr: cst.BaseExpression, scope: Scope) -> list[CheckpointFact]:
+        """Every checkpoint construction an expression may be, in source order."""
         if isinstance(expr, cst.Call):
-            for fact in self.checkpoints:
-                if fact.call.node is expr:
-                    return fact
-            return None
+            return [fact for fact in self.checkpoints if fact.call.node is expr]
         key = self.builder.key_of(expr, scope)
-        if key is None:
-            return None
-        for fact in reversed(self.checkpoints):
-            if key in fact.keys:
-                return fact
-        return None
+        objects = self.objects(expr, scope)
+        return [fact for fact in self.checkpoints
+                if (key is not None and key in fact.keys) or (fact.obj is not None and fact.obj in objects)]
 
     def manager_for(self, key: Key | None) -> ManagerFact | None:
         for fact in reversed(self.managers):
@@ -259,7 +296,8 @@ class ModuleModel:
                 yield call
 
     def checkpoint_writes(self, fact: CheckpointFact) -> list[Call]:
-        """Calls that write this checkpoint: `ckpt.save/write(...)` or `manager.save()` over it."""
+        """Calls that write this checkpoint: `ckpt.save/write(...)` or `manager.save()` over it, wherever
+        the checkpoint or its manager travelled (a parameter of a helper, an attribute)."""
         writes = [
             call for call in self.method_calls(("save", "write"))
             if self._refers_to(call, fact)
@@ -268,16 +306,84 @@ class ModuleModel:
             if manager.checkpoint is fact:
                 writes += [
                     call for call in self.method_calls(("save",))
-                    if call.receiver is not None and call.receiver in manager.keys
+                    if call not in writes and self._refers_to_manager(call, manager)
                 ]
         return writes
 
     def _refers_to(self, call: Call, fact: CheckpointFact) -> bool:
-        if call.receiver is not None:
-            return call.receiver in fact.keys
-        return call.receiver_expr is fact.call.node
+        if call.receiver is not None and call.receiver in fact.keys:
+            return True
+        if call.receiver_expr is fact.call.node:
+            return True
+        return fact.obj is not None and call.receiver_expr is not None \
+            and fact.obj in self.objects(call.receiver_expr, call.scope, call.order)
+
+    def _refers_to_manager(self, call: Call, manager: ManagerFact) -> bool:
+        if call.receiver is not None and call.receiver in manager.keys:
+            return True
+        return manager.obj is not None and call.receiver_expr is not None \
+            and manager.obj in self.objects(call.receiver_expr, call.scope, call.order)
 
     # ---- training facts -----------------------------------------------------------------------
+    def training(self) -> list[Training]:
+        """Every place an optimizer updates models, in source order (see facts.Training)."""
+        if self._training is None:
+            self._training = []
+            for call in self.calls:
+                if call.method in OPTIMIZER_METHODS and call.receiver_expr is not None:
+                    models = self._trained_models(call)
+                    self._training.append(Training(call, self.objects(call.receiver_expr, call.scope, call.order),
+                                                   models, False, call.receiver_expr))
+                elif call.method == "compile" and call.receiver_expr is not None:
+                    optimizer = call.arg(0, "optimizer")
+                    if optimizer is None:
+                        continue
+                    self._training.append(Training(call, self.objects(optimizer, call.scope, call.order),
+                                                   self.objects(call.receiver_expr, call.scope, call.order), True,
+                                                   optimizer))
+        return self._training
+
+    def trainings_of(self, models: frozenset[Obj]) -> list[Training]:
+        """The trainings that update any of these model objects."""
+        return [fact for fact in self.training() if fact.models & models]
+
+    def _trained_models(self, call: Call) -> frozenset[Obj]:
+        """What an `apply_gradients`/`minimize` call updates: the models that own every
+        `x.trainable_variables` in its arguments (written there or through a name), and tf.Variables it
+        is given (alone or in a list); else the models whose variables the same function reads."""
+        found: set[Obj] = set()
+        values = self.values
+
+        def variables(objects) -> set[Obj]:
+            """tf.Variables an optimizer is given directly, or in a list it is given."""
+            result = {obj for obj in objects if Role.VARIABLE in obj.built}
+            for obj in objects:
+                if obj.kind is ObjKind.CONTAINER:
+                    for value, scope in obj.elements:
+                        result |= {inner for inner in values.objects(value, scope) if Role.VARIABLE in inner.built}
+            return result
+
+        class _Visit(cst.CSTVisitor):
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                if attribute.attr.value in MODEL_ATTRIBUTES:
+                    found.update(values.objects(attribute.value, call.scope))
+                elif isinstance(attribute.value, cst.Name) and attribute.value.value == "self":
+                    found.update(variables(values.objects(attribute, call.scope)))
+
+            def visit_Name(self, name: cst.Name) -> None:
+                objects = values.objects(name, call.scope)
+                for obj in objects:
+                    if obj.kind is ObjKind.DERIVED and obj.attr in MODEL_ATTRIBUTES and obj.owner is not None:
+                        found.add(obj.owner)
+                found.update(variables(objects))
+
+        walk(call.node, _Visit())
+        if not found and call.function is not None:
+            for key, attr, scope in self.builder.attribute_uses:
+                if attr in MODEL_ATTRIBUTES and _within(scope, call.function):
+                    found.update(self.objects_of(key))
+        return frozenset(found)
+
     def models_trained_by(self, call: Call) -> set[Key]:
         """Models whose variables an `apply_gradients`/`minimize` call updates: models whose
         `trainable_variables` appear in its arguments, else anywhere in the same function."""
@@ -338,57 +444,122 @@ class ModuleModel:
         for call in self.calls:
             if not _within(call.scope, scope):
                 continue
-            if call.method in TRAINING_METHODS:
+            if call.method in TRAINING_METHODS or self._trains_elsewhere(call):
                 return True
-            target = self.local_function(call)
-            if target is not None and self.trains(target, seen):
+            if any(self.trains(target, seen) for target in self.call_targets(call)):
                 return True
         return False
 
     def local_function(self, call: Call) -> Scope | None:
-        """The function defined in this module that a call invokes: `train_step(x)`, `self.step(x)`,
-        or `trainer.save(d)` where `trainer` holds an instance of a class defined here."""
-        if call.callee and call.callee.startswith("local:"):
-            scope = self.builder.local_defs.get(call.callee[len("local:"):])
-            return scope if scope is not None and scope.kind == "function" else None
-        func = call.node.func
-        if not isinstance(func, cst.Attribute):
-            return None
-        if isinstance(func.value, cst.Name) and func.value.value == "self":
-            cls = call.scope.enclosing_class()
-            return self._method(cls, func.attr.value) if cls is not None else None
-        cls = self._instance_class(call.receiver)
-        return self._method(cls, func.attr.value) if cls is not None else None
+        """The function defined in this module that a call runs (the first, if it may run several):
+        `train_step(x)` (module-level or nested), `self.step(x)`, or `trainer.save(d)` where `trainer`
+        holds an instance of a class defined here. A class's instantiation is not a call of a function."""
+        targets = self.call_targets(call)
+        return targets[0] if targets else None
 
-    def _instance_class(self, key: Key | None) -> Scope | None:
-        """The local class a binding holds an instance of (`trainer = Trainer()`)."""
-        if key is None or key not in self.bindings:
-            return None
-        for assignment in self.bindings[key].assignments:
-            value = assignment.value
-            if isinstance(value, cst.Call):
-                callee = self.builder.qualify(value.func)
-                if callee and callee.startswith("local:"):
-                    scope = self.builder.local_defs.get(callee[len("local:"):])
-                    if scope is not None and scope.kind == "class":
-                        return scope
-        return None
+    def call_targets(self, call: Call) -> list[Scope]:
+        """Every function of this module a call may run (not the `__init__` of a class it instantiates),
+        including functions it is handed to run (`strategy.run(train_step, ...)`, `tf.function(step)`,
+        `tf.py_function(f, ...)`)."""
+        found = [target.function for target in self.values.call_targets(call) if not target.instantiates]
+        for arg in call.node.args:
+            for obj in self.objects(arg.value, call.scope, call.order):
+                function = self.values.function_of(obj)
+                if function is not None and function not in found:
+                    found.append(function)
+        return found
 
-    def callers(self, function: Scope) -> list[Call]:
-        """Calls in this module that invoke `function`."""
+    def callers(self, function: Scope, *, instantiations: bool = False) -> list[Call]:
+        """Calls in this module that invoke `function` (with `instantiations`, also `Trainer(...)` for
+        an `__init__`)."""
         if self._callers is None:
             self._callers = {}
             for call in self.calls:
-                target = self.local_function(call)
-                if target is not None:
-                    self._callers.setdefault(id(target), []).append(call)
-        return self._callers.get(id(function), [])
+                for target in self.values.call_targets(call):
+                    self._callers.setdefault(id(target.function), []).append((call, target.instantiates))
+                for function in self.call_targets(call):
+                    if not any(c is call for c, _ in self._callers.get(id(function), [])):
+                        self._callers.setdefault(id(function), []).append((call, False))
+        return [call for call, instantiates in self._callers.get(id(function), []) if instantiations or not instantiates]
 
-    def _method(self, cls: Scope, name: str) -> Scope | None:
-        for scope in self.builder.functions:
-            if scope.parent is cls and scope.name == name:
-                return scope
+    def is_compiled(self, obj: Obj) -> bool:
+        """A model compiled with an optimizer (here, or in the module that built it): Keras tracks
+        that optimizer as `model.optimizer` and saves it with the model."""
+        return obj.compiled or any(t.compiled and obj in t.models for t in self.training())
+
+    def imported_call(self, call: Call) -> dict | None:
+        """What another module's summary says of the function or method a call runs: `build()` of
+        `from models import build`, or `trainer.fit()` on an instance of an imported class."""
+        values = self.values
+        if call.callee and not call.callee.startswith("local:"):
+            entry = values.imported_entry(call.callee)
+            if entry is not None and entry[0] in ("function", "method"):
+                return entry[1]
+        if call.method and call.receiver_expr is not None:
+            for obj in self.objects(call.receiver_expr, call.scope, call.order):
+                if obj.kind is ObjKind.IMPORTED and obj.callee and not obj.path:
+                    entry = values.imported_entry(obj.callee)
+                    if entry is not None and entry[0] == "class":
+                        method = entry[1].get("methods", {}).get(call.method)
+                        if method is not None:
+                            return method
         return None
+
+    def imported_constant(self, dotted: str) -> str | None:
+        """The value of a path constant another project module defines (`config.CKPT_DIR`), from its
+        summary; None when unknown."""
+        imports = self.values.imports
+        resolved = imports.resolve(dotted) if imports is not None else None
+        if resolved is None:
+            return None
+        summary, path = resolved
+        return summary.get("constants", {}).get(path[0]) if len(path) == 1 else None
+
+    def _trains_elsewhere(self, call: Call) -> bool:
+        imported = self.imported_call(call)
+        return bool(imported and imported.get("trains"))
+
+    def trained_objects(self, call: Call) -> frozenset[Obj]:
+        """What a training call updates: the optimizer and the models of `apply_gradients`/`minimize`,
+        the model of `fit`/`train_on_batch`."""
+        if call.method in OPTIMIZER_METHODS and call.receiver_expr is not None:
+            fact = next((t for t in self.training() if t.call is call), None)
+            return (fact.optimizers | fact.models) if fact is not None else frozenset()
+        if call.method in KERAS_TRAINING_METHODS and call.receiver_expr is not None:
+            return self.objects(call.receiver_expr, call.scope, call.order)
+        return frozenset()
+
+    def trains_objects(self, call: Call, objects: frozenset[Obj], _depth: int = 3) -> bool:
+        """Whether a call trains any of `objects`: directly, or through a function of this module it
+        runs (which may train them anywhere in its body)."""
+        if self.trained_objects(call) & objects:
+            return True
+        if self._trains_elsewhere(call):
+            # a function of another module that trains: what it is given (and what those hold) is trained
+            given = set(self.objects(call.receiver_expr, call.scope, call.order)) if call.receiver_expr is not None else set()
+            for arg in call.node.args:
+                given |= self.objects(arg.value, call.scope, call.order)
+            given |= {obj for obj in objects if obj.owner is not None and obj.owner in given}
+            if given & objects:
+                return True
+        if _depth <= 0:
+            return False
+        for target in self.call_targets(call):
+            for inner in self._calls_in(target):
+                if self.trains_objects(inner, objects, _depth - 1):
+                    return True
+        return False
+
+    def _calls_in(self, function: Scope) -> list[Call]:
+        if self._calls_by_function is None:
+            self._calls_by_function = {}
+            for call in self.calls:
+                scope: Scope | None = call.scope
+                while scope is not None:  # a call in a nested function belongs to the outer ones too
+                    if scope.kind == "function":
+                        self._calls_by_function.setdefault(id(scope), []).append(call)
+                    scope = scope.parent
+        return self._calls_by_function.get(id(function), [])
 
     def in_training_loop(self, call: Call, _seen: set[int] | None = None) -> bool:
         """A call inside a loop whose body trains (directly or through a local function), or inside a
@@ -396,10 +567,9 @@ class ModuleModel:
         for loop in call.loops:
             for other in self.calls:
                 if loop in other.loops:
-                    if other.method in TRAINING_METHODS:
+                    if other.method in TRAINING_METHODS or self._trains_elsewhere(other):
                         return True
-                    target = self.local_function(other)
-                    if target is not None and self.trains(target):
+                    if any(self.trains(target) for target in self.call_targets(other)):
                         return True
         seen = _seen if _seen is not None else set()
         function = call.function
@@ -434,4 +604,4 @@ def _within(scope: Scope, ancestor: Scope) -> bool:
     return False
 
 
-__all__ = ["ModuleModel", "dotted_name", "RESTORE_STATUS_CHECKS", "TRAINING_METHODS"]
+__all__ = ["ModuleModel", "dotted_name"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ckptlint.findings import LintResult
+    from ckptlint.lint.findings import LintResult
 
 FORMATS = ("text", "json", "sarif", "github")
 

@@ -1,37 +1,47 @@
-"""Rule metadata as the reporters need it: one flat record per code, for rule classes and engine codes alike.
-
-Names and links come from the rule catalogue (no rule module imported); the full records, with each
-rule's page, import the rules, which only the SARIF report needs.
-"""
+"""What the reporters print of a rule: its RuleRecord from the catalogue (no rule module imported), and
+for SARIF, which embeds each rule's page, the page itself (that imports the rules)."""
 
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 
-from ckptlint.findings import Severity
+from ckptlint.lint.findings import Severity
+from ckptlint.lint.rule import RuleRecord
+
+
+_METADATA = re.compile(r"^[A-Z][a-z]+(?: [a-z]+)?: ")  # the page's `Severity: error` / `Applies to: ...` lines
+
+
+def records() -> dict[str, RuleRecord]:
+    from ckptlint.lint.catalogue import records as catalogue_records
+
+    return catalogue_records()
+
+
+def name_of(code: str) -> str:
+    record = records().get(code)
+    return record.name if record is not None else code.lower()
 
 
 @dataclass(frozen=True)
-class RuleInfo:
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-    description: str  # the first paragraph of the rule's page body (falls back to the summary)
-    page: str  # the full rule page, as `ckptlint rule CODE` prints it
-    default_enabled: bool = True
-    fix_safety: str | None = None
-    url: str | None = None
-    precision: str | None = None  # SARIF/GitHub: very-high, high, medium, low (a rule may declare it)
-    engine: bool = False
+class RuleHelp:
+    """A record with the texts SARIF's rule descriptors carry."""
+
+    record: RuleRecord
+    description: str  # the first paragraph of the page's body (falls back to the summary)
+    page: str  # the full page, as `ckptlint rule CODE` prints it
 
 
-def _first_paragraph(doc: str) -> str:
-    """The first paragraph of prose in a rule page: Markdown headings and code fences are skipped."""
-    for paragraph in inspect.cleandoc(doc or "").split("\n\n"):
+def _first_paragraph(page: str) -> str:
+    """The first paragraph of prose after the page's metadata lines: headings, `Key: value` lines and
+    code fences are skipped."""
+    for paragraph in inspect.cleandoc(page or "").split("\n\n"):
         lines = [line for line in paragraph.splitlines() if not line.lstrip().startswith("#")]
-        if lines and lines[0].lstrip().startswith("```"):
+        if not lines or lines[0].lstrip().startswith("```"):
+            continue
+        if all(_METADATA.match(line) for line in lines):
             continue
         text = " ".join(" ".join(lines).split())
         if text:
@@ -39,74 +49,19 @@ def _first_paragraph(doc: str) -> str:
     return ""
 
 
-def _engine_page(code: str, name: str, description: str) -> str:
-    return "\n".join(
-        [
-            f"# {code} {name}",
-            "",
-            f"Severity: {Severity.ERROR.value}",
-            "Autofix: none",
-            "",
-            description,
-            "",
-            "This code is emitted by the ckptlint engine itself, not by a rule module. It can be selected",
-            "and ignored like a rule.",
-            "",
-        ]
-    )
+def help_table() -> dict[str, RuleHelp]:
+    """Every known code with its page, sorted by code."""
+    from ckptlint.lint.rules_command import page
 
-
-@dataclass(frozen=True)
-class RuleName:
-    name: str
-    url: str | None = None
-
-
-def name_table() -> dict[str, RuleName]:
-    """Each code's name and link, as the json, github and statistics reports print them: from the rule
-    catalogue, so those reports never import the rules (nor libcst)."""
-    from ckptlint import registry
-    from ckptlint.catalogue import entries
-
-    table = {code: RuleName(name) for code, (name, _description) in registry.ENGINE_CODES.items()}
-    table.update((entry.code, RuleName(entry.name, entry.url)) for entry in entries())
+    table: dict[str, RuleHelp] = {}
+    for code, record in records().items():
+        text = page(code)
+        table[code] = RuleHelp(record, _first_paragraph(text) or record.summary, text)
     return table
 
 
-def rule_table() -> dict[str, RuleInfo]:
-    """Every known code, sorted: the engine codes and every rule from `registry.all_rules()`."""
-    from ckptlint import registry
-
-    table: dict[str, RuleInfo] = {}
-    for code, (name, description) in registry.ENGINE_CODES.items():
-        table[code] = RuleInfo(
-            code=code,
-            name=name,
-            severity=Severity.ERROR,
-            summary=description,
-            description=description,
-            page=_engine_page(code, name, description),
-            engine=True,
-        )
-    for rule in registry.all_rules():
-        summary = (getattr(rule, "summary", "") or "").strip()
-        table[rule.code] = RuleInfo(
-            code=rule.code,
-            name=rule.name,
-            severity=Severity(rule.severity),
-            summary=summary or rule.name,
-            description=_first_paragraph(rule.__doc__ or "") or summary or rule.name,
-            page=rule.page(),
-            default_enabled=bool(getattr(rule, "default_enabled", True)),
-            fix_safety=getattr(rule, "fix_safety", None),
-            url=getattr(rule, "url", None) or None,
-            precision=getattr(rule, "precision", None) or None,
-        )
-    return dict(sorted(table.items()))
-
-
-def unknown_rule(code: str, severity: Severity) -> RuleInfo:
-    """A record for a code the registry does not know (a plugin removed since the cache was written):
+def unknown_rule(code: str, severity: Severity) -> RuleHelp:
+    """A record for a code the catalogue does not know (a rule removed since a result was cached):
     reporters still produce valid output for it instead of failing."""
     text = f"{code} is not a known ckptlint rule."
-    return RuleInfo(code=code, name=code.lower(), severity=severity, summary=text, description=text, page=f"# {code}\n\n{text}\n")
+    return RuleHelp(RuleRecord(code, code.lower(), severity, text), text, f"# {code}\n\n{text}\n")

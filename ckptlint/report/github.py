@@ -15,7 +15,7 @@ needs the annotations.
 
 from __future__ import annotations
 
-from ckptlint.findings import Finding, LintResult, Severity
+from ckptlint.lint.findings import Finding, LintResult, Severity
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -50,12 +50,10 @@ def _annotation(f: Finding, name: str) -> str:
 def render_github(result: LintResult) -> str:
     lines: list[str] = []
     if result.findings:
-        from ckptlint.report._rules import name_table
+        from ckptlint.report._rules import name_of
 
-        table = name_table()
         for f in result.findings:
-            info = table.get(f.code)
-            lines.append(_annotation(f, info.name if info is not None else f.code.lower()))
+            lines.append(_annotation(f, name_of(f.code)))
     for notice in result.notices:
         lines.append(f"::notice title=ckptlint::{escape_data(notice)}")
     return "".join(line + "\n" for line in lines)

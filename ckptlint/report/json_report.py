@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 
-from ckptlint.findings import Finding, LintResult, Severity
+from ckptlint.lint.findings import Finding, LintResult, Severity
 
 
 def finding_to_dict(f: Finding, table: dict) -> dict:
@@ -57,8 +57,8 @@ def finding_to_dict(f: Finding, table: dict) -> dict:
             for r in f.related
         ],
     }
-    if info is not None and info.url:
-        item["url"] = info.url
+    if info is not None and info.page_path:
+        item["page"] = info.page_path
     return item
 
 
@@ -70,8 +70,8 @@ def render_json(result: LintResult, *, statistics: bool = False) -> str:
     else:
         table: dict = {}
         if result.findings:
-            from ckptlint.report._rules import name_table
+            from ckptlint.report._rules import records
 
-            table = name_table()
+            table = records()
         doc = [finding_to_dict(f, table) for f in result.findings]
     return json.dumps(doc, indent=2) + "\n"

@@ -45,7 +45,9 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from ckptlint import __version__
-from ckptlint.findings import Finding, LintResult, Location, Severity
+from ckptlint.lint.findings import Finding, LintResult, Location, Severity
+from ckptlint.lint.rule import RuleRecord
+from ckptlint.report._rules import RuleHelp
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -131,29 +133,40 @@ def line_hash(code: str, uri: str, source_line: str) -> str:
     return hashlib.sha256(f"{code}\0{uri}\0{normalized}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _descriptor(info) -> dict:
+def _precision_category(info: RuleRecord) -> str:
+    """SARIF's precision category: from the measured precision on real code when the rule has one
+    ("0.93 (...)"), else from the engine/severity."""
+    if info.engine:
+        return "very-high"
+    try:
+        measured = float((info.precision or "").split()[0])
+    except (ValueError, IndexError):
+        return PRECISION[Severity(info.severity)]
+    return "very-high" if measured >= 0.97 else "high" if measured >= 0.9 else "medium" if measured >= 0.75 else "low"
+
+
+def _descriptor(help_: RuleHelp) -> dict:
+    info = help_.record
     severity = Severity(info.severity)
     # Tags are what GitHub lets users filter alerts by; not "security" (these are correctness findings,
     # and that tag would make GitHub expect a security-severity).
     tags = ["checkpoint", "correctness"] + (["ckptlint-engine"] if info.engine else [])
     if info.fix_safety:
-        tags.append(f"autofix-{info.fix_safety}")
+        tags.append(f"autofix-{info.fix_safety.value}")
     if not info.default_enabled:
         tags.append("off-by-default")
     descriptor = {
         "id": info.code,
         "name": info.name,
         "shortDescription": {"text": info.summary or info.name},
-        "fullDescription": {"text": info.description or info.summary or info.name},
-        "help": {"text": info.page, "markdown": info.page},
+        "fullDescription": {"text": help_.description or info.summary or info.name},
+        "help": {"text": help_.page, "markdown": help_.page},
         "defaultConfiguration": {"level": LEVEL[severity], "enabled": bool(info.default_enabled)},
         "properties": {
             "tags": tags[:MAX_TAGS],
-            "precision": info.precision or ("very-high" if info.engine else PRECISION[severity]),
+            "precision": _precision_category(info),
         },
     }
-    if info.url:
-        descriptor["helpUri"] = info.url
     return descriptor
 
 
@@ -194,11 +207,11 @@ def _result(f: Finding, index: int, fingerprint: str, cwd: str, root: str) -> di
 
 def sarif_log(result: LintResult, cwd: str | None = None) -> dict:
     """The SARIF log as a dict (render_sarif serializes it)."""
-    from ckptlint.report._rules import rule_table, unknown_rule
+    from ckptlint.report._rules import help_table, unknown_rule
 
     cwd = cwd or os.getcwd()
     root = source_root(cwd)
-    table = rule_table()
+    table = help_table()
     for f in result.findings:  # a code the registry no longer knows still gets a descriptor
         if f.code not in table:
             table[f.code] = unknown_rule(f.code, Severity(f.severity))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ckptlint.findings import LintResult
+from ckptlint.lint.findings import LintResult
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,12 @@ class CodeCount:
 def code_counts(result: LintResult) -> list[CodeCount]:
     if not result.findings:
         return []
-    from ckptlint.report._rules import name_table
+    from ckptlint.report._rules import name_of
 
-    table = name_table()
     counts = Counter(f.code for f in result.findings)
     fixable = Counter(f.code for f in result.findings if f.fixable)
     rows = [
-        CodeCount(code=code, name=table[code].name if code in table else code.lower(), count=n, fixable=fixable[code])
+        CodeCount(code=code, name=name_of(code), count=n, fixable=fixable[code])
         for code, n in counts.items()
     ]
     rows.sort(key=lambda row: (-row.count, row.code))

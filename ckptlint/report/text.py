@@ -19,7 +19,7 @@ of them are fixable, and rule name, most frequent first. ANSI colours only when 
 
 from __future__ import annotations
 
-from ckptlint.findings import Finding, LintResult, Severity
+from ckptlint.lint.findings import Finding, LintResult, Severity
 
 INDENT = "    "
 
@@ -128,5 +128,7 @@ def render_text(result: LintResult, *, statistics: bool = False, color: bool = F
             lines.extend(_finding_block(finding, paint))
             lines.append("")
     lines.append(summary_line(result, paint))
+    if result.targets:
+        lines.append("Target: " + "; ".join(_clean(target) for target in result.targets) + ".")
     lines.extend(_clean(notice) for notice in result.notices)
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from samples import SAMPLES, projects  # noqa: E402
 
 from ckptlint.harness import verify  # noqa: E402
-from ckptlint.registry import rule_by_code  # noqa: E402
+from ckptlint.lint.registry import rule_by_code  # noqa: E402
 
 
 def _fixable_projects() -> list[tuple[str, dict]]:

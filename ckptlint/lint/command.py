@@ -1,0 +1,131 @@
+"""`ckptlint check`: lint files and notebooks, print findings, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ckptlint.errors import CkptlintError
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], help="files or directories (default: .)")
+    parser.add_argument("--select", type=_codes, help="comma-separated codes or prefixes to enable (replaces the config's)")
+    parser.add_argument("--extend-select", type=_codes, default=[], help="codes or prefixes to enable in addition")
+    parser.add_argument("--ignore", type=_codes, default=[], help="codes or prefixes to disable")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: text; github when $GITHUB_ACTIONS is set)")
+    parser.add_argument("--output-file", "-o", help="write the report here instead of stdout")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print findings only: no summary or notices")
+    parser.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write .ckptlint_cache/")
+    parser.add_argument("--cache-dir", help="where the cache lives (default: .ckptlint_cache/ next to the config)")
+    parser.add_argument("--config", help="a pyproject.toml to use instead of discovering one")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes in place, then report what remains")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also apply (with --fix/--diff) and mark as fixable the fixes that may change behaviour")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff and write nothing (exit 1 if there is something to fix)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ckptlint.lint.config import ConfigResolver, load_pyproject
+    from ckptlint.lint.engine import Options
+    from ckptlint.lint.engine import run as lint
+    from ckptlint.lint.selection import validate_selectors
+    from ckptlint.report import render
+
+    if args.jobs < 0:
+        raise CkptlintError("--jobs must be 0 (one per core) or more")
+    for option in ("select", "extend_select", "ignore"):
+        value = getattr(args, option)
+        if value:
+            validate_selectors(value, f"--{option.replace('_', '-')}")
+    explicit = None
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise CkptlintError(f"--config {args.config}: no such file")
+        explicit = load_pyproject(path)
+        if explicit is None:
+            raise CkptlintError(f"--config {args.config}: no [tool.ckptlint] table")
+    resolver = ConfigResolver(explicit=explicit)
+    options = Options(
+        select=args.select, ignore=args.ignore, extend_select=args.extend_select, jobs=args.jobs,
+        use_cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+    )
+    result = lint(args.paths, resolver, options)
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if args.fix or args.diff:
+        from ckptlint.lint.fix.apply import run_fixes
+
+        outcome = run_fixes(args, result, resolver, options)
+        if args.diff:
+            return _report_diff(args, outcome)
+        result = outcome.result
+    else:
+        outcome = None
+    if args.quiet:
+        result.notices = []
+    to_terminal = not args.output_file and sys.stdout.isatty()
+    color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
+    from ckptlint.lint.fix.hints import fixable_summary, mark_fixable
+
+    result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
+    hints = fixable_summary(result, hidden)
+    output = render(result, fmt, statistics=args.statistics, color=color)
+    if fmt == "text" and not args.quiet:
+        extra = [outcome.summary()] if outcome is not None else hints
+        output += "".join(line + "\n" for line in extra)
+    elif outcome is not None and not args.quiet:  # keep a machine-readable report clean
+        for notice in outcome.notices:
+            print(notice, file=sys.stderr)
+        print(outcome.summary(), file=sys.stderr)
+    if args.quiet and fmt == "text":
+        output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
+    if args.output_file:
+        _write_atomically(Path(args.output_file), output)
+    else:
+        sys.stdout.write(output)
+    for error in result.internal_errors:
+        print(f"ckptlint: error: {error}", file=sys.stderr)
+    if result.internal_errors:
+        return 2
+    if result.findings and not args.exit_zero:
+        return 1
+    return 0
+
+
+def _report_diff(args: argparse.Namespace, outcome) -> int:
+    """--diff: the diff on stdout (or --output-file), a one-line summary on stderr; nothing else is
+    written. Exit 1 when there is something to fix, like ruff."""
+    if args.output_file:
+        _write_atomically(Path(args.output_file), outcome.diff)
+    else:
+        sys.stdout.write(outcome.diff)
+    if not args.quiet:
+        for notice in outcome.notices:
+            print(notice, file=sys.stderr)
+        print(outcome.summary(would=True), file=sys.stderr)
+    return 1 if outcome.fixed and not args.exit_zero else 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        directory = path.parent if str(path.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CkptlintError(f"--output-file {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,156 @@
+"""The project modules a linted module imports, summarized on demand.
+
+When the model of `train.py` meets `model = build_model(cfg)` with `from models import build_model`,
+it asks here: the import path is resolved to a file of the project (relative imports against the
+module's package, absolute ones against its directory and the directories above it, up to the
+project's root), that file is parsed and summarized (ckptlint.model.summary) once per process, and the
+summary answers. Files are read as data, within the project root (a symlink out of it is not followed),
+up to the size limit; a file that cannot be read or parsed answers nothing. Every file a result depends
+on is recorded with the digest of its content, so that a cached result is reused only while they are
+unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+_ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
+_MAX_DEPTH = 2  # a summary may use the summaries of its own imports, one level down
+
+
+class SummaryStore:
+    """Summaries by file, for one process (the pool's workers each keep their own)."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[str, tuple[dict | None, str, dict[str, str]]] = {}
+        self.in_progress: set[str] = set()
+
+
+_STORE = SummaryStore()
+
+
+def project_root(directory: str) -> str:
+    """The nearest directory at or above `directory` that holds a `.git`, `pyproject.toml`, `setup.py`
+    or `setup.cfg`; the directory itself when none does."""
+    current = directory
+    for _ in range(40):
+        if any(os.path.exists(os.path.join(current, marker)) for marker in _ROOT_MARKERS):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return directory
+
+
+class ProjectImports:
+    """The `Imports` of one module (see ckptlint.model.summary.Imports)."""
+
+    def __init__(self, path: str, max_size: int, *, root: str | None = None, depth: int = _MAX_DEPTH,
+                 store: SummaryStore | None = None) -> None:
+        self.file = os.path.realpath(path)
+        self.directory = os.path.dirname(self.file)
+        self.root = root or project_root(self.directory)
+        self.max_size = max_size
+        self.depth = depth
+        self.store = store or _STORE
+        self.used: dict[str, str] = {}  # file -> sha256 of the content the results depend on
+
+    def resolve(self, dotted: str) -> tuple[dict, tuple[str, ...]] | None:
+        if self.depth <= 0:
+            return None
+        found = self._locate(dotted)
+        if found is None:
+            return None
+        file, rest = found
+        summary = self._summary(file)
+        return (summary, rest) if summary is not None else None
+
+    # ---- finding the file ------------------------------------------------------------------------
+    def _locate(self, dotted: str) -> tuple[str, tuple[str, ...]] | None:
+        if dotted.startswith("."):
+            level = len(dotted) - len(dotted.lstrip("."))
+            base = self.directory
+            for _ in range(level - 1):
+                base = os.path.dirname(base)
+            parts = [p for p in dotted[level:].split(".") if p]
+            return self._in(base, parts)
+        parts = dotted.split(".")
+        base = self.directory
+        for _ in range(40):
+            found = self._in(base, parts)
+            if found is not None:
+                return found
+            if base == self.root or not base.startswith(self.root):
+                return None
+            parent = os.path.dirname(base)
+            if parent == base:
+                return None
+            base = parent
+        return None
+
+    def _in(self, base: str, parts: list[str]) -> tuple[str, tuple[str, ...]] | None:
+        """The longest prefix of `parts` that is a module under `base`, and the attribute path after it."""
+        for k in range(len(parts), 0, -1):
+            stem = os.path.join(base, *parts[:k])
+            for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
+                if os.path.isfile(candidate) and self._inside(candidate):
+                    rest = tuple(parts[k:])
+                    if not rest:
+                        return None  # the module itself, not a function or class of it
+                    return candidate, rest
+        return None
+
+    def _inside(self, candidate: str) -> bool:
+        real = os.path.realpath(candidate)
+        return real != self.file and (real == self.root or real.startswith(self.root + os.sep))
+
+    # ---- summarizing it --------------------------------------------------------------------------
+    def _summary(self, file: str) -> dict | None:
+        real = os.path.realpath(file)
+        known = self.store.summaries.get(real)
+        if known is not None:
+            summary, digest, deps = known
+            self.used[real] = digest
+            self.used.update(deps)
+            return summary
+        if real in self.store.in_progress:
+            return None  # an import cycle: what is being summarized answers nothing about itself
+        self.store.in_progress.add(real)
+        try:
+            summary, digest, deps = self._compute(real)
+        finally:
+            self.store.in_progress.discard(real)
+        self.store.summaries[real] = (summary, digest, deps)
+        self.used[real] = digest
+        self.used.update(deps)
+        return summary
+
+    def _compute(self, real: str) -> tuple[dict | None, str, dict[str, str]]:
+        try:
+            with open(real, "rb") as handle:
+                data = handle.read(self.max_size + 1)
+        except OSError:
+            return None, "", {}
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) > self.max_size:
+            return None, digest, {}
+        try:
+            import libcst as cst
+
+            from ckptlint.lint.sources import UnreadableFile, read_source
+            from ckptlint.model import ModuleModel
+            from ckptlint.model.summary import summarize
+
+            source = read_source(Path(real), self.max_size, data)
+            if source is None:
+                return None, digest, {}
+            inner = ProjectImports(real, self.max_size, root=self.root, depth=self.depth - 1, store=self.store)
+            model = ModuleModel.build(cst.parse_module(source.text), inner)
+            return summarize(model), digest, dict(inner.used)
+        except (UnreadableFile, RecursionError, MemoryError):
+            return None, digest, {}
+        except Exception:  # libcst's parser errors and anything a hostile file provokes: no summary
+            return None, digest, {}
