@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 import libcst as cst
 
 from ckptlint.lint.findings import Finding, Location, Related, Severity
-from ckptlint.model import Call, CheckpointFact, ManagerFact, ModuleModel
+from ckptlint.model import Call, CheckpointFact, ManagerFact, ModuleModel, Role
 from ckptlint.model.paths import (
     module_constants, module_name_of, normalize, path_value, resolve_imported, resolve_placeholders,
 )
@@ -125,6 +125,22 @@ def convert(model, args):
 """,
     ]
     INVALID = [
+        # Keras 2: ModelCheckpoint(save_weights_only=True) writes a TF checkpoint whose root is the model.
+        Invalid(
+            """
+import tf_keras
+import tensorflow as tf
+def train(model, model_dir):
+    callback = tf_keras.callbacks.ModelCheckpoint(model_dir + "/cp-{epoch:04d}.ckpt", save_weights_only=True)
+    model.fit(x, y, epochs=10, callbacks=[callback])
+def resume(model, optimizer, model_dir):
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    ckpt.restore(tf.train.latest_checkpoint(model_dir))
+    model.fit(x, y, epochs=10)
+""",
+            lines=(9,),
+            message="with the model itself as the root",
+        ),
         # Save and resume in two functions of one module, keyed differently: asserting the status turns a
         # silent loss into a crash at resume time, after the job was rescheduled.
         Invalid(
@@ -270,6 +286,39 @@ def _uses(module: ModuleModel, symbolic: bool = False) -> Iterator[_Use]:
                 place = _manager_place(module, manager, symbolic) if manager else None
             if place is not None:
                 yield _Use("restore", place, keys, call.node, _is_partial(module, call))
+    yield from _keras2_weight_writes(module, symbolic)
+
+
+# The keys of a checkpoint Keras 2 writes with `save_weights` in the TF format: the model itself is
+# the root (its layers, and `optimizer` when it is compiled), so there is no `model` key.
+ROOT_MODEL = "(the model itself)"
+_KERAS_FILES = (".h5", ".hdf5", ".keras")
+
+
+def _keras2_weight_writes(module: ModuleModel, symbolic: bool) -> Iterator[_Use]:
+    """Keras 2 weight checkpoints in the TF format: `model.save_weights(prefix)` and
+    `ModelCheckpoint(prefix, save_weights_only=True)`, whose root is the model."""
+    if module.keras_generation() != 2:
+        return
+    for call in module.calls:
+        weights_only = call.callee == "keras.callbacks.ModelCheckpoint" and _is_true(call.kwarg("save_weights_only"))
+        if not weights_only and not (call.method == "save_weights" and call.receiver_expr is not None
+                                     and Role.MODEL in module.roles_of_expr(call.receiver_expr, call.scope)):
+            continue
+        if call.kwarg("save_format") is not None and module.string_value(call.kwarg("save_format"), call.scope) != "tf":
+            continue
+        prefix = path_value(module, call.arg(0, "filepath"), call.scope, symbolic=symbolic)
+        if not prefix or prefix.lower().endswith(_KERAS_FILES):
+            continue
+        directory, stem = posixpath.split(normalize(prefix))
+        compiled = weights_only or any(module.is_compiled(obj) for obj in
+                                       module.objects(call.receiver_expr, call.scope, call.order))
+        keys = frozenset({ROOT_MODEL, "optimizer"} if compiled else {ROOT_MODEL})
+        yield _Use("write", Place(directory or ".", stem if "{" not in stem else None), keys, call.node)
+
+
+def _is_true(expr) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "True"
 
 
 def _refers_to(call: Call, fact: CheckpointFact) -> bool:
@@ -376,6 +425,11 @@ def _mismatch(restored: frozenset[str], partial: bool, written: list[frozenset[s
 
 
 def _message(restored: frozenset[str], written: frozenset[str], place: Place, missing: frozenset[str]) -> str:
+    if ROOT_MODEL in written:
+        return (f"this checkpoint restores {_keys(missing)} from `{place.display()}`, but Keras 2 wrote the weights "
+                f"there with the model itself as the root (no `model` key): those objects are silently not "
+                f"restored (the optimizer's `iterations` may be, and hide it); load them with "
+                f"`model.load_weights(path)` or `tf.train.Checkpoint(root=model)`")
     extra = sorted(written - restored)
     hint = ""
     if len(missing) == 1 and len(extra) == 1:

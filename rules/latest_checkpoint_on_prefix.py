@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
 from typing import Iterator
 
 import libcst as cst
 
 from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
-from ckptlint.model.paths import directory_identities, ends_with_separator, latest_checkpoint_calls, prefix_identity as path_identity, prefix_writes
+from ckptlint.model.paths import path_value, directory_identities, ends_with_separator, latest_checkpoint_calls, prefix_identity as path_identity, prefix_writes
 from ckptlint.lint.fix.edits import string_literal
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
 
@@ -57,7 +58,8 @@ class LatestCheckpointOnPrefix(Rule):
     severity = Severity.ERROR
     summary = "tf.train.latest_checkpoint is given a save prefix instead of a directory, so it returns None."
     fix_safety = FixSafety.SAFE
-    api_words = ("latest_checkpoint",)
+    # `latest_checkpoint(...)`; or a load or restore that may be given the `checkpoint` state file
+    api_words = ("latest_checkpoint", ".load_weights(", (".restore(", "Checkpoint"), (".read(", "Checkpoint"))
 
     VALID = [
         # A prefix ending in a separator is a directory: save("run/") writes run/-1 and run/checkpoint.
@@ -124,8 +126,34 @@ saver = tf.compat.v1.train.Saver()
 saver.save(sess, os.path.join(FLAGS.train_dir, "model.ckpt"), global_step=step)
 saver.restore(sess, tf.train.latest_checkpoint(FLAGS.train_dir))
 """,
+        # A Keras weights prefix that is itself named `checkpoint` (tf-models' BERT classifier): a real
+        # checkpoint, whatever the state file beside it.
+        """
+import os
+import tf_keras
+def export(model, checkpoint_dir):
+    model.load_weights(os.path.join(checkpoint_dir, "checkpoint"))
+def train(model, model_dir):
+    callback = tf_keras.callbacks.ModelCheckpoint(os.path.join(model_dir, "checkpoint"), save_weights_only=True)
+    model.fit(x, y, callbacks=[callback])
+""",
     ]
     INVALID = [
+        # The state file passed where a checkpoint prefix is wanted (the manager writes `ckpt-N`).
+        Invalid(
+            """
+import os
+import tensorflow as tf
+def train(model, optimizer, ckpt_dir):
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    manager = tf.train.CheckpointManager(ckpt, ckpt_dir, max_to_keep=3)
+    ckpt.read(os.path.join(ckpt_dir, "checkpoint"))
+    model.fit(x, y)
+    manager.save()
+""",
+            lines=(7,),
+            message="`checkpoint` state file",
+        ),
         # The seed article: the save prefix given to latest_checkpoint.
         Invalid(
             """
@@ -179,6 +207,7 @@ status = ckpt.restore(tf.train.latest_checkpoint(checkpoint_prefix))
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
+        yield from _state_file_given(module)
         calls = list(latest_checkpoint_calls(module))
         if not calls:
             return
@@ -209,6 +238,54 @@ status = ckpt.restore(tf.train.latest_checkpoint(checkpoint_prefix))
                     "from scratch; pass the directory",
                     fix=_directory_fix(module, call),
                 )
+
+
+def _state_file_given(module: ModuleModel) -> Iterator[Diagnostic]:
+    """`load_weights(os.path.join(d, "checkpoint"))` / `ckpt.restore(".../checkpoint")`: `checkpoint` is
+    the state file TF keeps beside the checkpoints (it names the latest prefix), not a checkpoint."""
+    written = None
+    for call in module.calls:
+        if call.method not in ("load_weights", "restore", "read"):
+            continue
+        arg = call.arg(0, "filepath" if call.method == "load_weights" else "save_path")
+        value = path_value(module, arg, call.scope, symbolic=True)
+        if value is None or posixpath.basename(value.replace("\\", "/")) != "checkpoint":
+            continue
+        # Only where this module writes checkpoints into that directory under another name: a prefix
+        # that is itself named `checkpoint` (ModelCheckpoint(os.path.join(d, "checkpoint"))) makes the
+        # path a real checkpoint, which ckptlint cannot rule out when the writer is elsewhere.
+        if written is None:
+            written = _written_prefixes(module)
+        directory = posixpath.dirname(value.replace("\\", "/"))
+        names = {name for d, name in written if d == directory}
+        if not names or "checkpoint" in names:
+            continue
+        yield Diagnostic(
+            call.node,
+            f"`{call.method}` is given TF's `checkpoint` state file (it names the latest checkpoint), not a "
+            f"checkpoint prefix: it raises, or restores nothing; pass `tf.train.latest_checkpoint(directory)`",
+        )
+
+
+def _written_prefixes(module: ModuleModel) -> set[tuple[str, str]]:
+    """(directory, file name) of every checkpoint prefix this module writes, as symbolic paths: a
+    manager's directory with its `checkpoint_name` (default `ckpt`), `ckpt.save(prefix)`, a weights save
+    or a ModelCheckpoint in TF format."""
+    found: set[tuple[str, str]] = set()
+    for call in module.calls:
+        if call.callee == "tf.train.CheckpointManager":
+            directory = path_value(module, call.arg(1, "directory"), call.scope, symbolic=True, directory=True)
+            name = module.string_value(call.kwarg("checkpoint_name"), call.scope) or "ckpt"
+            if directory is not None:
+                found.add((directory.rstrip("/"), name))
+            continue
+        if call.method in ("save", "write", "save_weights") or call.callee == "keras.callbacks.ModelCheckpoint":
+            value = path_value(module, call.arg(0, "filepath" if call.method != "save" else "file_prefix"),
+                               call.scope, symbolic=True)
+            if value is not None:
+                value = value.replace("\\", "/")
+                found.add((posixpath.dirname(value), posixpath.basename(value)))
+    return found
 
 
 def _named_prefix_join(module: ModuleModel, arg: cst.BaseExpression | None, call) -> bool:

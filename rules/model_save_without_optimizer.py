@@ -60,12 +60,14 @@ class ModelSaveWithoutOptimizer(Rule):
     summary = "A model artifact used as the training checkpoint leaves out the optimizer that trains the model."
     # A save or export AND what makes it a training checkpoint: training in the module, a callback,
     # or a load it resumes from.
+    # A custom loop that calls a save method of its own (`save_checkpoint`) may save through a model class
+    # of another module.
     api_words = tuple(
         (verb, context)
         for verb in (".save(", "save_weights", "save_model", ".export(")
         for context in (".fit(", "train_on_batch", "apply_gradients", "minimize", "Callback", "load_model",
                         "load_weights", "saved_model.load")
-    )
+    ) + (("apply_gradients", "save_"), ("minimize", "save_"))
 
     VALID = [
         # Compiled with its optimizer: model.save carries it.
@@ -246,6 +248,33 @@ def main(argv):
             reason = self._reason(module, call, model_key, models)
             if reason:
                 yield Diagnostic(call.node, reason)
+        yield from self._through_methods_of_other_modules(module, resumed_from)
+
+    def _through_methods_of_other_modules(self, module: ModuleModel, resumed_from: set) -> Iterator[Diagnostic]:
+        """`model.save_checkpoint(path)` where the model's class (another module) saves only its weights
+        there, called as the training checkpoint (in the training loop) of a model an optimizer trains."""
+        for call in module.calls:
+            if call.receiver_expr is None or call.method in _SAVE_METHODS:
+                continue
+            entry = module.imported_call(call)
+            if not entry or not entry.get("saves_weights_only"):
+                continue
+            models = frozenset(obj for obj in module.objects(call.receiver_expr, call.scope, call.order)
+                               if Role.MODEL in obj.roles)
+            if not models or not module.in_training_loop(call) or self._checkpointed_elsewhere(module, models):
+                continue
+            trainers = [t for t in module.trainings_of(models) if not t.compiled and t.optimizers]
+            if not trainers:
+                continue
+            name = module.code_of(trainers[0].optimizer_expr)
+            yield Diagnostic(
+                call.node,
+                f"`{module.code_of(call.node.func)}` saves only the model's weights (its class does so in its "
+                f"own module), and it is the checkpoint of a training loop where `{name}` trains the model: a "
+                f"resume restarts the optimizer's slots, iteration count and learning-rate schedule; save a "
+                f"`tf.train.Checkpoint(model=..., optimizer={name})` instead",
+                related=[(trainers[0].call.node, f"`{name}` trains the model here")],
+            )
 
     @staticmethod
     def _saved_model(module: ModuleModel, call: Call):

@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from ckptlint.lint.findings import Severity
-from ckptlint.model import ModuleModel, Role
+from ckptlint.model import ModuleModel, ObjKind, Role
 from ckptlint.model import ancestors
 from ckptlint.model.restores import (
     asserted_after, checkpoint_restores, imported_restores, in_test_case, restored_objects, resumes_own_checkpoint,
@@ -372,15 +372,22 @@ def _through_helpers(module: ModuleModel) -> Iterator[Diagnostic]:
         if call.function is not None and in_test_case(call.function):
             continue
         objects: frozenset = frozenset()
+        if parameter == "self":
+            # the wrapper was built with what its checkpoint holds: the arguments of its construction
+            for wrapper in module.objects(argument, call.scope, call.order):
+                made = module.call_at(wrapper.node) if wrapper.kind is ObjKind.IMPORTED else None
+                for arg in (made.node.args if made is not None else ()):
+                    objects |= module.objects(arg.value, made.scope, made.order)
         for fact in module.checkpoints_of(argument, call.scope):
             objects |= fact.held_objects
         evidence = trained_after(module, call, objects)
         if evidence is None:
             continue
         helper = module.code_of(call.node.func)
+        given = "its own checkpoint" if parameter == "self" else f"the checkpoint given as `{parameter}`"
         yield Diagnostic(
             call.node,
-            f"`{helper}` restores the checkpoint given as `{parameter}` and discards the restore status, and "
+            f"`{helper}` restores {given} and discards the restore status, and "
             f"training follows here: a key mismatch restores nothing and training silently starts over; "
             f"check the status in `{helper}` with `.assert_existing_objects_matched()` (or return it)",
             related=[(evidence.node, "the restored objects are trained here")],

@@ -334,6 +334,8 @@ class ModuleModel:
                     models = self._trained_models(call)
                     self._training.append(Training(call, self.objects(call.receiver_expr, call.scope, call.order),
                                                    models, False, call.receiver_expr))
+                elif call.method and call.receiver_expr is not None and self._imported_trainings(call):
+                    self._training.extend(self._imported_trainings(call))
                 elif call.method == "compile" and call.receiver_expr is not None:
                     optimizer = call.arg(0, "optimizer")
                     if optimizer is None:
@@ -342,6 +344,40 @@ class ModuleModel:
                                                    self.objects(call.receiver_expr, call.scope, call.order), True,
                                                    optimizer))
         return self._training
+
+    def _imported_trainings(self, call: Call) -> list[Training]:
+        """`trainer.train(...)` on an instance of a class of another module whose method trains its own
+        attributes, which its `__init__` took from the arguments this module built it with:
+        `Trainer(model, optimizer)` then `trainer.train()` trains `model` with `optimizer`."""
+        entry = self.imported_call(call)
+        if not entry or not entry.get("trains_attributes"):
+            return []
+        found = []
+        for instance in self.objects(call.receiver_expr, call.scope, call.order):
+            made = self.call_at(instance.node) if instance.kind is ObjKind.IMPORTED else None
+            cls = self.values.imported_entry(instance.callee or "") if made is not None else None
+            if made is None or cls is None or cls[0] != "class":
+                continue
+            init = cls[1].get("methods", {}).get("__init__", {})
+            params = [p for p in init.get("params", []) if p != "self"]
+            by_attribute: dict[str, cst.BaseExpression] = {}
+            positional = [a.value for a in made.node.args if a.keyword is None and not a.star]
+            for param, attributes in cls[1].get("init_attributes", {}).items():
+                value = made.kwarg(param)
+                if value is None and param in params and params.index(param) < len(positional):
+                    value = positional[params.index(param)]
+                if value is not None:
+                    for attribute in attributes:
+                        by_attribute[attribute] = value
+            for trained in entry["trains_attributes"]:
+                optimizer_exprs = [by_attribute[a] for a in trained["optimizer"] if a in by_attribute]
+                model_exprs = [by_attribute[a] for a in trained["models"] if a in by_attribute]
+                if not optimizer_exprs or not model_exprs:
+                    continue
+                optimizers = frozenset().union(*(self.objects(e, made.scope, made.order) for e in optimizer_exprs))
+                models = frozenset().union(*(self.objects(e, made.scope, made.order) for e in model_exprs))
+                found.append(Training(call, optimizers, models, False, optimizer_exprs[0]))
+        return found
 
     def trainings_of(self, models: frozenset[Obj]) -> list[Training]:
         """The trainings that update any of these model objects."""

@@ -153,8 +153,14 @@ def imported_restores(module: ModuleModel) -> list[tuple[Call, cst.BaseExpressio
         params = list(entry.get("params", []))
         if call.receiver_expr is not None and params and params[0] in ("self", "cls") and call.callee is None:
             params = params[1:]
+        params = [p for p in params if p != "self"]
         positional = [a.value for a in call.node.args if a.keyword is None and not a.star]
         for name in entry["restores"]:
+            if name == "self":
+                # a wrapper restoring its own checkpoint: what it was built with is what it restores
+                if call.receiver_expr is not None:
+                    found.append((call, call.receiver_expr, name))
+                continue
             value = call.kwarg(name)
             if value is None and name in params and params.index(name) < len(positional):
                 value = positional[params.index(name)]

@@ -55,14 +55,61 @@ def summarize(model: ModuleModel) -> dict:
                 if described["roles"] or described["compiled"]:
                     attributes[binding.name[len("self."):]] = described
         methods = {scope.name: _function(model, scope) for scope in model.functions if scope.parent is cls}
+        for name, scope in ((s.name, s) for s in model.functions if s.parent is cls):
+            methods[name]["trains_attributes"] = _trained_attributes(model, cls, scope)
         classes[cls.name] = {
             "bases": bases,
             "roles": sorted(role.value for role in instance.built),
             "attributes": attributes,
             "methods": methods,
+            "init_attributes": _init_attributes(model, cls),
         }
     return {"version": SUMMARY_VERSION, "functions": functions, "classes": classes,
             "constants": module_constants(model)}
+
+
+def _attribute_names(model: ModuleModel, cls: Scope, objects) -> list[str]:
+    """The `self.<name>` attributes of a class (and its family) that may hold one of `objects`."""
+    names = []
+    family = {id(member) for member in model.values.class_family(cls)}
+    for key, binding in model.bindings.items():
+        if key[0] in family and binding.name.startswith("self.") and model.objects_of(key) & objects:
+            names.append(binding.name[len("self."):])
+    return sorted(set(names))
+
+
+def _trained_attributes(model: ModuleModel, cls: Scope, scope: Scope) -> list[dict]:
+    """What a method trains, as the instance's attributes: `self.optimizer.apply_gradients(... 
+    self.model.trainable_variables)` is {"optimizer": ["optimizer"], "models": ["model"]}."""
+    found = []
+    for training in model.training():
+        call = training.call
+        inner = call.scope
+        while inner is not None and inner is not scope:
+            inner = inner.parent
+        if inner is None or training.compiled:
+            continue
+        optimizers = _attribute_names(model, cls, training.optimizers)
+        models = _attribute_names(model, cls, training.models)
+        if optimizers and models:
+            found.append({"optimizer": optimizers, "models": models})
+    return found
+
+
+def _init_attributes(model: ModuleModel, cls: Scope) -> dict[str, list[str]]:
+    """Which attributes `__init__` stores each of its parameters in (`self.model = model`)."""
+    init = model.values.method_of(cls, "__init__")
+    if init is None:
+        return {}
+    mapping: dict[str, list[str]] = {}
+    for key, binding in model.bindings.items():
+        if not binding.name.startswith("self."):
+            continue
+        for assignment in binding.assignments:
+            value = assignment.value
+            if assignment.scope is init and isinstance(value, cst.Name) and value.value in init.params:
+                mapping.setdefault(value.value, []).append(binding.name[len("self."):])
+    return mapping
 
 
 def _function(model: ModuleModel, scope: Scope) -> dict:
@@ -78,7 +125,26 @@ def _function(model: ModuleModel, scope: Scope) -> dict:
         "trains": model.trains(scope),
         "params": list(scope.params),
         "restores": _unchecked_restores(model, scope),
+        "saves_weights_only": _saves_weights_only(model, scope),
     }
+
+
+def _saves_weights_only(model: ModuleModel, scope: Scope) -> bool:
+    """A method that saves `self` without the optimizer (`self.save_weights(path)`, `self.model.save(path,
+    include_optimizer=False)`): a caller that uses it as the training checkpoint loses the optimizer."""
+    for call in model.calls:
+        if call.function is not scope or call.receiver_expr is None:
+            continue
+        root = call.receiver_expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not (isinstance(root, cst.Name) and root.value == "self"):
+            continue
+        include = call.kwarg("include_optimizer")
+        if call.method == "save_weights" or (call.method == "save" and isinstance(include, cst.Name)
+                                             and include.value == "False"):
+            return True
+    return False
 
 
 def _unchecked_restores(model: ModuleModel, scope: Scope) -> list[str]:
@@ -97,7 +163,7 @@ def _unchecked_restores(model: ModuleModel, scope: Scope) -> list[str]:
         while isinstance(root, cst.Attribute):
             root = root.value
         if isinstance(root, cst.Name) and root.value in (*scope.params, *scope.kwonly) and root.value not in found:
-            found.append(root.value)
+            found.append(root.value)  # `self` for a wrapper's own checkpoint
     return found
 
 
