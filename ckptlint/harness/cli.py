@@ -1,4 +1,5 @@
-"""`ckptlint verify TARGET`: argument parsing and output. Importing this module does not import TensorFlow."""
+"""`ckptlint verify TARGET` (factory mode) and `ckptlint verify [OPTIONS] -- COMMAND ...` (black-box mode):
+argument parsing and output. Importing this module does not import TensorFlow."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Callable, Optional
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ckptlint.harness.methods_names import METHOD_NAMES
 
-    parser.add_argument("target", help="path/to/train.py:make_setup or package.module:make_setup")
-    parser.add_argument("--steps", type=int, default=5, help="N: run A trains 2N steps, run B N + N (default 5)")
+    parser.add_argument("target", nargs="+", metavar="TARGET | -- COMMAND",
+                        help="path/to/train.py:make_setup or package.module:make_setup (factory mode), "
+                             "or `-- COMMAND [ARGS...]`: run your own training command unchanged (black-box)")
+    parser.add_argument("--steps", type=int, default=None, help="N: run A trains 2N steps, run B N + N (default 5)")
     parser.add_argument("--method", choices=METHOD_NAMES, default=None,
                         help="save/restore to verify (default: the Setup's own save/restore, else checkpoint); "
                              "'all' prints a matrix of methods x components")
@@ -22,11 +25,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["text", "json"], default="text", help="report format")
     parser.add_argument("--plot", metavar="PATH", default=None, help="write a PNG of the loss curves")
     parser.add_argument("--workdir", default=None, help="keep checkpoints and snapshots here (default: temporary)")
+    _add_blackbox_arguments(parser.add_argument_group("black-box mode (-- COMMAND)"))
+
+
+def _add_blackbox_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--kill-at", type=int, default=None, metavar="K",
+                       help="kill at optimizer update K (default: the middle of the run, after its first save)")
+    group.add_argument("--kill-in-save", type=int, nargs="?", const=2, default=None, metavar="N",
+                       help="kill while the N-th save is written (default N: 2)")
+    group.add_argument("--signal", choices=["kill", "term"], default="kill",
+                       help="kill: die at once, no cleanup (default); term: SIGTERM, a grace period, then kill")
+    group.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
+                       help="--signal term: seconds between SIGTERM and SIGKILL (default 30)")
+    group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                       help="per trial (default 600)")
+    group.add_argument("--no-determinism-check", action="store_true",
+                       help="skip U2, the second uninterrupted run")
+    group.add_argument("--allow", default=None, metavar="CAUSES",
+                       help="rng,data-order: accept these causes of divergence (stated in the output)")
+
+
+_BLACKBOX_ONLY = {"kill_at": None, "kill_in_save": None, "signal": "kill", "grace": 30.0, "timeout": 600.0,
+                  "no_determinism_check": False, "allow": None}
+_FACTORY_ONLY = {"steps": None, "method": None, "strategy": None}
+
+
+def is_blackbox(target: list[str]) -> bool:
+    """A factory target is one `file.py:factory` / `module:factory` word; anything else is a command."""
+    return len(target) > 1 or ":" not in target[0]
 
 
 def run(args: argparse.Namespace) -> int:
+    from ckptlint.errors import CkptlintError
+
+    if is_blackbox(args.target):
+        misplaced = [k for k, v in _FACTORY_ONLY.items() if getattr(args, k) != v]
+        if misplaced:
+            raise CkptlintError(f"--{misplaced[0].replace('_', '-')} is for the factory mode (TARGET), "
+                                f"not for `-- COMMAND`")
+        return _run_blackbox(args)
+    misplaced = [k for k, v in _BLACKBOX_ONLY.items() if getattr(args, k) != v]
+    if misplaced:
+        raise CkptlintError(f"--{misplaced[0].replace('_', '-')} is for the black-box mode (`-- COMMAND`)")
+    if args.steps is None:
+        args.steps = 5
+    return _run_factory(args)
+
+
+def _run_blackbox(args: argparse.Namespace) -> int:
+    from ckptlint.harness.blackbox.options import BlackboxOptions, parse_allow
+    from ckptlint.harness.blackbox.progress import TerminalProgress
+    from ckptlint.harness.blackbox.runner import verify_command
+
+    opts = BlackboxOptions(command=list(args.target), kill_at=args.kill_at, kill_in_save=args.kill_in_save,
+                           signal=args.signal, grace=args.grace, determinism_check=not args.no_determinism_check,
+                           atol=args.atol, rtol=args.rtol, timeout=args.timeout, allow=parse_allow(args.allow),
+                           workdir=args.workdir)
+    opts.validate()
+    progress = TerminalProgress.for_terminal(sys.stderr, machine_format=args.format == "json")
+    try:
+        report = verify_command(opts, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+    print(report.to_json() if args.format == "json" else report.to_text())
+    if args.plot:
+        from ckptlint.harness.blackbox.plot import write_plot
+
+        write_plot(report, args.plot)
+    return report.exit_code
+
+
+def _run_factory(args: argparse.Namespace) -> int:
     from ckptlint.harness.api import verify
 
+    args.target = args.target[0]
     report = verify(args.target, steps=args.steps, method=args.method, atol=args.atol, rtol=args.rtol,
                     strategy=args.strategy, workdir=args.workdir, progress=_progress())
     print(report.to_json() if args.format == "json" else report.to_text())

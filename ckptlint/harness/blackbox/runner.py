@@ -1,0 +1,139 @@
+"""Orchestrate the trials of a black-box verification and hand their records to the judge.
+
+Phases: U and U2 (and K when --kill-at is given) run at the same time, up to --jobs at once; then K
+(its kill point chosen from U); then R in K's directory. Every process group and the temporary
+directory are removed on every way out, including Ctrl-C and a SIGTERM sent to ckptlint itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, Optional
+
+from ckptlint.errors import CkptlintError
+from ckptlint.harness.blackbox.analysis import (ERROR, Outcome, check_determinism, choose_kill_point, hook_notes,
+                                               inconclusive,
+                                               judge, uninterrupted_run_problem)
+from ckptlint.harness.blackbox.command import TrialCommand
+from ckptlint.harness.blackbox.options import BlackboxOptions
+from ckptlint.harness.blackbox.record import TrialRecord
+from ckptlint.harness.blackbox.report import BlackboxReport
+from ckptlint.harness.blackbox.trial import ProcessGuard, ProcessSpec, TrialRun, TrialSpec, run_trial
+
+Progress = Callable[[str, int, float], None]
+
+
+def verify_command(opts: BlackboxOptions, origin: Optional[str] = None,
+                   progress: Optional[Progress] = None) -> BlackboxReport:
+    opts.validate()
+    command = TrialCommand.parse(list(opts.command), origin or os.getcwd())
+    owned = opts.workdir is None
+    root = tempfile.mkdtemp(prefix="ckptlint-blackbox-") if owned else _prepared_workdir(opts.workdir)
+    guard = ProcessGuard()
+    started = time.monotonic()
+    try:
+        with _sigterm_interrupts():
+            report = _Verification(command, opts, root, guard, progress).run()
+    finally:
+        guard.kill_all()
+        if owned:
+            shutil.rmtree(root, ignore_errors=True)
+    report.timings["total"] = time.monotonic() - started
+    return report
+
+
+def _prepared_workdir(path: str) -> str:
+    root = os.path.abspath(path)
+    if os.path.exists(root) and (not os.path.isdir(root) or os.listdir(root)):
+        raise CkptlintError(f"--workdir {path}: must be an empty or new directory")
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """A SIGTERM to ckptlint ends it like Ctrl-C does (so the cleanup in `finally` runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Verification:
+    def __init__(self, command: TrialCommand, opts: BlackboxOptions, root: str, guard: ProcessGuard,
+                 progress: Optional[Progress]) -> None:
+        self.command = command
+        self.opts = opts
+        self.root = root
+        self.guard = guard
+        self.progress = progress
+        self.runs: dict[str, TrialRun] = {}
+        self.records: dict[str, TrialRecord] = {}
+        self.kill_choice = ""
+
+    def spec(self, name: str, trial_dir: Optional[str] = None, **fields: Any) -> TrialSpec:
+        work = trial_dir or os.path.join(self.root, name, "work")
+        return TrialSpec(name=name, processes=[ProcessSpec(self.command.for_trial(work))], trial_dir=work,
+                         record_dir=os.path.join(self.root, name, "record"), signal=self.opts.signal,
+                         grace=self.opts.grace, timeout=self.opts.timeout, seed=self.opts.seed, **fields)
+
+    def run_parallel(self, specs: list[TrialSpec]) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, min(self.opts.jobs, len(specs)))) as pool:
+            futures = {spec.name: pool.submit(run_trial, spec, self.guard, self.progress) for spec in specs}
+            try:
+                for name, future in futures.items():
+                    self.runs[name] = future.result()
+            except BaseException:
+                self.guard.kill_all()  # before the pool waits for its threads
+                raise
+        for spec in specs:
+            self.records[spec.name] = TrialRecord.load(spec.record_dir)
+
+    def run(self) -> BlackboxReport:
+        first = [self.spec("U", snapshot_saves=True)]
+        if self.opts.kill_at is not None:
+            first.append(self.spec("K", kill_at=self.opts.kill_at))
+        if self.opts.determinism_check:
+            first.append(self.spec("U2"))
+        self.run_parallel(first)
+        u = self.records["U"]
+        problem = uninterrupted_run_problem(u, self.runs["U"])
+        if problem is not None:
+            return self.report(Outcome(ERROR, problem, error={"phase": "U", "message": problem}))
+        if "U2" in self.records:
+            determinism = check_determinism(u, self.records["U2"], self.runs["U2"])
+            if not determinism["identical"]:  # nothing K and R could show would mean anything
+                return self.report(inconclusive(determinism))
+        try:
+            kill_at, kill_in_save, self.kill_choice = choose_kill_point(u, self.opts)
+        except ValueError as exc:
+            raise CkptlintError(str(exc)) from None
+        if "K" not in self.runs:
+            self.run_parallel([self.spec("K", kill_at=kill_at, kill_in_save=kill_in_save)])
+        k_dir = os.path.join(self.root, "K", "work")
+        self.run_parallel([self.spec("R", trial_dir=k_dir)])
+        outcome = judge(u, self.records.get("U2"), self.records["K"], self.records["R"], self.runs, self.opts)
+        return self.report(outcome)
+
+    def report(self, outcome: Outcome) -> BlackboxReport:
+        outcome.notes = hook_notes(self.records) + outcome.notes
+        if outcome.kill is None and "K" in self.records:
+            outcome.kill = self.records["K"].kill()
+        return BlackboxReport(command=self.command, options=self.opts, outcome=outcome, runs=self.runs,
+                              records=self.records, kill_choice=self.kill_choice,
+                              timings={name: run.elapsed for name, run in self.runs.items()})
