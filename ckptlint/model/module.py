@@ -513,9 +513,9 @@ class ModuleModel:
             for call in self.calls:
                 for target in self.values.call_targets(call):
                     self._callers.setdefault(id(target.function), []).append((call, target.instantiates))
-                for function in self.call_targets(call):
-                    if not any(c is call for c, _ in self._callers.get(id(function), [])):
-                        self._callers.setdefault(id(function), []).append((call, False))
+                for handed in self.call_targets(call):
+                    if not any(c is call for c, _ in self._callers.get(id(handed), [])):
+                        self._callers.setdefault(id(handed), []).append((call, False))
         return [call for call, instantiates in self._callers.get(id(function), []) if instantiations or not instantiates]
 
     def is_compiled(self, obj: Obj) -> bool:
