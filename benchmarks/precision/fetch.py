@@ -10,7 +10,8 @@ $CKPTLINT_PRECISION_CACHE), its hash is checked, and only its .py and .ipynb fil
 directory per package, the sdist's top-level `name-version/` folder dropped so that paths stay the same
 across versions. Archive members are read as data and written under the package directory only
 (absolute paths, `..` and links are skipped). A spec may also give `select`, a regular expression: then
-only files whose text matches it are unpacked (the dense corpus keeps checkpoint-heavy files).
+only files whose text matches it are unpacked (the dense corpus keeps checkpoint-heavy files), and
+`include`, other spec files whose packages it shares.
 
 Like bench.py, this module is also imported by run.py and bench_dense.py.
 """
@@ -75,9 +76,11 @@ class Spec:
 
 
 def load_spec(path: Path) -> Spec:
+    """A spec file; its `include` names other spec files (beside it) whose packages it adds to its own."""
     data = json.loads(path.read_text())
-    packages = tuple(Package(**{k: p[k] for k in ("name", "version", "file", "sha256", "url")})
-                     for p in data["packages"])
+    included = [p for name in data.get("include", []) for p in load_spec(path.parent / name).packages]
+    packages = tuple(included) + tuple(Package(**{k: p[k] for k in ("name", "version", "file", "sha256", "url")})
+                                       for p in data["packages"])
     select = data.get("select")
     return Spec(path, packages, re.compile(select.encode()) if select else None)
 

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     run = json.loads(args.findings.read_text())
     findings = run["findings"]
     labels = load_labels(args.triage)
-    print(f"ckptlint {run['ckptlint_commit']} on {run['corpus']}: {run['files']:,} files, {run['lines']:,} lines, "
+    print(f"ckptlint {run['ckptlint_commit']} (linter sources of {run.get('ckptlint_source_commit', '?')}) on {run['corpus']}: {run['files']:,} files, {run['lines']:,} lines, "
           f"{len(findings)} findings, {run['seconds']} s\n")
     print("\n".join(table(findings, labels)))
     current = {f["id"] for f in findings}

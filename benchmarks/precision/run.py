@@ -4,8 +4,9 @@
     python benchmarks/precision/run.py --ckptlint-root /work/main -o /tmp/main-findings.json
 
 The ckptlint that runs is the source tree at --ckptlint-root (default: the work tree holding this
-script), imported from there (`python -m ckptlint` with that tree first on PYTHONPATH), so two trees can
-be compared on the same corpus without reinstalling anything. It runs from the corpus directory, so each
+script), imported from there (`-m ckptlint` with that tree first on sys.path), so two trees can
+be compared on the same corpus without reinstalling anything (an editable install of another tree in
+the same virtualenv is bypassed). It runs from the corpus directory, so each
 finding's file is `<package>/<path in the package>`.
 
 Each finding gets an id that survives line moves and re-runs: package, path, rule code and a hash of the
@@ -74,12 +75,29 @@ def with_ids(raw: list[dict], corpus: Path) -> list[dict]:
     return out
 
 
+# Runs `ckptlint` from the tree on sys.path[0] only. A virtualenv where ckptlint is installed in editable
+# mode maps `ckptlint` and `ckptlint.rules` to *its* tree through a meta-path finder that wins over
+# PYTHONPATH for `ckptlint.rules`; those finders are dropped, and the modules actually imported are
+# checked, so that two trees are never mixed in one measurement. (Workers are forked: they inherit this.)
+_BOOTSTRAP = r"""
+import runpy, sys
+root = sys.argv.pop(1)
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
+import ckptlint, ckptlint.rules
+for module in (ckptlint, ckptlint.rules):
+    if not module.__file__.startswith(root):
+        sys.exit(f"run: {module.__name__} was imported from {module.__file__}, not from {root}")
+sys.argv[0] = "ckptlint"
+runpy.run_module("ckptlint", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_ckptlint(root: Path, corpus: Path, jobs: int) -> tuple[list[dict], float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
     with tempfile.TemporaryDirectory(prefix="ckptlint-precision-") as scratch:
         report = Path(scratch) / "findings.json"
-        command = [sys.executable, "-m", "ckptlint", "check", ".", "--select", "ALL", "--no-cache",
+        command = [sys.executable, "-c", _BOOTSTRAP, str(root) + os.sep, "check", ".", "--select", "ALL", "--no-cache",
                    "--format", "json", "--exit-zero", "--jobs", str(jobs), "-o", str(report)]
         start = time.perf_counter()
         done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True)
@@ -87,6 +105,14 @@ def run_ckptlint(root: Path, corpus: Path, jobs: int) -> tuple[list[dict], float
         if done.returncode != 0:
             raise SystemExit(f"run: ckptlint exited {done.returncode}: {done.stderr.strip()[-2000:]}")
         return json.loads(report.read_text()), wall
+
+
+def git_commit(root: Path, *path_args: str) -> str:
+    """The tree's HEAD, or with `-- paths` the last commit that changed the linter's own sources (the
+    commit that names what was measured when the tree also holds unrelated work)."""
+    done = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h", *path_args],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,13 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"run: {root} is not a ckptlint source tree (no ckptlint/__main__.py)")
     corpus = fetch.ensure_corpus(fetch.load_spec(args.spec), args.cache)
     files, lines, _ = fetch.corpus_size(corpus)
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip() or "unknown"
-    fetch.log(f"ckptlint at {root} ({head}) on {corpus}: {files:,} files, {lines:,} lines")
+    head = git_commit(root)
+    source = git_commit(root, "--", "ckptlint", "rules", "pyproject.toml")
+    fetch.log(f"ckptlint at {root} ({head}, linter sources of {source}) on {corpus}: {files:,} files, {lines:,} lines")
     raw, wall = run_ckptlint(root, corpus, args.jobs)
     findings = with_ids(raw, corpus)
     args.output.write_text(json.dumps({
-        "ckptlint_root": str(root), "ckptlint_commit": head, "corpus": corpus.name,
+        "ckptlint_root": str(root), "ckptlint_commit": head, "ckptlint_source_commit": source, "corpus": corpus.name,
         "files": files, "lines": lines, "seconds": round(wall, 2), "findings": findings,
     }, indent=1) + "\n")
     by_code = Counter(f["code"] for f in findings)
