@@ -6,12 +6,13 @@
 Each package of the spec is pinned by name, version, file name and sha256. The file is downloaded with
 `pip download --no-deps` (an sdist when the pin is one, so that examples and notebooks come along; a
 wheel otherwise) into a cache outside git (default ~/.cache/ckptlint-precision, or
-$CKPTLINT_PRECISION_CACHE), its hash is checked, and only its .py and .ipynb files are unpacked, one
-directory per package, the sdist's top-level `name-version/` folder dropped so that paths stay the same
-across versions. Archive members are read as data and written under the package directory only
-(absolute paths, `..` and links are skipped). A spec may also give `select`, a regular expression: then
-only files whose text matches it are unpacked (the dense corpus keeps checkpoint-heavy files), and
-`include`, other spec files whose packages it shares.
+$CKPTLINT_PRECISION_CACHE), its hash is checked, and its .py and .ipynb files are unpacked, one
+directory per package, with the sdist's own `pyproject.toml`, `setup.cfg` and `requirements*.txt`
+(ckptlint reads them to tell which Keras a project targets). The sdist's top-level `name-version/`
+folder is dropped so that paths stay the same across versions. Archive members are read as data and
+written under the package directory only (absolute paths, `..` and links are skipped). A spec may also
+give `select`, a regular expression: then only code files whose text matches it are unpacked (the dense
+corpus keeps checkpoint-heavy files), and `include`, other spec files whose packages it shares.
 
 Like bench.py, this module is also imported by run.py and bench_dense.py.
 """
@@ -41,6 +42,11 @@ DEFAULT_CACHE = Path(os.environ.get("CKPTLINT_PRECISION_CACHE", Path.home() / ".
 # The same folders ckptlint's default excludes skip, so every unpacked file is one ckptlint reads.
 EXCLUDED_PARTS = {"build", "dist", "site-packages", "__pycache__", "node_modules", ".git", "venv", ".venv"}
 SUFFIXES = (".py", ".ipynb")
+# A project's own requirement files, unpacked too: ckptlint reads them to tell which Keras a project
+# targets, as it would in a checkout. (Wheels ship none; their pins live in METADATA, which a checkout
+# does not have.)
+PROJECT_FILES = re.compile(r"(?:^|/)(?:pyproject\.toml|setup\.cfg|requirements[^/]*\.txt)$")
+LAYOUT = 2  # bump when what is unpacked changes, so that no corpus unpacked the old way is reused
 MAX_MEMBER_BYTES = 20_000_000  # a file bigger than this is data, not code
 
 
@@ -71,7 +77,7 @@ class Spec:
     def stamp(self) -> str:
         """Changes whenever a pin or the selection changes, so a stale unpacked corpus is never reused."""
         pins = [[p.name, p.version, p.sha256] for p in self.packages]
-        key = json.dumps([pins, self.select.pattern.decode() if self.select else None])
+        key = json.dumps([LAYOUT, pins, self.select.pattern.decode() if self.select else None])
         return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -113,17 +119,21 @@ def download(package: Package, dist_dir: Path) -> Path:
     return target
 
 
+def _wanted(name: str) -> bool:
+    return name.endswith(SUFFIXES) or PROJECT_FILES.search(name) is not None
+
+
 def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of every regular .py/.ipynb member, read as data."""
+    """(name, bytes) of every regular code or requirement-file member, read as data."""
     if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as handle:
             for info in handle.infolist():
-                if not info.is_dir() and info.filename.endswith(SUFFIXES) and info.file_size <= MAX_MEMBER_BYTES:
+                if not info.is_dir() and _wanted(info.filename) and info.file_size <= MAX_MEMBER_BYTES:
                     yield info.filename, handle.read(info)
         return
     with tarfile.open(archive) as handle:
         for member in handle:
-            if member.isfile() and member.name.endswith(SUFFIXES) and member.size <= MAX_MEMBER_BYTES:
+            if member.isfile() and _wanted(member.name) and member.size <= MAX_MEMBER_BYTES:
                 stream = handle.extractfile(member)
                 if stream is not None:
                     yield member.name, stream.read()
@@ -141,15 +151,18 @@ def _relative(name: str, strip_top: bool) -> PurePosixPath | None:
 
 
 def unpack(archive: Path, package: Package, destination: Path, select: re.Pattern[bytes] | None) -> int:
+    """Write the archive's code files (and requirement files) under `destination`; returns how many code
+    files were written. `select` filters code files only."""
     written = 0
     for name, data in _members(archive):
         relative = _relative(name, strip_top=package.is_sdist)
-        if relative is None or (select is not None and not select.search(data)):
+        code = name.endswith(SUFFIXES)
+        if relative is None or (code and select is not None and not select.search(data)):
             continue
         out = destination.joinpath(*relative.parts)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
-        written += 1
+        written += code
     return written
 
 
