@@ -6,8 +6,8 @@
 The ckptlint that runs is the source tree at --ckptlint-root (default: the work tree holding this
 script), imported from there (`-m ckptlint` with that tree first on sys.path), so two trees can
 be compared on the same corpus without reinstalling anything (an editable install of another tree in
-the same virtualenv is bypassed). It runs from the corpus directory, so each
-finding's file is `<package>/<path in the package>`.
+the same virtualenv is bypassed). It runs from the corpus directory, once per
+package (each package is a project of its own), so each finding's file is `<package>/<path in the package>`.
 
 Each finding gets an id that survives line moves and re-runs: package, path, rule code and a hash of the
 text of the reported line (whitespace-normalised), plus `~N` for the N-th identical one in the same file.
@@ -93,18 +93,22 @@ runpy.run_module("ckptlint", run_name="__main__", alter_sys=True)
 
 
 def run_ckptlint(root: Path, corpus: Path, jobs: int) -> tuple[list[dict], float]:
+    """One ckptlint process per package: each package is its own project, as when its authors lint it
+    (the project-wide pass and the project's Keras pin must not see the other 86 packages)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+    findings: list[dict] = []
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ckptlint-precision-") as scratch:
         report = Path(scratch) / "findings.json"
-        command = [sys.executable, "-c", _BOOTSTRAP, str(root) + os.sep, "check", ".", "--select", "ALL", "--no-cache",
-                   "--format", "json", "--exit-zero", "--jobs", str(jobs), "-o", str(report)]
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"run: ckptlint exited {done.returncode}: {done.stderr.strip()[-2000:]}")
-        return json.loads(report.read_text()), wall
+        for package in sorted(p.name for p in corpus.iterdir() if p.is_dir()):
+            command = [sys.executable, "-c", _BOOTSTRAP, str(root) + os.sep, "check", package, "--select", "ALL",
+                       "--no-cache", "--format", "json", "--exit-zero", "--jobs", str(jobs), "-o", str(report)]
+            done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"run: ckptlint exited {done.returncode} on {package}: {done.stderr.strip()[-2000:]}")
+            findings += json.loads(report.read_text())
+    return findings, time.perf_counter() - start
 
 
 def git_commit(root: Path, *path_args: str) -> str:
