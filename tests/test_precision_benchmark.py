@@ -16,9 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 PRECISION = REPO / "benchmarks" / "precision"
 sys.path.insert(0, str(PRECISION))
 
-import fetch  # noqa: E402  (a script directory, not a package)
-import report  # noqa: E402
-import run  # noqa: E402
+# benchmarks/precision is a directory of scripts, not a package: imported by name after the path is set
+import fetch
+import report
+import run
 
 
 def _pins(name: str) -> list[dict]:

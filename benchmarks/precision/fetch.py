@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import re
@@ -31,9 +30,9 @@ import sys
 import tarfile
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SPEC = HERE / "corpus.json"

@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     if untriaged:
         print(f"\n{len(untriaged)} untriaged finding(s):")
         for f in untriaged:
-            where = f"{f['package']}/{f['path']}:{'cell_%s:' % f['cell'] if f['cell'] else ''}{f['row']}"
+            cell = f"cell_{f['cell']}:" if f["cell"] else ""
+            where = f"{f['package']}/{f['path']}:{cell}{f['row']}"
             print(f"  {f['id']}\n    {where}: {f['code']} {f['message']}")
     return 0
 

@@ -69,7 +69,7 @@ def with_ids(raw: list[dict], corpus: Path) -> list[dict]:
             "package": package, "path": path, "code": item["code"], "cell": item.get("cell"),
             "row": item["location"]["row"], "column": item["location"]["column"],
             "line": text.strip(), "message": item["message"],
-            "related": [f"{r.get('cell') and 'cell_%s:' % r['cell'] or ''}{r['row']}: {r['message']}"
+            "related": [f"{'cell_' + str(r['cell']) + ':' if r.get('cell') else ''}{r['row']}: {r['message']}"
                         for r in item.get("related", [])],
         })
     return out
@@ -104,7 +104,7 @@ def run_ckptlint(root: Path, corpus: Path, jobs: int) -> tuple[list[dict], float
         for package in sorted(p.name for p in corpus.iterdir() if p.is_dir()):
             command = [sys.executable, "-c", _BOOTSTRAP, str(root) + os.sep, "check", package, "--select", "ALL",
                        "--no-cache", "--format", "json", "--exit-zero", "--jobs", str(jobs), "-o", str(report)]
-            done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True)
+            done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise SystemExit(f"run: ckptlint exited {done.returncode} on {package}: {done.stderr.strip()[-2000:]}")
             findings += json.loads(report.read_text())
@@ -115,7 +115,7 @@ def git_commit(root: Path, *path_args: str) -> str:
     """The tree's HEAD, or with `-- paths` the last commit that changed the linter's own sources (the
     commit that names what was measured when the tree also holds unrelated work)."""
     done = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h", *path_args],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     return done.stdout.strip() or "unknown"
 
 
