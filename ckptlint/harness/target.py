@@ -124,7 +124,9 @@ def _import_file(path: str, label: str) -> ModuleType:
         sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise CkptlintError(f"{label}: importing {os.path.basename(path)} raised {one_line(exc)}") from None
+        from ckptlint.harness.userfault import describe
+
+        raise CkptlintError(f"{label}: importing {os.path.basename(path)} raised {describe(exc).one_line()}") from None
     return module
 
 
@@ -151,7 +153,9 @@ def call_factory(factory: Callable[..., Any], ref: TargetRef, strategy: Any) -> 
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        raise CkptlintError(f"factory {ref.describe()} raised {one_line(exc)}") from None
+        from ckptlint.harness.userfault import describe
+
+        raise CkptlintError(f"factory {ref.describe()} raised {describe(exc).one_line()}") from None
     if not isinstance(result, Setup):
         raise CkptlintError(
             f"factory {ref.describe()} returned {type(result).__name__}, expected ckptlint.harness.Setup"
