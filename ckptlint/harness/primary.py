@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from dataclasses import asdict
-from typing import Any, Optional
+from typing import Any
 
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.channel import Channel, die_with_parent
@@ -53,6 +53,12 @@ def main(argv: list[str]) -> int:
         summary = run(request, channel)
     except CkptlintError as exc:
         channel.send("fatal", message=str(exc))
+        return 0
+    except Exception as exc:  # a failure of ckptlint's own code: one line for the user, the rest in the log
+        import traceback
+
+        traceback.print_exc()
+        channel.send("fatal", message=f"internal error in the training process: {type(exc).__name__}: {exc}")
         return 0
     out = Outputs(request["workdir"])
     tmp = out.summary + ".tmp"
@@ -225,5 +231,3 @@ def _all_failed(summary: dict[str, Any], methods: list[str], error: dict[str, An
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
-
-__all__: list[Optional[str]] = ["main", "run", "Outputs"]

@@ -218,7 +218,10 @@ def _died(child: Any, what: str) -> str:
         hint = " (the code called os._exit() or sys.exit() outside a phase ckptlint could catch?)"
     elif code is not None and code < 0:
         hint = " (out of memory, or a crash in native code?)"
-    return f"{what} {how} without a result{hint}"
+    last = [line for line in child.output_tail(40).splitlines()
+            if line.strip() and not line.startswith(("I0000", "W0000", "E0000", "WARNING: All log"))][-1:]
+    said = f"; its last output: {last[0].strip()[:300]}" if last else ""
+    return f"{what} {how} without a result{hint}{said}"
 
 
 def _failure(phase: str, message: str) -> dict[str, Any]:

@@ -195,10 +195,8 @@ class Report:
     def headline(self) -> str:
         what = f"{self.target} (method {self.method}, {self.steps}+{self.steps} steps"
         what += f", strategy {self.strategy})" if self.strategy else ")"
-        if self.error is not None:
-            where = f" at {self.error['where']}" if self.error.get("where") and self.error["where"] not in \
-                self.error["message"] else ""
-            return f"ERROR in {self.error['phase']}{where}: {self.error['message']}  [{what}]"
+        if self.error is not None:  # the message names the user's file and line when there is one
+            return f"ERROR in {self.error['phase']}: {self.error['message']}  [{what}]"
         if self.verdict == "pass":
             if self.notes_rng():
                 return (f"PASS (--allow-rng): every component restored; the resumed run differs only through "

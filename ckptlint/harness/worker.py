@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Optional
+from typing import Any
 
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.channel import Channel, die_with_parent
@@ -33,9 +33,8 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
     from ckptlint.harness.discover import forget
     from ckptlint.harness.methods import METHODS
     from ckptlint.harness.probe import FirstUpdateProbe
-    from ckptlint.harness.rng import RNG
     from ckptlint.harness.session import Session
-    from ckptlint.harness.snapshot import Snapshot, take_snapshot, weights_vector
+    from ckptlint.harness.snapshot import Snapshot, take_snapshot
     from ckptlint.harness.target import TargetRef
     from ckptlint.harness.training import PhaseError, guarded, run_steps
 
@@ -73,7 +72,8 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
         result["unused"] = probe.unused_variables()
         if dp:
             forget(setup)
-            guarded("inventory", take_snapshot, setup, True, rng=False).save(os.path.join(out, "after_first"))
+            guarded("inventory", lambda s: take_snapshot(s, True, rng=False), setup).save(
+                os.path.join(out, "after_first"))
         if steps > 1:
             rest = run_steps(setup, steps + 1, steps - 1, record_weights=True)
             log.losses += rest.losses
@@ -96,6 +96,11 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
             result["rng_carried"] = _with_rng_carried_over(restored_setup, saved, steps, a_weights, job)
     except PhaseError as exc:
         result["error"] = exc.to_dict()
+    except Exception as exc:  # a failure of ckptlint's own code: reported, not a dead worker
+        import traceback
+
+        result["error"] = {"phase": "ckptlint (internal error)", "message": f"{type(exc).__name__}: {exc}",
+                           "where": None, "traceback": traceback.format_exc()}
     return result
 
 
@@ -179,5 +184,3 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
-
-__all__: list[Optional[str]] = ["main", "run_job"]
