@@ -50,6 +50,10 @@ def method_report(report: Report, method: str, out: Outputs, summary: dict[str, 
             report.error = {"phase": "factory (fresh process)", "message": problem, "where": None, "traceback": None}
             return report
 
+    fit = summary.get("fit")
+    k = result.get("resumed_from") if fit else None
+    if fit:
+        saved = _fit_expected(saved, k, fit["interrupted_at"], directory, fresh)
     view, reference, late = _restored_view(saved, initial, restored, probe, fresh, fresh_probe)
     notes = {c: ("the model was not built when restored: its variables were created by the first step "
                  "and are read at the first update" if saved.kinds.get(c) == "model"
@@ -61,11 +65,27 @@ def method_report(report: Report, method: str, out: Outputs, summary: dict[str, 
                                      result.get("restore_errors", {}), created_after_restore=frozenset(late),
                                      unused=result.get("unused", []), notes=notes)
     b1 = summary["b1"][method]
+    done = (k if k is not None else len(b1["losses"])) if fit else len(b1["losses"])
     report.equivalence = compare_runs(Snapshot.load(out.final_a), final_b, summary["losses_a"],
-                                      b1["losses"] + result["losses"], b1["weight_diffs"] + result["weight_diffs"],
-                                      atol, rtol)
+                                      b1["losses"][:done] + result["losses"],
+                                      b1["weight_diffs"][:done] + result["weight_diffs"], atol, rtol)
     report.rng_carried = result.get("rng_carried")
+    if fit:
+        report.fit = {"updates_a": fit["updates_a"], "interrupted_at": fit["interrupted_at"], "resumed_from": k,
+                      "updates_b": (k + len(result["losses"])) if k is not None else None,
+                      "resumed_positions": [list(p) for p in result.get("positions", [])[:1]],
+                      "positions_a": [list(p) for p in fit["positions_a"]]}
     return report
+
+
+def _fit_expected(saved: Snapshot, k: Any, interrupted_at: int, directory: str, fresh: Optional[Snapshot]) -> Snapshot:
+    """What a correct resume from update k holds: the interrupted run's state after update k."""
+    if k is None or k == interrupted_at:
+        return saved
+    if k == 0:
+        return fresh if fresh is not None else saved
+    at = _load(os.path.join(directory, "at", str(k)))
+    return at if at is not None else saved
 
 
 def _restored_view(saved: Snapshot, initial: Snapshot, restored: Snapshot, probe: Optional[Snapshot],

@@ -23,7 +23,8 @@ class Setup:
     optimizers  -- name -> optimizer; `optimizer=` is a shortcut for optimizers["optimizer"].
     train_step  -- callable(batch) -> loss (or callable() -> loss when `batch` is None). When omitted the
                    compiled model is trained with `model.train_on_batch(*batch)`.
-    fit         -- keyword arguments for `model.fit(**fit)`: train the way the program does, with its own
+    fit         -- `model.fit` keyword arguments, or callable(directory) -> them (so callbacks write into the
+                   directory the harness gives): train the way the program does, with its own
                    callbacks (BackupAndRestore, ModelCheckpoint), epochs and `initial_epoch`. The
                    interruption then happens inside `fit`, right after update N; the resumed run calls
                    `fit(**fit)` again on the restored Setup (after `restore`, when there is one).
@@ -44,7 +45,7 @@ class Setup:
     save: Optional[Callable[[str], Any]] = None
     restore: Optional[Callable[[str], Any]] = None
     optimizer: Any = None
-    fit: Optional[dict[str, Any]] = None
+    fit: Optional[Any] = None  # dict of fit() keyword arguments, or callable(directory) -> that dict
 
     def __post_init__(self) -> None:
         self.optimizers = dict(self.optimizers or {})
@@ -58,7 +59,7 @@ class Setup:
             if compiled is not None:
                 self.optimizers["optimizer"] = compiled
         self.optimizer = self.optimizers.get("optimizer")
-        if self.fit is not None:
+        if isinstance(self.fit, dict):
             self.fit = dict(self.fit)
 
     def problems(self) -> list[str]:
@@ -70,7 +71,10 @@ class Setup:
             found.append("Setup has both fit= and train_step=: choose one way to train")
         if self.fit is not None and not hasattr(self.model, "fit"):
             found.append("Setup.fit needs a Keras model with .fit()")
-        if self.fit is not None:
+        if self.fit is not None and not callable(self.fit) and not isinstance(self.fit, dict):
+            found.append(f"Setup.fit is a {type(self.fit).__name__}: give a dict of fit() keyword arguments, or a "
+                         "function of the checkpoint directory returning one")
+        if isinstance(self.fit, dict):
             for key in ("epochs", "x"):
                 if key not in self.fit:
                     found.append(f"Setup.fit has no {key!r}: give fit() keyword arguments, e.g. "

@@ -67,6 +67,8 @@ def causes(report: "Report") -> list[str]:
     for c in report.components:
         if c.status == C_ERROR:
             found.append(f"{c.name}: {c.note}")
+    if report.fit is not None:
+        found += _fit_causes(report.fit)
     if not diverged:
         return found
     if rng_explains(report):
@@ -92,6 +94,32 @@ def causes(report: "Report") -> list[str]:
         found.append("the runs diverged although every observed component was restored: some state lives outside "
                      "the model, the optimizers and Setup.state (put it in Setup.state to have it compared)")
     return found
+
+
+def _fit_causes(fit: dict[str, Any]) -> list[str]:
+    """Where the resumed fit() began, and how many updates it made, against the uninterrupted fit()."""
+    k, total, updates_b = fit["resumed_from"], fit["updates_a"], fit["updates_b"]
+    if k is None:
+        return ["the resumed fit() began from weights the uninterrupted run never had up to the interruption: "
+                "the restore loaded something else, or only part of the state"]
+    if updates_b is None or updates_b == total:
+        return []
+    extra = updates_b - total
+    positions_a = fit["positions_a"]
+    began = fit["resumed_positions"][0] if fit["resumed_positions"] else None
+    expected = positions_a[k] if k < len(positions_a) else None
+    text = (f"the resumed fit() made {updates_b - k} update(s) after resuming from update {k}, where the "
+            f"uninterrupted run made {total - k}: {abs(extra)} {'extra' if extra > 0 else 'missing'} update(s)")
+    if began and expected:
+        text += (f"; it began at epoch {began[0]}, batch {began[1]}, where the uninterrupted run's next update "
+                 f"was epoch {expected[0]}, batch {expected[1]}")
+        if began[0] == expected[0] and began[1] == 0 and expected[1] > 0:
+            text += (": the interrupted epoch was run again from its first batch (Keras 3 BackupAndRestore "
+                     "restores the epoch, not the batch: save at epoch ends, save_freq='epoch')")
+        elif began[0] < expected[0]:
+            text += (": fit() counted epochs from the start again; pass initial_epoch= (the epoch to resume "
+                     "from) or let BackupAndRestore restore it")
+    return [text]
 
 
 def _component_cause(c: Component) -> str:

@@ -125,6 +125,9 @@ def run(request: dict[str, Any], channel: Channel) -> dict[str, Any]:
                                               "traceback": None})
     timings["freshness"] = time.perf_counter() - t0
 
+    if first.fit is not None:
+        return _fit_mode(first, session, opts, ref, out, summary, channel)
+
     # Run A: 2N uninterrupted steps (peeking at the data position after step N+1)
     t0 = time.perf_counter()
     channel.phase(f"run A: {2 * n} uninterrupted steps")
@@ -220,6 +223,92 @@ def run(request: dict[str, Any], channel: Channel) -> dict[str, Any]:
         channel.send("saved", method=method_name, job=job_path)
         del setup
     timings["run B part 1 (train+save)"] = time.perf_counter() - t0
+    return summary
+
+
+def _fit_mode(first: Any, session: Any, opts: Any, ref: Any, out: Outputs, summary: dict[str, Any],
+              channel: Channel) -> dict[str, Any]:
+    """The same runs with the program's own `model.fit`: A uninterrupted, a cold start, and B interrupted
+    inside fit after update N (its state after every update kept, to compare with wherever it resumes)."""
+    import numpy as np
+
+    from ckptlint.harness.compare import judge_control
+    from ckptlint.harness.fitmode import run_fit
+    from ckptlint.harness.probe import FirstUpdateProbe
+    from ckptlint.harness.snapshot import take_snapshot, weights_vector
+    from ckptlint.harness.training import PhaseError, guarded
+
+    if opts.method not in (None, "user"):
+        raise CkptlintError(f"--method {opts.method} does not apply to Setup.fit: a fit-style program is verified "
+                            "through its own callbacks and restore (method user)")
+    n, timings = opts.steps, summary["timings"]
+    summary.update(methods=["user"], default="user", data_position=False)
+    t0 = time.perf_counter()
+    channel.phase("run A: the program's fit(), uninterrupted")
+    try:
+        initial_weights = weights_vector(first)
+        log_a = guarded("fit", run_fit, first, os.path.join(out.workdir, "runs", "A"))
+        final_a = guarded("inventory", take_snapshot, first, False)
+    except PhaseError as exc:
+        return _all_failed(summary, ["user"], exc.to_dict())
+    total = len(log_a.positions)
+    if n >= total:
+        raise CkptlintError(f"--steps {n}: the program's fit() makes only {total} update(s); interrupt it "
+                            f"earlier (--steps below {total})")
+    rows = [initial_weights if initial_weights.shape == log_a.weight_vectors[0].shape
+            else np.full_like(log_a.weight_vectors[0], np.nan), *log_a.weight_vectors]
+    np.save(out.a_weights, np.stack(rows))
+    final_a.save(out.final_a)
+    summary["losses_a"] = log_a.losses
+    summary["fit"] = {"updates_a": total, "interrupted_at": n, "positions_a": log_a.positions}
+    timings["run A"] = time.perf_counter() - t0
+    del first
+
+    t0 = time.perf_counter()
+    channel.phase(f"control: the program's fit() from a cold start, {total - n} updates")
+    cold = session.fresh()
+    try:
+        guarded("inventory", take_snapshot, cold, False).save(out.fresh)
+        with FirstUpdateProbe(cold) as probe:
+            guarded("fit", run_fit, cold, os.path.join(out.workdir, "runs", "control"), total - n)
+        if probe.snapshot() is not None:
+            probe.snapshot().save(out.fresh_probe)
+        summary["control"] = asdict(judge_control(log_a.weight_vectors[-1], weights_vector(cold), opts.atol,
+                                                  opts.rtol))
+    except PhaseError as exc:
+        summary["control_error"] = exc.to_dict()
+    del cold
+    timings["control"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    channel.phase(f"run B: the program's fit(), interrupted after update {n}")
+    setup = session.fresh()
+    directory = out.method_dir("user")
+    checkpoint_dir = os.path.join(directory, "checkpoint")
+    os.makedirs(os.path.join(directory, "at"), exist_ok=True)
+
+    def keep(update: int, trained: Any) -> None:
+        take_snapshot(trained, False).save(os.path.join(directory, "at", str(update)))
+
+    try:
+        log_b1 = guarded("fit", run_fit, setup, checkpoint_dir, n, keep)
+    except PhaseError as exc:
+        summary["errors"]["user"] = exc.to_dict()
+        return summary
+    os.replace(os.path.join(directory, "at", f"{n}.npz"), os.path.join(directory, "saved.npz"))
+    os.replace(os.path.join(directory, "at", f"{n}.json"), os.path.join(directory, "saved.json"))
+    diffs = [float(np.max(np.abs(v - a), initial=0.0)) if v.shape == a.shape else float("inf")
+             for v, a in zip(log_b1.weight_vectors, log_a.weight_vectors)]
+    summary["b1"]["user"] = {"losses": log_b1.losses, "weight_diffs": diffs}
+    timings["run B part 1 (train+save)"] = time.perf_counter() - t0
+    job = {"target": ref.to_dict(), "method": "user", "steps": n, "strategy": opts.strategy, "seed": opts.seed,
+           "data_position": False, "a_weights": out.a_weights, "atol": opts.atol, "fit": True,
+           "checkpoint_dir": checkpoint_dir, "saved": os.path.join(directory, "saved"), "out": directory,
+           "result": os.path.join(directory, "result.json")}
+    job_path = os.path.join(directory, "job.json")
+    with open(job_path, "w", encoding="utf-8") as fh:
+        json.dump(job, fh)
+    channel.send("saved", method="user", job=job_path)
     return summary
 
 

@@ -23,7 +23,19 @@ import numpy as np
 
 from ckptlint.harness import optimizers
 from ckptlint.harness.contract import Setup
-from ckptlint.harness.snapshot import MODEL, Snapshot, _path, _read, model_variables, optimizer_components
+from ckptlint.harness.snapshot import (MODEL, Snapshot, _path, _read, model_variables, optimizer_components,
+                                       slots_name)
+
+
+class _Pending:
+    """A value the traced step copies into `holder` on its first run."""
+
+    def __init__(self, holder: Any) -> None:
+        self.holder = holder
+
+
+def _resolve(value: Any) -> np.ndarray:
+    return _read(value.holder) if isinstance(value, _Pending) else value
 
 
 class FirstUpdateProbe:
@@ -100,16 +112,47 @@ class FirstUpdateProbe:
         with self._lock:
             if name in self._optimizer_snaps:
                 return
+            tracing = tf.inside_function()
             with tf.init_scope():
                 for v in model_variables(self.setup.model):
                     if id(v) not in self._first_seen:
-                        self._first_seen[id(v)] = _read(v)
+                        self._first_seen[id(v)] = self._value_before_update(v, tracing)
                 snap = Snapshot()
                 optimizer_components(snap, name, opt)
+            for key, v in zip(list(snap.values.get(slots_name(name), {})), optimizers.slot_variables(opt)):
+                if snap.values[slots_name(name)][key].shape != tuple(v.shape):
+                    snap.values[slots_name(name)][key] = self._value_before_update(v, tracing)
             self._optimizer_snaps[name] = snap
             for grad, variable in self._pending.get(name, []):
                 if grad is None:
                     self._no_gradient.add(id(variable))
+
+    def _value_before_update(self, variable: Any, tracing: bool) -> Any:
+        """The variable's value now, read eagerly. A variable created while a tf.function is being traced
+        may not hold its value until the function first runs; then a copy is taken by the graph itself,
+        in program order before the update (TF orders ops on one variable as written), into a holder
+        variable read after the step. The copy runs on the first call only."""
+        import tensorflow as tf
+
+        with tf.init_scope():
+            value = _read(variable)
+        if value.shape == tuple(variable.shape) or not tracing:
+            return value
+        try:
+            with tf.init_scope():
+                holder = tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False)
+                armed = tf.Variable(True, trainable=False)
+            source = getattr(variable, "value", variable)
+
+            def copy() -> Any:
+                holder.assign(tf.identity(source))
+                armed.assign(False)
+                return tf.constant(True)
+
+            tf.cond(armed, copy, lambda: tf.constant(False))
+        except Exception:  # no holder possible here (e.g. a replica context): nothing better than now
+            return value
+        return _Pending(holder)
 
     @property
     def fired(self) -> bool:
@@ -121,10 +164,10 @@ class FirstUpdateProbe:
             return None
         snap = Snapshot()
         seen = [v for v in model_variables(self.setup.model) if id(v) in self._first_seen]
-        snap.values[MODEL] = {f"{i:03d} {_path(v)}": self._first_seen[id(v)] for i, v in enumerate(seen)}
+        snap.values[MODEL] = {f"{i:03d} {_path(v)}": _resolve(self._first_seen[id(v)]) for i, v in enumerate(seen)}
         snap.kinds[MODEL] = "model"
         for opt_snap in self._optimizer_snaps.values():
-            snap.values.update(opt_snap.values)
+            snap.values.update({c: {k: _resolve(v) for k, v in entries.items()} for c, entries in opt_snap.values.items()})
             snap.kinds.update(opt_snap.kinds)
         return snap
 

@@ -57,7 +57,11 @@ class StepLog:
 
 
 def check_trainable(setup: Setup) -> None:
-    """A Setup must say how to train: its own train_step, or a compiled model plus batch()."""
+    """A Setup must say how to train: its own train_step, a compiled model plus batch(), or fit()."""
+    if setup.fit is not None:
+        if getattr(setup.model, "optimizer", None) is None:
+            raise CkptlintError("Setup.fit needs a compiled model (model.compile(optimizer=..., loss=...))")
+        return
     if setup.train_step is None:
         if setup.batch is None:
             raise CkptlintError("the Setup has neither train_step nor batch: nothing to train on")

@@ -39,6 +39,9 @@ JSON schema (`--format json`, `Report.to_json()`; "schema": "ckptlint.verify/2")
     "allow_rng": bool,             # --allow-rng: a divergence explained by RNG alone does not fail
     "causes": [str],               # why the verdict is not pass, one sentence per cause
     "notes": [str],
+    "fit": {"updates_a": int, "interrupted_at": int, "resumed_from": int | null, "updates_b": int | null,
+            "resumed_positions": [[epoch, batch]], "positions_a": [[epoch, batch]]} | null,
+                                   # Setup.fit: where fit() was interrupted and where the resumed fit() began
     "timings": {phase: seconds}
   }
 
@@ -68,7 +71,7 @@ JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["schema", "target", "method", "steps", "strategy", "verdict", "exit_code", "error",
                  "components", "equivalence", "control", "rng_carried", "random_ops", "allow_rng", "causes",
-                 "notes", "timings"],
+                 "notes", "fit", "timings"],
     "additionalProperties": False,
     "properties": {
         "schema": {"const": SCHEMA},
@@ -130,6 +133,14 @@ JSON_SCHEMA: dict[str, Any] = {
         "allow_rng": {"type": "boolean"},
         "causes": {"type": "array", "items": {"type": "string"}},
         "notes": {"type": "array", "items": {"type": "string"}},
+        "fit": {"oneOf": [{"type": "null"}, {
+            "type": "object",
+            "required": ["updates_a", "interrupted_at", "resumed_from", "updates_b", "resumed_positions",
+                         "positions_a"],
+            "properties": {"updates_a": {"type": "integer"}, "interrupted_at": {"type": "integer"},
+                           "resumed_from": {"type": ["integer", "null"]},
+                           "updates_b": {"type": ["integer", "null"]},
+                           "resumed_positions": {"type": "array"}, "positions_a": {"type": "array"}}}]},
         "timings": {"type": "object", "additionalProperties": {"type": "number"}},
     },
 }
@@ -151,6 +162,7 @@ class Report:
     random_ops: list[dict[str, Any]] = field(default_factory=list)
     allow_rng: bool = False
     notes: list[str] = field(default_factory=list)
+    fit: Optional[dict[str, Any]] = None  # Setup.fit runs: updates, interruption, resume point, positions
 
     @property
     def diverged(self) -> bool:
@@ -194,6 +206,9 @@ class Report:
 
     def headline(self) -> str:
         what = f"{self.target} (method {self.method}, {self.steps}+{self.steps} steps"
+        if self.fit is not None:
+            what = (f"{self.target} (method {self.method}, fit() interrupted after update {self.steps} of "
+                    f"{self.fit['updates_a']}")
         what += f", strategy {self.strategy})" if self.strategy else ")"
         if self.error is not None:  # the message names the user's file and line when there is one
             return f"ERROR in {self.error['phase']}: {self.error['message']}  [{what}]"
@@ -239,6 +254,8 @@ class Report:
             worst = {k: v for k, v in eq.final_max_diff.items() if v != 0.0}
             if worst:
                 lines.append("  final state differs in: " + ", ".join(f"{k} ({_num(v)})" for k, v in worst.items()))
+        if self.fit is not None:
+            lines.append(_fit_line(self.fit))
         if self.rng_carried is not None:
             state = ("identical" if self.rng_carried["equivalent"]
                      else f"still DIVERGED (weights part after step {self.rng_carried['first_weight_divergent_step']})")
@@ -273,6 +290,7 @@ class Report:
             "allow_rng": self.allow_rng,
             "causes": self.causes(),
             "notes": self.notes,
+            "fit": self.fit,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         })
 
@@ -299,7 +317,7 @@ class Report:
                    control=Control(**ctl) if ctl else None,
                    error=data.get("error"), timings=data.get("timings", {}),
                    rng_carried=data.get("rng_carried"), random_ops=data.get("random_ops", []),
-                   allow_rng=data.get("allow_rng", False), notes=data.get("notes", []))
+                   allow_rng=data.get("allow_rng", False), notes=data.get("notes", []), fit=data.get("fit"))
 
 
 def _table(components: list[Component]) -> list[str]:
@@ -316,6 +334,15 @@ def _table(components: list[Component]) -> list[str]:
     out.insert(1, "  ".join("-" * w for w in widths))
     notes = [f"  note: {c.name}: {c.note}" for c in components if c.note]
     return out + notes
+
+
+def _fit_line(fit: dict[str, Any]) -> str:
+    k = fit["resumed_from"]
+    text = (f"  fit(): {fit['updates_a']} updates uninterrupted; interrupted after update {fit['interrupted_at']}; "
+            + ("resumed from a state the uninterrupted run never had" if k is None else f"resumed from update {k}"))
+    if fit["updates_b"] is not None:
+        text += f", {fit['updates_b']} updates in all"
+    return text
 
 
 def _num(x: float) -> str:

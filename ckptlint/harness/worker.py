@@ -43,6 +43,8 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
                               "unused": [], "rng_carried": None, "timings": timings}
     method, steps, out, dp = job["method"], job["steps"], job["out"], job["data_position"]
     a_weights = np.load(job["a_weights"])
+    if job.get("fit"):
+        return _resume_fit(job, channel, result, a_weights)
 
     def restored_setup() -> Any:
         try:
@@ -101,6 +103,88 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
 
         result["error"] = {"phase": "ckptlint (internal error)", "message": f"{type(exc).__name__}: {exc}",
                            "where": None, "traceback": traceback.format_exc()}
+    return result
+
+
+def _resume_fit(job: dict[str, Any], channel: Channel, result: dict[str, Any], a_weights: Any) -> dict[str, Any]:
+    """Fit mode: a fresh Setup, the program's restore (if any), then its own fit() again to the end."""
+    from ckptlint.harness.compare import max_abs_diff
+    from ckptlint.harness.fitmode import resume_point, run_fit
+    from ckptlint.harness.probe import FirstUpdateProbe
+    from ckptlint.harness.rng import carry_over
+    from ckptlint.harness.session import Session
+    from ckptlint.harness.snapshot import Snapshot, take_snapshot, weights_vector
+    from ckptlint.harness.target import TargetRef
+    from ckptlint.harness.training import PhaseError, guarded
+
+    import shutil
+
+    out, n = job["out"], job["steps"]
+    # the resumed fit() may rewrite or delete its backups (BackupAndRestore does at the end of training):
+    # every resumed run starts from its own copy of what the interrupted run left
+    runs = iter(range(1, 100))
+    directory = job["checkpoint_dir"]
+
+    def fresh_copy() -> str:
+        path = f"{job['checkpoint_dir']}-resumed-{next(runs)}"
+        shutil.copytree(job["checkpoint_dir"], path)
+        return path
+
+    def fresh_restored() -> tuple[Any, Any]:
+        nonlocal directory
+        directory = fresh_copy()
+        try:
+            setup = Session(TargetRef.from_dict(job["target"]), job["strategy"], job["seed"]).fresh()
+        except CkptlintError as exc:
+            raise PhaseError("factory (fresh process)", str(exc)) from None
+        initial = guarded("inventory", take_snapshot, setup, False)
+        if setup.restore is not None:
+            returned = guarded("restore", setup.restore, directory)
+            if returned is not None and hasattr(returned, "model") and hasattr(returned, "fit"):
+                setup = returned
+        return initial, setup
+
+    try:
+        channel.phase("user: fresh setup and the program's restore, in a fresh process")
+        initial, setup = fresh_restored()
+        seen: dict[str, Any] = {}
+
+        def at_first_batch(trained: Any) -> None:  # after the program's on_train_begin (BackupAndRestore)
+            seen["restored"] = take_snapshot(trained, False)
+            seen["weights"] = weights_vector(trained)
+
+        channel.phase("user: the program's fit() again, resumed")
+        with FirstUpdateProbe(setup) as probe:
+            log = guarded("fit", run_fit, setup, directory, None, None, at_first_batch)
+        if "restored" not in seen:
+            raise PhaseError("fit", "the resumed fit() made no update: it considered training finished")
+        k = resume_point(seen["weights"], a_weights, n)
+        result.update(losses=log.losses, positions=log.positions, resumed_from=k, unused=probe.unused_variables())
+        result["weight_diffs"] = [
+            max_abs_diff(v, a_weights[k + i]) if k is not None and k + i < len(a_weights) else float("inf")
+            for i, v in enumerate(log.weight_vectors, start=1)]
+        initial.save(os.path.join(out, "initial"))
+        seen["restored"].save(os.path.join(out, "restored"))
+        if probe.snapshot() is not None:
+            probe.snapshot().save(os.path.join(out, "probe"))
+        guarded("inventory", take_snapshot, setup, False).save(os.path.join(out, "final"))
+        saved = Snapshot.load(job["saved"])
+        diverged = any(not d <= job.get("atol", 0.0) for d in result["weight_diffs"])
+        if diverged and k is not None and _rng_not_restored(saved, seen["restored"]):
+            channel.phase("user: resumed again with the saved RNG state carried over")
+            expected = saved if k == n else (Snapshot.load(os.path.join(out, "at", str(k))) if k else None)
+            if expected is not None:
+                _initial, again = fresh_restored()
+                carried: list[str] = []
+                rerun = guarded("fit", run_fit, again, directory, None, None,
+                                lambda s: carried.extend(carry_over(s, expected.values.get("rng", {}))))
+                diffs = [max_abs_diff(v, a_weights[k + i]) if k + i < len(a_weights) else float("inf")
+                         for i, v in enumerate(rerun.weight_vectors, start=1)]
+                first = next((k + i for i, d in enumerate(diffs, start=1) if not d <= job.get("atol", 0.0)), None)
+                result["rng_carried"] = {"equivalent": first is None and len(diffs) == len(a_weights) - 1 - k,
+                                         "first_weight_divergent_step": first, "carried": carried}
+    except PhaseError as exc:
+        result["error"] = exc.to_dict()
     return result
 
 
