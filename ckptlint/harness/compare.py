@@ -4,6 +4,7 @@ the negative control. Pure functions over Snapshots and loss logs: no TensorFlow
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -80,6 +81,28 @@ def classify(saved: Optional[np.ndarray], initial: Optional[np.ndarray], restore
     return VariableDiff(key, DIFFERS, max_abs_diff(restored, saved), list(saved.shape))
 
 
+def align(reference: list[tuple[str, np.ndarray]], other: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """`other` in `reference`'s order when both hold the same, unique variable paths in another order.
+
+    Position is how checkpoints match slots, and the default here; but an optimizer whose slots were
+    created by a restore (tf_keras legacy creates them in the checkpoint's order) lists the same
+    variables in another order than the one that trained, and that is not a difference of state.
+    """
+    ref_paths = [_plain_path(key) for key, _ in reference]
+    other_paths = [_plain_path(key) for key, _ in other]
+    if ref_paths == other_paths or len(set(ref_paths)) != len(ref_paths) or sorted(ref_paths) != sorted(other_paths):
+        return other
+    by_path = dict(zip(other_paths, other))
+    return [by_path[p] for p in ref_paths]
+
+
+def _plain_path(key: str) -> str:
+    """A variable's path without its position and without the control-flow name scopes TF adds when the
+    variable is created inside a traced loop or branch ("while/Adam/dense/kernel/m")."""
+    path = key.split(" ", 1)[-1]
+    return re.sub(r"^(?:(?:while|cond|case)(?:_\d+)?/)+", "", path)
+
+
 def diff_restore(saved: Snapshot, initial: Snapshot, restored: Snapshot,
                  holds: Callable[[str], bool], errors: dict[str, str], *,
                  created_after_restore: frozenset[str] = frozenset(), unused: Sequence[str] = (),
@@ -96,8 +119,8 @@ def diff_restore(saved: Snapshot, initial: Snapshot, restored: Snapshot,
     for name in names:
         kind = saved.kinds.get(name) or restored.kinds.get(name, "")
         s_items = list(saved.values.get(name, {}).items())
-        i_items = list(initial.values.get(name, {}).values())
-        r_all = list(restored.values.get(name, {}).items())
+        i_items = [v for _, v in align(s_items, list(initial.values.get(name, {}).items()))]
+        r_all = align(s_items, list(restored.values.get(name, {}).items()))
         left_out: list[tuple[str, np.ndarray]] = []
         if kind == "model" and unused and len(r_all) > len(s_items):
             excess = len(r_all) - len(s_items)
@@ -175,7 +198,7 @@ def compare_runs(final_a: Snapshot, final_b: Snapshot, loss_a: list[list[float]]
     same = True
     for name, a_entries in final_a.values.items():
         a_vals = list(a_entries.values())
-        b_vals = list(final_b.values.get(name, {}).values())
+        b_vals = [v for _, v in align(list(a_entries.items()), list(final_b.values.get(name, {}).items()))]
         worst = 0.0 if len(a_vals) == len(b_vals) else float("inf")
         # RNG state counts through what it changes (weights, losses), not as a result of its own: a
         # restore that draws a layer seed moves Python's random state without changing any update

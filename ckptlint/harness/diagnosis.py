@@ -78,6 +78,13 @@ def causes(report: "Report") -> list[str]:
             "the divergence is explained by random-number state the restore did not bring back ("
             + ", ".join(lost) + "): with it carried over, the resumed run is identical. " + " ".join(holders))
         return found
+    lost = rng_lost_keys(report)
+    if lost:
+        holders = sorted({text for needle, text in _RNG_HOLDERS if any(needle in k for k in lost)})
+        carried = report.rng_carried
+        also = (" Carrying it over did not make the resume identical: something else differs too."
+                if carried is not None and not carried.get("equivalent") else "")
+        found.append("random-number state is not restored (" + ", ".join(lost) + "). " + " ".join(holders) + also)
     if report.random_ops:
         ops = "; ".join(f"{op['op']} in {op['function']}" + (f" at {op['where']}" if op.get("where") else "")
                         for op in report.random_ops[:3])
@@ -137,6 +144,11 @@ def _component_cause(c: Component) -> str:
     base = _KIND_CAUSE.get(c.kind.split(":")[0]) if not c.kind.startswith("state:") else None
     if c.kind.startswith("state:"):
         base = f"{c.name} is not restored: add it to the checkpoint"
+    if c.kind == "slots" and (counts.get("unexpected") or counts.get("missing")):
+        base = ("the optimizer now holds slots for other variables than the saved one did; checkpoints "
+                "restore slots by position, so values land on the wrong variables (or nowhere)")
+    elif c.kind in ("slots", "model") and counts.get("differs") and not counts.get("not_restored"):
+        base = "they hold other values than the saved run had at the save"
     detail = []
     if counts.get("not_restored"):
         detail.append(f"{counts['not_restored']} not restored")

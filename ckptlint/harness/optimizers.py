@@ -54,13 +54,14 @@ def next_learning_rate(opt: Any) -> Any:
 
 
 def is_built(opt: Any) -> Optional[bool]:
-    """True/False when the optimizer says whether its slots exist; None when it cannot tell (legacy)."""
-    if hasattr(type(opt), "built") or "built" in getattr(opt, "__dict__", {}):
-        return bool(getattr(opt, "built"))
-    if hasattr(opt, "_built"):
-        return bool(getattr(opt, "_built"))
-    if hasattr(opt, "_create_all_weights"):
+    """True/False when the optimizer says whether its slots exist; None when it cannot tell before its
+    next update (tf_keras builds, or tops up, its slots inside every apply_gradients)."""
+    if getattr(opt, "_built", False) is True:
+        return True
+    if type(opt).__module__.startswith("tf_keras.") or callable(getattr(opt, "_create_all_weights", None)):
         return None
+    if "built" in getattr(opt, "__dict__", {}) or hasattr(type(opt), "built"):
+        return bool(getattr(opt, "built"))
     return True
 
 

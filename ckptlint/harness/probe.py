@@ -69,8 +69,11 @@ class FirstUpdateProbe:
         self._patched.clear()
 
     def _patch(self, opt: Any, method: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        import tensorflow as tf
+
         original = getattr(opt, method)
-        object.__setattr__(opt, method, make(original))
+        # called from inside the user's tf.function: autograph must run the probe as plain Python
+        object.__setattr__(opt, method, tf.autograph.experimental.do_not_convert(make(original)))
         self._patched.append((opt, method))
 
     def _update_wrapper(self, name: str, opt: Any, method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
