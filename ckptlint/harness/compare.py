@@ -82,18 +82,26 @@ def classify(saved: Optional[np.ndarray], initial: Optional[np.ndarray], restore
 
 
 def align(reference: list[tuple[str, np.ndarray]], other: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
-    """`other` in `reference`'s order when both hold the same, unique variable paths in another order.
+    """`other` in `reference`'s order when both hold the same variables by path, in another order.
 
     Position is how checkpoints match slots, and the default here; but an optimizer whose slots were
-    created by a restore (tf_keras legacy creates them in the checkpoint's order) lists the same
-    variables in another order than the one that trained, and that is not a difference of state.
+    created by a restore (tf_keras legacy creates them in the checkpoint's order, without its name scope:
+    "dense/kernel/m" for "Adam/dense/kernel/m") lists the same variables in another order than the one
+    that trained, and that is not a difference of state. Paths match when equal or when one ends with
+    the other; every variable must find exactly one partner, or the order is kept.
     """
     ref_paths = [_plain_path(key) for key, _ in reference]
     other_paths = [_plain_path(key) for key, _ in other]
-    if ref_paths == other_paths or len(set(ref_paths)) != len(ref_paths) or sorted(ref_paths) != sorted(other_paths):
+    if ref_paths == other_paths or len(ref_paths) != len(other_paths):
         return other
-    by_path = dict(zip(other_paths, other))
-    return [by_path[p] for p in ref_paths]
+    order: list[int] = []
+    for path in ref_paths:
+        partners = [i for i, p in enumerate(other_paths)
+                    if p == path or p.endswith("/" + path) or path.endswith("/" + p)]
+        if len(partners) != 1 or partners[0] in order:
+            return other
+        order.append(partners[0])
+    return [other[i] for i in order]
 
 
 def _plain_path(key: str) -> str:

@@ -105,9 +105,18 @@ class Event:
     data: dict[str, Any]  # {"event": "exited"} when the child's control pipe closed
 
 
+START_UP = "start-up"
+START_UP_TIMEOUT = 600.0  # importing TensorFlow on a loaded machine; not the user's code
+
+
+def _limit(phase: Optional[str], timeout: float) -> float:
+    return max(timeout, START_UP_TIMEOUT) if phase == START_UP else timeout
+
+
 def events(children: list[Child], timeout: float) -> Iterator[Event]:
     """Yield events from the children as they come. A child whose phase has run longer than `timeout`
-    seconds yields {"event": "timeout"}; one whose pipe closes yields {"event": "exited"}."""
+    seconds (start-up, TensorFlow's import, gets at least START_UP_TIMEOUT) yields {"event": "timeout"};
+    one whose pipe closes yields {"event": "exited"}."""
     selector = selectors.DefaultSelector()
     for child in children:
         if not child.finished:
@@ -115,7 +124,8 @@ def events(children: list[Child], timeout: float) -> Iterator[Event]:
     try:
         while selector.get_map():
             now = time.monotonic()
-            deadlines = [c.phase_started + timeout for c in children if c.phase is not None and not c.finished]
+            deadlines = [c.phase_started + _limit(c.phase, timeout) for c in children
+                         if c.phase is not None and not c.finished]
             wait = max(0.0, min(deadlines) - now) if deadlines else None
             ready = selector.select(wait if wait is None else min(wait, 60.0))
             for key, _mask in ready:
@@ -142,7 +152,8 @@ def events(children: list[Child], timeout: float) -> Iterator[Event]:
                     yield Event(child, data)
             now = time.monotonic()
             for child in children:
-                if child.phase is not None and not child.finished and now - child.phase_started > timeout:
+                if (child.phase is not None and not child.finished
+                        and now - child.phase_started > _limit(child.phase, timeout)):
                     phase = child.phase
                     child.phase = None
                     yield Event(child, {"event": "timeout", "phase": phase})
