@@ -64,7 +64,11 @@ def validate(opts: VerifyOptions) -> None:
 
 
 def require_tensorflow() -> None:
-    if importlib.util.find_spec("tensorflow") is None:
+    try:
+        found = importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        found = False
+    if not found:
         raise CkptlintError("verify needs TensorFlow, which is not installed here: pip install 'ckptlint[tf]'")
 
 
@@ -73,6 +77,8 @@ def run(target: Any, opts: VerifyOptions, progress: Optional[Progress] = None) -
 
     validate(opts)
     ref = parse_target(target)
+    if opts.workdir is not None and os.path.exists(opts.workdir) and not os.path.isdir(opts.workdir):
+        raise CkptlintError(f"--workdir {opts.workdir}: exists and is not a directory")
     require_tensorflow()
     owned = opts.workdir is None
     if owned:

@@ -58,7 +58,7 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
 
     try:
         t0 = time.perf_counter()
-        channel.phase(f"{method}: fresh setup and restore in a fresh process")
+        channel.phase(f"restore ({method}, fresh process)")
         initial, restored = restored_setup()
         setup = restored.setup
         result["restore_errors"] = restored.errors
@@ -67,7 +67,7 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
         timings["setup+restore"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        channel.phase(f"{method}: {steps} resumed steps")
+        channel.phase(f"resumed training ({method}, fresh process): {steps} steps")
         with FirstUpdateProbe(setup) as probe:
             log = run_steps(setup, steps, 1, record_weights=True)
         probe_snap = probe.snapshot()
@@ -94,7 +94,7 @@ def run_job(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
         saved = Snapshot.load(job["saved"])
         diverged = any(not d <= job.get("atol", 0.0) for d in result["weight_diffs"])
         if diverged and _rng_not_restored(saved, after):
-            channel.phase(f"{method}: resumed again with the saved RNG state carried over")
+            channel.phase(f"resumed training again ({method}), the saved RNG state carried over")
             result["rng_carried"] = _with_rng_carried_over(restored_setup, saved, steps, a_weights, job)
     except PhaseError as exc:
         result["error"] = exc.to_dict()
