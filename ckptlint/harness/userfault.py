@@ -119,8 +119,11 @@ def _trimmed_traceback(exc: BaseException) -> str:
               if not os.path.abspath(f.filename).startswith(_CKPTLINT_DIR + os.sep)]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines).rstrip()
+    # TF's graph errors repeat the op's creation stack inside the message: drop ckptlint's frames there too
+    message = "".join(traceback.format_exception_only(type(exc), exc))
+    kept = [line for line in message.splitlines(keepends=True)
+            if not (_FRAME.match(line) and os.path.abspath(_FRAME.match(line)["file"]).startswith(_CKPTLINT_DIR + os.sep))]
+    return "".join(lines + kept).rstrip()
 
 
 def _first_line(text: str) -> str:
