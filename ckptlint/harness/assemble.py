@@ -70,6 +70,10 @@ def method_report(report: Report, method: str, out: Outputs, summary: dict[str, 
                                       b1["losses"][:done] + result["losses"],
                                       b1["weight_diffs"][:done] + result["weight_diffs"], atol, rtol)
     report.rng_carried = result.get("rng_carried")
+    for c in report.components:
+        if c.kind == "rng" and c.status != "restored" and "rng" not in report.lost_components():
+            c.note = ("not counted: only process-wide random state moved (framework code draws from it too), "
+                      "or the resumed run did not diverge")
     if fit:
         report.fit = {"updates_a": fit["updates_a"], "interrupted_at": fit["interrupted_at"], "resumed_from": k,
                       "updates_b": (k + len(result["losses"])) if k is not None else None,

@@ -142,6 +142,9 @@ def diff_restore(saved: Snapshot, initial: Snapshot, restored: Snapshot,
             i = i_items[pos] if pos < len(i_items) else None
             key = (r_all[pos] if pos < len(r_all) else s_items[pos])[0]
             diff = classify(s, i, r, key)
+            if kind == "rng" and diff.unchanged and diff.status != MISSING:
+                # training never drew from it: where a restore leaves it cannot change any update
+                diff = VariableDiff(key, RESTORED, 0.0, diff.shape, True)
             if diff.status == NOT_RESTORED and name in created_after_restore and kind == "model":
                 diff.status = REINITIALISED
             variables.append(diff)

@@ -39,7 +39,12 @@ _RNG_HOLDERS = (
 )
 
 
-def rng_lost_keys(report: "Report") -> list[str]:
+# process-wide states that framework code also draws from (Keras seeds new layers from Python's random
+# module, a restore that builds layers moves it): counted only when carrying them over changes the outcome
+GLOBAL_SOURCES = ("tf.random global generator", "numpy global random state", "python random module state")
+
+
+def rng_lost_keys(report: "Report", significant_only: bool = False) -> list[str]:
     """Readable names of the RNG sources whose state the restore did not bring back."""
     keys = []
     for c in report.components:
@@ -47,6 +52,8 @@ def rng_lost_keys(report: "Report") -> list[str]:
             for v in c.variables:
                 if v.status != "restored":
                     keys.append(v.key.split(" ", 1)[1] if c.kind == "rng" else c.name)
+    if significant_only and not rng_explains(report):
+        keys = [k for k in keys if k not in GLOBAL_SOURCES]
     return keys
 
 
@@ -78,13 +85,13 @@ def causes(report: "Report") -> list[str]:
             "the divergence is explained by random-number state the restore did not bring back ("
             + ", ".join(lost) + "): with it carried over, the resumed run is identical. " + " ".join(holders))
         return found
-    lost = rng_lost_keys(report)
+    lost = rng_lost_keys(report, significant_only=True)
     if lost:
         holders = sorted({text for needle, text in _RNG_HOLDERS if any(needle in k for k in lost)})
         carried = report.rng_carried
-        also = (" Carrying it over did not make the resume identical: something else differs too."
+        also = ("; carrying it over did not make the resume identical: something else differs too"
                 if carried is not None and not carried.get("equivalent") else "")
-        found.append("random-number state is not restored (" + ", ".join(lost) + "). " + " ".join(holders) + also)
+        found.append("random-number state is not restored (" + ", ".join(lost) + ")" + also + ". " + " ".join(holders))
     if report.random_ops:
         ops = "; ".join(f"{op['op']} in {op['function']}" + (f" at {op['where']}" if op.get("where") else "")
                         for op in report.random_ops[:3])

@@ -57,7 +57,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from ckptlint.harness.compare import NOT_OK, Component, Control, Equivalence, VariableDiff
-from ckptlint.harness.diagnosis import causes, rng_explains
+from ckptlint.harness.diagnosis import causes, rng_explains, rng_lost_keys
 
 SCHEMA = "ckptlint.verify/2"
 
@@ -188,7 +188,7 @@ class Report:
         """Names of components not restored exactly (lost, differs or error). Random-number state counts
         only when the resumed run diverged: a stream the steps never drew from cannot matter."""
         return {c.name for c in self.components
-                if c.status in NOT_OK and (c.kind != "rng" or self.diverged)}
+                if c.status in NOT_OK and (c.kind != "rng" or (self.diverged and rng_lost_keys(self, True)))}
 
     def component(self, name: str) -> Component:
         for c in self.components:
