@@ -165,8 +165,7 @@ def _component_cause(c: Component) -> str:
         detail.append(f"{counts['differs']} differ")
     if counts.get("unexpected"):
         detail.append(f"{counts['unexpected']} unexpected")
-    note = f" ({c.note})" if c.note else ""
-    return f"{c.name}: {', '.join(detail)}{note}: {base or 'not the saved values'}"
+    return f"{c.name}: {', '.join(detail)}: {base or 'not the saved values'}"
 
 
 __all__: list[Any] = ["causes", "rng_explains", "rng_lost_keys"]

@@ -29,7 +29,12 @@ class TargetRef:
     module: Optional[str] = None
 
     def describe(self) -> str:
-        return f"{self.path or self.module}:{self.attr}"
+        """As the user would type it: a file under the working directory by its relative path."""
+        where = self.module or self.path or ""
+        if self.path and not self.module:
+            relative = os.path.relpath(self.path)
+            where = relative if not relative.startswith("..") else self.path
+        return f"{where}:{self.attr}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
