@@ -91,6 +91,7 @@ def test_method_all_separates_formats_by_rng(workdir):
 def test_tf_keras_trainer_blames_the_data_position(workdir):
     """An Orbit-style trainer on tf_keras: slots resume exactly (no `built` attribute needed), the
     trainer's own iterator restarts, and that is the cause named."""
+    pytest.importorskip("tf_keras")
     report = verify(f"{P}.orbit_trainer:make_setup", steps=3, workdir=workdir)
     assert report.verdict == "fail"
     assert report.lost_components() == {"data position"}
@@ -100,6 +101,7 @@ def test_tf_keras_trainer_blames_the_data_position(workdir):
 
 
 def test_tf_keras_legacy_optimizer_and_checkpointed_iterator_pass(workdir):
+    pytest.importorskip("tf_keras")
     report = verify(f"{P}.orbit_trainer:make_setup_with_iterator", steps=3, workdir=workdir)
     assert report.verdict == "pass", report.to_text()
 
