@@ -137,6 +137,7 @@ class _Outcome:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> worker result
     timings: dict[str, float] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)  # child name -> tail of its output
+    deaths: list[str] = field(default_factory=list)  # fresh processes that died between jobs, and how
 
 
 def _watch(primary: Any, workers: list[Any], opts: VerifyOptions, say: Progress) -> _Outcome:
@@ -158,15 +159,19 @@ def _watch(primary: Any, workers: list[Any], opts: VerifyOptions, say: Progress)
             raise CkptlintError(str(data.get("message")))
         elif kind == "saved":
             usable = [w for w in workers if w.popen.poll() is None and not w.finished]
-            if not usable:
-                outcome.results[data["method"]] = _failure("restore (fresh process)", "no fresh process left to run it")
-                continue
-            worker = usable[next_worker % len(usable)]
+            worker = usable[next_worker % len(usable)] if usable else None
             next_worker += 1
             first_job_at = first_job_at or time.perf_counter()
             outcome.job_methods[data["job"]] = data["method"]
-            assigned[data["job"]] = worker
-            process.send_job(worker, data["job"])
+            try:
+                if worker is None:
+                    raise BrokenPipeError
+                process.send_job(worker, data["job"])
+                assigned[data["job"]] = worker
+            except (BrokenPipeError, OSError):
+                why = "; ".join(outcome.deaths) or "it ended before this job"
+                outcome.results[data["method"]] = _failure("restore (fresh process)",
+                                                           f"no fresh process left to run it ({why})")
         elif kind == "result":
             method = outcome.job_methods.get(data["job"], "")
             with open(data["job"], encoding="utf-8") as fh:
@@ -190,6 +195,8 @@ def _watch(primary: Any, workers: list[Any], opts: VerifyOptions, say: Progress)
                 for worker in workers:
                     process.close_jobs(worker)
             elif child is not primary:
+                if child.popen.returncode not in (0, None) and not any(o is child for o in assigned.values()):
+                    outcome.deaths.append(_died(child, child.name))
                 for job, owner in list(assigned.items()):
                     if owner is child:
                         phase = child.phase or (child.history[-1] if child.history else "restore (fresh process)")
