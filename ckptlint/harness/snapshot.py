@@ -70,11 +70,8 @@ class Snapshot:
             json.dump(meta, fh)
 
     def filled_from(self, reference: "Snapshot") -> "Snapshot":
-        """This snapshot, with positions it lacks taken from `reference`.
-
-        An unbuilt optimizer has no slots before restore; their fresh values come from a reference setup
-        whose optimizers were built without training (fresh setups are bit-identical).
-        """
+        """This snapshot, with positions it lacks taken from `reference` (another fresh setup: fresh setups
+        are bit-identical, which the freshness check makes sure of)."""
         values = {c: dict(entries) for c, entries in self.values.items()}
         for component, ref_entries in reference.values.items():
             mine = values.setdefault(component, {})
