@@ -25,7 +25,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -57,6 +57,9 @@ class Snapshot:
 
     values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    # kept for readers built on the earlier layout (the black-box mode passes it on); the factory mode no
+    # longer builds optimizers itself, so it leaves this empty
+    built_over: dict[str, Optional[list[int]]] = field(default_factory=dict)
 
     def save(self, path: str) -> None:
         arrays, index = {}, []
@@ -65,7 +68,7 @@ class Snapshot:
                 arrays[f"a{len(index)}"] = value
                 index.append([component, key])
         np.savez(path + ".npz", **arrays)
-        meta = {"index": index, "kinds": self.kinds, "components": list(self.values)}
+        meta = {"index": index, "kinds": self.kinds, "built_over": self.built_over, "components": list(self.values)}
         with open(path + ".json", "w", encoding="utf-8") as fh:
             json.dump(meta, fh)
 
@@ -78,13 +81,14 @@ class Snapshot:
             for pos, (key, value) in enumerate(ref_entries.items()):
                 if pos >= len(mine):
                     mine[key] = value
-        return Snapshot(values, {**reference.kinds, **self.kinds})
+        return Snapshot(values, {**reference.kinds, **self.kinds}, dict(self.built_over))
 
     @classmethod
     def load(cls, path: str) -> "Snapshot":
         with open(path + ".json", encoding="utf-8") as fh:
             meta = json.load(fh)
-        snap = cls(values={c: {} for c in meta["components"]}, kinds=meta["kinds"])
+        snap = cls(values={c: {} for c in meta["components"]}, kinds=meta["kinds"],
+                   built_over=meta.get("built_over", {}))
         with np.load(path + ".npz", allow_pickle=False) as data:
             for i, (component, key) in enumerate(meta["index"]):
                 snap.values[component][key] = data[f"a{i}"]
