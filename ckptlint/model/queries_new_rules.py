@@ -1,0 +1,320 @@
+"""Queries over a ModuleModel that CKPT106, CKPT207, CKPT208 and CKPT303 need and the model did not have.
+
+Functions taking a built ModuleModel, in the style of `restores.py` and `loading.py`; meant to be folded
+into the model once its internals settle. Each answers one question a rule asks:
+
+- `fit_callbacks`: which callback constructions flow into a `fit(callbacks=...)` (list literals, names
+  bound to lists and appended to, local functions that return the list);
+- `fit_resume_reason`: why a `fit` continues an earlier run (`initial_epoch=`, BackupAndRestore, a model
+  loaded from a file this module also writes);
+- `custom_compile_classes`: Keras model classes defined here whose `compile()` Keras cannot replay on load;
+- `keras_write_directories`: the directories Keras writes its own files into (`ModelCheckpoint`,
+  `model.save("x.keras")`, `save_weights("x.weights.h5")`) and the directories TF checkpoints go to;
+- `guarding_tests`, `mentioned_names`: the `if` tests a call runs under (through the callers of its
+  function too) and the names an expression reads, for chief-only writes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Iterator
+
+import libcst as cst
+
+from ckptlint.model.facts import Call, Scope
+from ckptlint.model.loading import LOAD_MODEL, SAVE_MODEL, loaded_models, path_value, resume_evidence
+from ckptlint.model.module import ModuleModel
+from ckptlint.model.walk import ancestors, subtree
+
+BACKUP_AND_RESTORE = "keras.callbacks.BackupAndRestore"
+MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
+_LIST_GROWERS = frozenset({"append", "extend", "insert"})
+
+
+# ---- callbacks of a fit ---------------------------------------------------------------------------
+def fit_callbacks(module: ModuleModel, fit: Call) -> list[Call]:
+    """The callback constructions (calls) that reach `fit`'s `callbacks=` argument."""
+    expr = fit.kwarg("callbacks")
+    if expr is None:
+        return []
+    found: list[Call] = []
+    _collect_calls(module, expr, fit.scope, found, depth=0, seen=set())
+    return found
+
+
+def _collect_calls(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, found: list[Call],
+                   depth: int, seen: set[int]) -> None:
+    if depth > 5 or id(expr) in seen:
+        return
+    seen.add(id(expr))
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        for element in expr.elements:
+            _collect_calls(module, element.value, scope, found, depth + 1, seen)
+    elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        _collect_calls(module, expr.left, scope, found, depth + 1, seen)
+        _collect_calls(module, expr.right, scope, found, depth + 1, seen)
+    elif isinstance(expr, cst.IfExp):
+        _collect_calls(module, expr.body, scope, found, depth + 1, seen)
+        _collect_calls(module, expr.orelse, scope, found, depth + 1, seen)
+    elif isinstance(expr, cst.Call):
+        call = module.builder.calls_by_node.get(id(expr))
+        if call is None:
+            return
+        if call.callee is not None and not call.callee.startswith("local:"):
+            found.append(call)
+            return
+        target = module.local_function(call)
+        if target is not None:  # `callbacks=make_callbacks(d)`: what the helper returns
+            for returned in module.builder.returns.get(id(target), []):
+                _collect_calls(module, returned, target, found, depth + 1, seen)
+        elif call.callee is not None:  # an instance of a callback class defined here
+            found.append(call)
+    else:
+        key = module.key_of(expr, scope)
+        if key is None or key not in module.bindings:
+            return
+        for assignment in module.bindings[key].assignments:
+            if assignment.value is not None:
+                _collect_calls(module, assignment.value, assignment.scope, found, depth + 1, seen)
+        for grow in module.calls:  # `callbacks.append(ModelCheckpoint(...))`
+            if grow.receiver == key and grow.method in _LIST_GROWERS:
+                for arg in grow.node.args:
+                    _collect_calls(module, arg.value, grow.scope, found, depth + 1, seen)
+
+
+# ---- resumed fits ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResumeReason:
+    text: str  # for a message: "BackupAndRestore restores the run"
+    node: cst.CSTNode  # where the evidence is
+
+
+def fit_resume_reason(module: ModuleModel, fit: Call, callbacks: list[Call]) -> ResumeReason | None:
+    """Why this `fit` continues an earlier run in a new process, or None when nothing says it does."""
+    for callback in callbacks:
+        if callback.callee == BACKUP_AND_RESTORE:
+            return ResumeReason("`BackupAndRestore` resumes this `fit` after a restart", callback.node)
+    initial_epoch = fit.kwarg("initial_epoch")
+    if initial_epoch is not None and not (isinstance(initial_epoch, cst.Integer) and initial_epoch.evaluated_value == 0):
+        return ResumeReason("this `fit` resumes with `initial_epoch=`", initial_epoch)
+    if fit.receiver is None:
+        return None
+    for load in _loads_into(module, fit):
+        evidence = resume_evidence(module, load, fit.receiver, load.arg(0, "filepath"))
+        if evidence is not None:
+            return ResumeReason(f"the model is loaded from a checkpoint before this `fit` ({evidence})", load.node)
+    return None
+
+
+def _loads_into(module: ModuleModel, fit: Call) -> Iterator[Call]:
+    """`model = load_model(p)` or `model.load_weights(p)` on the fitted binding, before the fit."""
+    for loaded in loaded_models(module):
+        if loaded.key == fit.receiver and loaded.call.order < fit.order:
+            yield loaded.call
+    for call in module.calls:
+        if call.receiver == fit.receiver and call.method == "load_weights" and call.order < fit.order:
+            yield call
+
+
+# ---- custom compile() ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CustomCompile:
+    cls: Scope  # the Keras model class
+    compile_def: cst.FunctionDef  # its (possibly inherited) compile() override
+
+
+def custom_compile_classes(module: ModuleModel) -> list[CustomCompile]:
+    """Keras model classes defined in this module that override `compile()` (themselves or through a
+    base class defined here) and override `compile_from_config()` nowhere in that chain: Keras' own
+    `compile_from_config` then refuses to compile them on load. A base class ckptlint cannot see (an
+    import from the project) might define `compile_from_config`, so such classes are left out."""
+    result: list[CustomCompile] = []
+    for name, scope in module.builder.local_defs.items():
+        if scope.kind != "class" or not module._is_keras_model_class(scope):
+            continue
+        chain = _local_class_chain(module, scope)
+        if chain is None:
+            continue
+        methods = {method.name: method for cls in reversed(chain) for method in _methods(module, cls)}
+        compile_scope = methods.get("compile")
+        if compile_scope is None or "compile_from_config" in methods:
+            continue
+        if isinstance(compile_scope.node, cst.FunctionDef):
+            result.append(CustomCompile(scope, compile_scope.node))
+    return result
+
+
+def _local_class_chain(module: ModuleModel, scope: Scope) -> list[Scope] | None:
+    """The class and its local bases, nearest first; None when a base is neither local nor Keras'."""
+    chain = [scope]
+    for base in scope.bases:
+        if base.startswith("local:"):
+            parent = module.builder.local_defs.get(base[len("local:"):])
+            if parent is None or parent.kind != "class":
+                return None
+            inner = _local_class_chain(module, parent)
+            if inner is None:
+                return None
+            chain += [cls for cls in inner if cls not in chain]
+        elif not base.startswith("keras."):
+            return None
+    return chain
+
+
+def _methods(module: ModuleModel, cls: Scope) -> Iterator[Scope]:
+    for function in module.builder.functions:
+        if function.parent is cls:
+            yield function
+
+
+def loaded_model_calls(module: ModuleModel) -> Iterator[Call]:
+    """Every `load_model(...)` call (`keras.models.load_model`, `keras.saving.load_model`...)."""
+    return (call for call in module.calls if call.callee in LOAD_MODEL)
+
+
+def uses_after(module: ModuleModel, call: Call, methods: frozenset[str]) -> list[Call]:
+    """Calls of `methods` on a binding the result of `call` was assigned to, after it."""
+    return [other for other in module.calls
+            if other.receiver is not None and other.receiver in call.assigned_to
+            and other.method in methods and other.order > call.order]
+
+
+# ---- where Keras and TF write ------------------------------------------------------------------------
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+@dataclass(frozen=True)
+class KerasWrite:
+    call: Call
+    directory: str  # symbolic path value of the directory the file goes to
+    filename: str
+
+
+def keras_file_writes(module: ModuleModel) -> list[KerasWrite]:
+    """Files Keras writes in its own formats: `ModelCheckpoint(".../x.weights.h5" or ".keras")`,
+    `model.save(".../x.keras")`, `model.save_weights(".../x.weights.h5")`, `save_model(m, ".../x.keras")`."""
+    result: list[KerasWrite] = []
+    for call in module.calls:
+        if call.callee == MODEL_CHECKPOINT:
+            expr = call.arg(0, "filepath")
+        elif call.callee in SAVE_MODEL:
+            expr = call.arg(1, "filepath")
+        elif call.method in ("save", "save_weights") and call.receiver_expr is not None and call.callee is None:
+            expr = call.arg(0, "filepath")
+        else:
+            continue
+        value = path_value(module, expr, call.scope, symbolic=True) if expr is not None else None
+        if value is None or not value.lower().endswith(KERAS_SUFFIXES):
+            continue
+        directory, filename = posixpath.split(value)
+        result.append(KerasWrite(call, posixpath.normpath(directory) if directory else ".", filename))
+    return result
+
+
+def tf_checkpoint_directories(module: ModuleModel) -> set[str]:
+    """Directories that TF's own checkpointing writes a `checkpoint` state file into: the directory of a
+    `CheckpointManager`, of a `Checkpoint.save(prefix)`, of a TF-format `save_weights(prefix)` (Keras 2),
+    of a TF1 `Saver.save`, or a `tf.estimator` `model_dir`. Any of these makes `latest_checkpoint` work."""
+    result: set[str] = set()
+    for call in module.calls:
+        expr = None
+        if call.callee == "tf.train.CheckpointManager":
+            expr = call.arg(1, "directory")
+            value = path_value(module, expr, call.scope, symbolic=True) if expr is not None else None
+            if value is not None:
+                result.add(posixpath.normpath(value))
+            continue
+        if call.method in ("save", "write", "save_weights"):
+            expr = call.arg(0, "file_prefix") if call.method != "save_weights" else call.arg(0, "filepath")
+            if call.method == "save" and call.positional(1) is not None:  # Saver.save(sess, prefix)
+                expr = call.arg(1, "save_path")
+        if expr is None:
+            continue
+        value = path_value(module, expr, call.scope, symbolic=True)
+        if value is None or value.lower().endswith(KERAS_SUFFIXES):
+            continue
+        directory = posixpath.dirname(value.rstrip("/")) if not value.endswith("/") else value
+        result.add(posixpath.normpath(directory) if directory else ".")
+    return result
+
+
+def directory_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope) -> str | None:
+    """The symbolic, normalised value of a directory argument (`latest_checkpoint(d)`)."""
+    if expr is None:
+        return None
+    value = path_value(module, expr, scope, symbolic=True)
+    return posixpath.normpath(value) if value else None
+
+
+# ---- guards and names ---------------------------------------------------------------------------------
+def guarding_tests(module: ModuleModel, call: Call, depth: int = 2) -> list[cst.BaseExpression]:
+    """The tests of the `if`/`while` statements and conditional expressions `call` runs under, plus
+    early exits (`if not chief: return`) before it in its function, plus the same for each call site of
+    its function in this module (`if is_chief: save()`)."""
+    tests = list(_enclosing_tests(module.module, call.node))
+    function = call.function
+    if function is not None and isinstance(function.node, cst.FunctionDef):
+        tests += _early_exit_tests(function.node, call.node)
+        if depth > 0:
+            for caller in module.callers(function):
+                tests += guarding_tests(module, caller, depth - 1)
+    return tests
+
+
+def _enclosing_tests(root: cst.Module, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    path = ancestors(root, node) or []
+    for parent, child in zip(path, path[1:] + [node]):
+        if isinstance(parent, (cst.If, cst.While)) and child is not parent.test:
+            yield parent.test
+        elif isinstance(parent, cst.IfExp) and child is not parent.test:
+            yield parent.test
+        elif isinstance(parent, cst.BooleanOperation) and child is parent.right:
+            yield parent.left  # `is_chief and manager.save()`
+
+
+def _early_exit_tests(function: cst.FunctionDef, node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """Tests of `if ...: return` statements that come before `node` in the function's own body."""
+    tests: list[cst.BaseExpression] = []
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else []
+    inside = {id(n) for n in subtree(node)}
+    for statement in body:
+        if any(id(n) in inside for n in subtree(statement)):
+            break
+        if isinstance(statement, cst.If) and _exits(statement.body):
+            tests.append(statement.test)
+    return tests
+
+
+def _exits(block: cst.BaseSuite) -> bool:
+    statements = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else []
+    for statement in statements:
+        smalls = statement.body if isinstance(statement, cst.SimpleStatementLine) else [statement]
+        if any(isinstance(small, (cst.Return, cst.Continue, cst.Break, cst.Raise)) for small in smalls):
+            return True
+    return False
+
+
+def mentioned_names(module: ModuleModel, expr: cst.CSTNode, scope: Scope, depth: int = 2) -> set[str]:
+    """Identifiers an expression reads (names, attribute names, called function names), lower-cased,
+    following names bound once in this module one or two levels (`path = write_path(d, task_id)`)."""
+    names: set[str] = set()
+    for node in subtree(expr):
+        if isinstance(node, cst.Name):
+            names.add(node.value.lower())
+            if depth > 0:
+                key = module.key_of(node, scope)
+                binding = module.bindings.get(key) if key is not None else None
+                if binding is not None and len(binding.assignments) == 1 and binding.assignments[0].value is not None \
+                        and binding.assignments[0].value is not expr:
+                    assignment = binding.assignments[0]
+                    names |= mentioned_names(module, assignment.value, assignment.scope, depth - 1)
+        elif isinstance(node, cst.Attribute):
+            names.add(node.attr.value.lower())
+            key = module.key_of(node, scope)
+            binding = module.bindings.get(key) if key is not None else None
+            if depth > 0 and binding is not None and len(binding.assignments) == 1 \
+                    and binding.assignments[0].value is not None:
+                assignment = binding.assignments[0]
+                names |= mentioned_names(module, assignment.value, assignment.scope, depth - 1)
+    return names
