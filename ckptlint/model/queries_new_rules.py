@@ -17,13 +17,14 @@ into the model once its internals settle. Each answers one question a rule asks:
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
 import libcst as cst
 
 from ckptlint.model.facts import Call, Scope
-from ckptlint.model.loading import LOAD_MODEL, SAVE_MODEL, loaded_models, path_value, resume_evidence
+from ckptlint.model.loading import LOAD_MODEL, SAVE_MODEL, loaded_models, resume_evidence
 from ckptlint.model.module import ModuleModel
 from ckptlint.model.walk import ancestors, subtree
 
@@ -182,18 +183,102 @@ def uses_after(module: ModuleModel, call: Call, methods: frozenset[str]) -> list
 
 # ---- where Keras and TF write ------------------------------------------------------------------------
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+_JOINS = frozenset({"os.path.join", "posixpath.join", "tf.io.gfile.join"})
+_WRAPPERS = frozenset({"str", "pathlib.Path", "os.fspath", "os.path.abspath", "os.path.expanduser"})
+_LATEST = frozenset({"tf.train.latest_checkpoint", "tf.compat.v1.train.latest_checkpoint"})
+UNKNOWN = "\x03"  # a run-time part of a file name (`f"ckpt-{step:06d}.weights.h5"`)
+
+
+def path_text(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> str | None:
+    """A path expression as comparable text: literals as they are, a parameter as `<p:name>` (so
+    `save(self, directory)` and `restore(self, directory)` compare equal), a name bound once as its
+    value, `args.dir` as `<d:args.dir>`, `os.path.join`/`/`/`+`/f-strings/`os.path.dirname` applied, and
+    a run-time part of a file name as UNKNOWN. None when the shape is not understood."""
+    if expr is None or depth > 8:
+        return None
+    value = module.string_value(expr, scope)
+    if value is not None:
+        return value
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        key = module.key_of(expr, scope)
+        binding = module.bindings.get(key) if key is not None else None
+        if binding is not None:
+            if binding.is_parameter and len(binding.assignments) == 1:
+                return f"\x02p:{binding.name}\x02"
+            if len(binding.assignments) == 1 and binding.assignments[0].value is not None:
+                assignment = binding.assignments[0]
+                return path_text(module, assignment.value, assignment.scope, depth + 1)
+            return None
+        dotted = _dotted(expr)
+        return f"\x02d:{dotted}\x02" if dotted and "." in dotted else None
+    if isinstance(expr, cst.FormattedString):
+        parts = []
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+            else:
+                inner = path_text(module, part.expression, scope, depth + 1) if part.format_spec is None else None
+                parts.append(inner if inner is not None else UNKNOWN)
+        return "".join(parts)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Divide)):
+        left = path_text(module, expr.left, scope, depth + 1)
+        right = path_text(module, expr.right, scope, depth + 1)
+        if left is None or right is None:
+            return None
+        return left + right if isinstance(expr.operator, cst.Add) else posixpath.join(left, right)
+    if isinstance(expr, cst.Call) and not any(arg.star or arg.keyword for arg in expr.args) and expr.args:
+        callee = module.qualify(expr.func)
+        parts = [path_text(module, arg.value, scope, depth + 1) for arg in expr.args]
+        if callee in _JOINS and all(part is not None for part in parts):
+            return posixpath.join(*parts)  # type: ignore[arg-type]
+        if callee == "os.path.dirname" and len(parts) == 1 and parts[0] is not None:
+            return posixpath.dirname(parts[0].rstrip("/"))
+        if (callee in _WRAPPERS or (isinstance(expr.func, cst.Name) and expr.func.value == "str")) and len(parts) == 1:
+            return parts[0]
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format":
+            template = path_text(module, expr.func.value, scope, depth + 1)
+            return template  # the braces stay: only the directory part is compared
+    return None
+
+
+def _dotted(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        inner = _dotted(expr.value)
+        return f"{inner}.{expr.attr.value}" if inner else None
+    return None
+
+
+def as_glob(filename: str) -> str:
+    """A file name's text as a glob: run-time parts and `{epoch:04d}` placeholders become `*`."""
+    text = re.sub("\x02[^\x02]*\x02", "*", filename).replace(UNKNOWN, "*")
+    return re.sub(r"\{[^{}]*\}", "*", text)
+
+
+def directory_of(path: str) -> str | None:
+    """The directory part of a path text; None when it holds a run-time part."""
+    directory = posixpath.normpath(posixpath.dirname(path)) if "/" in path else "."
+    return None if UNKNOWN in directory else directory
+
+
+def as_directory(path: str | None) -> str | None:
+    if path is None or UNKNOWN in path:
+        return None
+    return posixpath.normpath(path) if path.strip() else None
 
 
 @dataclass(frozen=True)
 class KerasWrite:
     call: Call
-    directory: str  # symbolic path value of the directory the file goes to
+    directory: str  # path text of the directory the file goes to
     filename: str
 
 
 def keras_file_writes(module: ModuleModel) -> list[KerasWrite]:
-    """Files Keras writes in its own formats: `ModelCheckpoint(".../x.weights.h5" or ".keras")`,
-    `model.save(".../x.keras")`, `model.save_weights(".../x.weights.h5")`, `save_model(m, ".../x.keras")`."""
+    """Files Keras writes in its own formats, which come with no TF `checkpoint` state file:
+    `ModelCheckpoint(".../x.weights.h5" or ".keras")`, `model.save(".../x.keras")`,
+    `model.save_weights(".../x.weights.h5")`, `save_model(m, ".../x.keras")`."""
     result: list[KerasWrite] = []
     for call in module.calls:
         if call.callee == MODEL_CHECKPOINT:
@@ -204,47 +289,46 @@ def keras_file_writes(module: ModuleModel) -> list[KerasWrite]:
             expr = call.arg(0, "filepath")
         else:
             continue
-        value = path_value(module, expr, call.scope, symbolic=True) if expr is not None else None
-        if value is None or not value.lower().endswith(KERAS_SUFFIXES):
+        text = path_text(module, expr, call.scope)
+        if text is None or not text.lower().endswith(KERAS_SUFFIXES):
             continue
-        directory, filename = posixpath.split(value)
-        result.append(KerasWrite(call, posixpath.normpath(directory) if directory else ".", filename))
+        directory = directory_of(text)
+        if directory is not None:
+            result.append(KerasWrite(call, directory, posixpath.basename(text)))
     return result
 
 
 def tf_checkpoint_directories(module: ModuleModel) -> set[str]:
-    """Directories that TF's own checkpointing writes a `checkpoint` state file into: the directory of a
-    `CheckpointManager`, of a `Checkpoint.save(prefix)`, of a TF-format `save_weights(prefix)` (Keras 2),
-    of a TF1 `Saver.save`, or a `tf.estimator` `model_dir`. Any of these makes `latest_checkpoint` work."""
+    """Directories TF's own checkpointing writes a `checkpoint` state file into, so that
+    `latest_checkpoint` finds something there: the directory of a `CheckpointManager` that saves, of a
+    `Checkpoint.save(prefix)`, of a TF-format `save_weights(prefix)` (Keras 2), of a TF1 `Saver.save`."""
     result: set[str] = set()
+    saving_managers = {call.receiver for call in module.method_calls(("save",)) if call.receiver is not None}
+    for manager in module.managers:
+        if any(key in saving_managers for key in manager.keys) or not manager.keys:
+            directory = as_directory(path_text(module, manager.call.arg(1, "directory"), manager.call.scope))
+            if directory is not None:
+                result.add(directory)
     for call in module.calls:
-        expr = None
-        if call.callee == "tf.train.CheckpointManager":
-            expr = call.arg(1, "directory")
-            value = path_value(module, expr, call.scope, symbolic=True) if expr is not None else None
-            if value is not None:
-                result.add(posixpath.normpath(value))
+        if call.method not in ("save", "write", "save_weights") or call.callee is not None:
             continue
-        if call.method in ("save", "write", "save_weights"):
-            expr = call.arg(0, "file_prefix") if call.method != "save_weights" else call.arg(0, "filepath")
-            if call.method == "save" and call.positional(1) is not None:  # Saver.save(sess, prefix)
-                expr = call.arg(1, "save_path")
-        if expr is None:
+        if call.method == "save" and call.positional(1) is not None:  # Saver.save(sess, prefix)
+            expr = call.arg(1, "save_path")
+        elif call.method == "save_weights":
+            expr = call.arg(0, "filepath")
+        else:
+            expr = call.arg(0, "file_prefix")
+        text = path_text(module, expr, call.scope)
+        if text is None or text.lower().endswith(KERAS_SUFFIXES):
             continue
-        value = path_value(module, expr, call.scope, symbolic=True)
-        if value is None or value.lower().endswith(KERAS_SUFFIXES):
-            continue
-        directory = posixpath.dirname(value.rstrip("/")) if not value.endswith("/") else value
-        result.add(posixpath.normpath(directory) if directory else ".")
+        directory = as_directory(text) if text.endswith("/") else directory_of(text)
+        if directory is not None:
+            result.add(directory)
     return result
 
 
-def directory_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope) -> str | None:
-    """The symbolic, normalised value of a directory argument (`latest_checkpoint(d)`)."""
-    if expr is None:
-        return None
-    value = path_value(module, expr, scope, symbolic=True)
-    return posixpath.normpath(value) if value else None
+def latest_checkpoint_calls(module: ModuleModel) -> Iterator[Call]:
+    return (call for call in module.calls if call.callee in _LATEST)
 
 
 # ---- guards and names ---------------------------------------------------------------------------------
