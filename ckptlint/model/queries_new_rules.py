@@ -169,6 +169,18 @@ def _methods(module: ModuleModel, cls: Scope) -> Iterator[Scope]:
             yield function
 
 
+KERAS_COMPILE_KEYWORDS = frozenset({
+    "optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly", "steps_per_execution",
+    "jit_compile", "auto_scale_loss", "sample_weight_mode", "target_tensors", "distribute", "pss_evaluation_shards",
+})
+
+
+def is_keras_compile_call(call: Call) -> bool:
+    """False for a `compile(...)` given a keyword Keras' own `Model.compile` does not take
+    (`g_optimizer=`): that is a class's custom compile, which CKPT208 is about."""
+    return all(keyword in KERAS_COMPILE_KEYWORDS for keyword in call.keywords)
+
+
 def loaded_model_calls(module: ModuleModel) -> Iterator[Call]:
     """Every `load_model(...)` call (`keras.models.load_model`, `keras.saving.load_model`...)."""
     return (call for call in module.calls if call.callee in LOAD_MODEL)
