@@ -393,9 +393,16 @@ def _exits(block: cst.BaseSuite) -> bool:
 
 def mentioned_names(module: ModuleModel, expr: cst.CSTNode, scope: Scope, depth: int = 2) -> set[str]:
     """Identifiers an expression reads (names, attribute names, called function names), lower-cased,
-    following names bound once in this module one or two levels (`path = write_path(d, task_id)`)."""
+    following names bound once in this module and the return values of functions defined here, one or
+    two levels deep (`path = write_path(d, task_id)`)."""
     names: set[str] = set()
     for node in subtree(expr):
+        if isinstance(node, cst.Call) and depth > 0:  # a helper defined here: what it returns
+            call = module.builder.calls_by_node.get(id(node))
+            target = module.local_function(call) if call is not None else None
+            if target is not None:
+                for returned in module.builder.returns.get(id(target), []):
+                    names |= mentioned_names(module, returned, target, depth - 1)
         if isinstance(node, cst.Name):
             names.add(node.value.lower())
             if depth > 0:
