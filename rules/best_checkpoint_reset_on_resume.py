@@ -20,7 +20,7 @@ class BestCheckpointResetOnResume(Rule):
     """
     ## What it does
     Finds `ModelCheckpoint(..., save_best_only=True)` without `initial_value_threshold=`, and
-    `EarlyStopping(...)` without `baseline=`, among the callbacks of a `fit` that continues an earlier
+    `EarlyStopping(...)` without `baseline=` or with `restore_best_weights=True`, among the callbacks of a `fit` that continues an earlier
     run: a `fit` with `BackupAndRestore` among its callbacks, with `initial_epoch=`, or on a model loaded
     (`load_model`, `load_weights`) from a file this script also writes.
 
@@ -39,6 +39,10 @@ class BestCheckpointResetOnResume(Rule):
     epoch-7 model; the restarted run's first epoch overwrites it with the epoch-10 model, whose
     validation loss is 0.51 against 0.41. With `initial_value_threshold=` set to the saved best
     model's validation loss, the file keeps the epoch-7 model, the same as an uninterrupted run.
+    The same restart with `EarlyStopping(patience=2, restore_best_weights=True)`: uninterrupted, training
+    stops after epoch 9 with the epoch-7 weights; restarted after epoch 8, it trains epochs 9-11 and ends
+    with the epoch-9 weights (validation loss 0.47 against 0.41). With `baseline=` it stops one epoch
+    earlier, but still restores a post-restart epoch.
 
     A `ModelCheckpoint` finding is an error (the best model is lost); an `EarlyStopping` one a warning
     (the run trains longer than it would have, nothing saved is lost). A `fit` that never resumes is not
@@ -57,8 +61,9 @@ class BestCheckpointResetOnResume(Rule):
         path, monitor="val_loss", save_best_only=True,
         initial_value_threshold=best_so_far(path, x_val, y_val))
     ```
-    For `EarlyStopping`, pass the saved best as `baseline=`; that keeps the threshold, though the
-    patience already spent before the restart still starts again from 0.
+    For `EarlyStopping`, pass the saved best as `baseline=` (that keeps the threshold; the patience
+    already spent before the restart still starts again from 0), and instead of
+    `restore_best_weights=True`, load the best model that a `ModelCheckpoint` like the one above kept.
 
     ## Fix safety
     No autofix: the right threshold is a value from the previous run (the saved best model's metric),
@@ -89,6 +94,12 @@ import keras
 best = keras.callbacks.ModelCheckpoint(path, save_best_only=True, initial_value_threshold=previous_best)
 stop = keras.callbacks.EarlyStopping(patience=3, baseline=previous_best)
 model.fit(x, y, epochs=20, callbacks=[keras.callbacks.BackupAndRestore("backup"), best, stop])
+""",
+        # EarlyStopping with the saved best as baseline and no restore_best_weights.
+        """
+import keras
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, baseline=best_val_loss)
+model.fit(x, y, epochs=20, callbacks=[keras.callbacks.BackupAndRestore("backup"), stop])
 """,
         # Every epoch is saved (no "best" to forget).
         """
@@ -194,7 +205,9 @@ def _forgets_best(module: ModuleModel, callback: Call) -> bool:
         return _is_true(module, callback.arg(3, "save_best_only"), callback) and \
             _absent(callback.kwarg("initial_value_threshold"))
     if callback.callee == _EARLY_STOPPING:
-        return _absent(callback.arg(5, "baseline"))
+        # baseline= keeps the threshold across a restart; restore_best_weights still only sees epochs
+        # after it.
+        return _absent(callback.arg(5, "baseline")) or _is_true(module, callback.arg(6, "restore_best_weights"), callback)
     return False
 
 
@@ -217,6 +230,7 @@ def _message(callback: Call, reason: str) -> str:
         return (f"`ModelCheckpoint(save_best_only=True)` starts from best = inf after a restart ({reason}): "
                 f"the first resumed epoch overwrites the best model file even when it is worse; pass "
                 f"`initial_value_threshold=` the saved best's metric")
-    return (f"`EarlyStopping` forgets its best value and patience count after a restart ({reason}): the "
-            f"resumed run trains `patience` more epochs and `restore_best_weights` only sees epochs after "
-            f"the restart; pass `baseline=` the saved best's metric")
+    return (f"`EarlyStopping` forgets its best value, patience count and best weights after a restart "
+            f"({reason}): the resumed run trains `patience` more epochs and `restore_best_weights` only "
+            f"sees epochs after the restart; pass `baseline=` the saved best's metric and reload the best "
+            f"model a ModelCheckpoint kept")

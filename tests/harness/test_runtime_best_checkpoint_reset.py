@@ -10,6 +10,9 @@ epoch 10. The best file is measured (loaded and evaluated on the validation data
   interruption, and worse than the best of an uninterrupted run.
 - fixed twin (`initial_value_threshold=` the saved best's validation loss): the later, worse epochs are
   not saved; `best.keras` ends up the same model as in an uninterrupted run.
+
+EarlyStopping is measured directly on the same model and data (the last test): after a restart it
+trains `patience` more epochs and `restore_best_weights` returns a post-restart, worse model.
 """
 
 from __future__ import annotations
@@ -120,3 +123,82 @@ def test_fixed_twin_keeps_the_better_model(uninterrupted, tmp_path):
     before, after = _interrupted_then_resumed("fixed", tmp_path)
     assert after["best_val_loss"] == pytest.approx(before["best_val_loss"], rel=1e-6)
     assert after["best_val_loss"] == pytest.approx(uninterrupted["best_val_loss"], rel=1e-6)
+
+
+# ---- EarlyStopping: the same restart, measured directly ------------------------------------------------
+# The sample project's model and data, with EarlyStopping(patience=2) and BackupAndRestore. Uninterrupted,
+# the validation loss is best at epoch 7 (zero-based 6) and training stops two epochs later. The job dies
+# after zero-based epoch 7 (one epoch without improvement counted) and is restarted.
+_EARLY = r"""
+import importlib.util, json, os, sys
+import keras
+import tensorflow as tf
+
+tf.config.experimental.enable_op_determinism()
+spec = importlib.util.spec_from_file_location("twin", sys.argv[1])
+twin = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(twin)
+mode, run_dir, baseline = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+
+
+class Preempted(Exception):
+    pass
+
+
+class Preempt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 7:
+            raise Preempted()
+
+
+class Epochs(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+keras.utils.set_random_seed(0)
+model = twin.build_model()
+x, y, x_val, y_val = twin.make_data()
+epochs = Epochs()
+callbacks = [keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+             keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True,
+                                           baseline=baseline),
+             epochs]
+if mode == "preempted":
+    callbacks.append(Preempt())
+try:
+    model.fit(x, y, validation_data=(x_val, y_val), epochs=30, batch_size=twin.BATCH_SIZE, shuffle=False,
+              verbose=0, callbacks=callbacks)
+except Preempted:
+    pass
+print(json.dumps({"epochs": epochs.seen, "val_loss": float(model.evaluate(x_val, y_val, verbose=0))}))
+"""
+
+
+def _early(mode: str, run_dir: Path, baseline: float | None = None) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", _EARLY, str(PROJECT / "buggy" / "train.py"), mode, str(run_dir), json.dumps(baseline)],
+        check=False, capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_early_stopping_forgets_its_best_and_patience_after_a_restart(tmp_path):
+    straight = _early("straight", tmp_path / "straight")
+    assert straight["epochs"] == list(range(9))  # best at 6, patience 2: stops after 8
+    _early("preempted", tmp_path / "resumed")
+    resumed = _early("resume", tmp_path / "resumed")
+    # The restart's first epoch is "best" (against nothing): patience starts again, two more epochs run,
+    # and restore_best_weights can only go back to an epoch after the restart.
+    assert resumed["epochs"] == [8, 9, 10]
+    assert resumed["val_loss"] > straight["val_loss"] * 1.05
+    # baseline= the saved best keeps the threshold, yet the weights it restores are still post-restart.
+    _early("preempted", tmp_path / "baseline", baseline=straight["val_loss"])
+    with_baseline = _early("resume", tmp_path / "baseline", baseline=straight["val_loss"])
+    assert with_baseline["epochs"][-1] < resumed["epochs"][-1]
+    assert with_baseline["val_loss"] > straight["val_loss"] * 1.05
