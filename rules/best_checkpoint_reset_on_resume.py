@@ -31,7 +31,8 @@ class BestCheckpointResetOnResume(Rule):
     `EarlyStopping` starts again with no best value and a patience count of 0, so the resumed run trains
     on for a full `patience` more epochs and, with `restore_best_weights=True`, can only go back to a
     weight set seen after the restart. Keras' `BackupAndRestore` restores the weights, the optimizer and
-    the epoch, not the callbacks' state (keras-team/keras#12803, #14862).
+    the epoch, not the callbacks' state (keras-team/keras#12803, keras-team/keras#11420,
+    keras-team/tf-keras#430).
 
     Measured on TF 2.21 + Keras 3.15 (`tests/harness/test_runtime_best_checkpoint_reset.py`, on the
     `best_checkpoint_reset` sample project): the validation loss of a 12-epoch run bottoms out at epoch 7
@@ -70,7 +71,7 @@ class BestCheckpointResetOnResume(Rule):
     which the code has to compute or store; no edit of the call alone can supply it.
 
     ## References
-    - keras-team/keras#12803, keras-team/keras#14862
+    - keras-team/keras#12803, keras-team/keras#11420, keras-team/tf-keras#430
     - https://keras.io/api/callbacks/model_checkpoint/ (`initial_value_threshold`)
     - `tests/harness/test_runtime_best_checkpoint_reset.py`
     """

@@ -66,7 +66,6 @@ class CustomCompileDropsOptimizer(Rule):
     ## References
     - Keras source: `Trainer.compile_from_config` (keras/src/trainers/trainer.py)
     - https://keras.io/guides/serialization_and_saving/ (`get_compile_config`, `compile_from_config`)
-    - keras-team/keras-io#729
     """
 
     code = "CKPT208"
