@@ -7,11 +7,15 @@ into the model once its internals settle. Each answers one question a rule asks:
   bound to lists and appended to, local functions that return the list);
 - `fit_resume_reason`: why a `fit` continues an earlier run (`initial_epoch=`, BackupAndRestore, a model
   loaded from a file this module also writes);
-- `custom_compile_classes`: Keras model classes defined here whose `compile()` Keras cannot replay on load;
-- `keras_write_directories`: the directories Keras writes its own files into (`ModelCheckpoint`,
-  `model.save("x.keras")`, `save_weights("x.weights.h5")`) and the directories TF checkpoints go to;
+- `custom_compile_classes`, `is_keras_compile_call`: Keras model classes defined here whose `compile()`
+  Keras cannot replay on load, and compile calls that are not Keras' own;
+- `path_text`, `keras_file_writes`, `tf_checkpoint_directories`: paths as comparable text (a parameter
+  compares by name across methods), the directories Keras writes its own files into (`ModelCheckpoint`,
+  `model.save("x.keras")`, `save_weights("x.weights.h5")`) and those TF checkpoints go to;
 - `guarding_tests`, `mentioned_names`: the `if` tests a call runs under (through the callers of its
   function too) and the names an expression reads, for chief-only writes.
+
+These read the builder's tables (calls by node, returns, local definitions) as `restores.py` does.
 """
 
 from __future__ import annotations
@@ -184,13 +188,6 @@ def is_keras_compile_call(call: Call) -> bool:
 def loaded_model_calls(module: ModuleModel) -> Iterator[Call]:
     """Every `load_model(...)` call (`keras.models.load_model`, `keras.saving.load_model`...)."""
     return (call for call in module.calls if call.callee in LOAD_MODEL)
-
-
-def uses_after(module: ModuleModel, call: Call, methods: frozenset[str]) -> list[Call]:
-    """Calls of `methods` on a binding the result of `call` was assigned to, after it."""
-    return [other for other in module.calls
-            if other.receiver is not None and other.receiver in call.assigned_to
-            and other.method in methods and other.order > call.order]
 
 
 # ---- where Keras and TF write ------------------------------------------------------------------------
