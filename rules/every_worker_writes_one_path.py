@@ -39,9 +39,10 @@ class EveryWorkerWritesOnePath(Rule):
     Measured on TF 2.21 + Keras 3.15 (`tests/harness/test_runtime_multi_worker_one_path.py`, two worker
     processes on 127.0.0.1): with a `CheckpointManager` save after each of 20 steps into one
     directory, a save failed in 6 of 7 runs (in both `NotFoundError` and `InvalidArgumentError` forms;
-    the run without a failure had another TensorFlow test running beside it); both workers then died. With the chief writing the real
-    directory and the other worker a directory of its own, no save failed, and both workers restarted
-    from the chief's latest checkpoint with every variable and the optimizer's step count as saved.
+    the run without a failure had another TensorFlow test running beside it); both workers then died.
+    With the chief writing the real directory and the other worker a directory of its own, no save
+    failed, and both workers restarted from the chief's latest checkpoint with every variable and the
+    optimizer's step count as saved.
 
     Writes guarded by a chief test, writes to a path built from the task type or id, and modules that
     do not create a `MultiWorkerMirroredStrategy` are not flagged.
