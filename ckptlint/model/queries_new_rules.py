@@ -35,6 +35,7 @@ from ckptlint.model.walk import ancestors, subtree
 BACKUP_AND_RESTORE = "keras.callbacks.BackupAndRestore"
 MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
 _LIST_GROWERS = frozenset({"append", "extend", "insert"})
+_KERAS_MODELS = frozenset({"keras.Model", "keras.Sequential"})
 
 
 # ---- callbacks of a fit ---------------------------------------------------------------------------
@@ -136,10 +137,10 @@ def custom_compile_classes(module: ModuleModel) -> list[CustomCompile]:
     import from the project) might define `compile_from_config`, so such classes are left out."""
     result: list[CustomCompile] = []
     for name, scope in module.builder.local_defs.items():
-        if scope.kind != "class" or not module._is_keras_model_class(scope):
+        if scope.kind != "class":
             continue
         chain = _local_class_chain(module, scope)
-        if chain is None:
+        if chain is None or not any(base in _KERAS_MODELS for cls in chain for base in cls.bases):
             continue
         methods = {method.name: method for cls in reversed(chain) for method in _methods(module, cls)}
         compile_scope = methods.get("compile")
