@@ -10,6 +10,7 @@ from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.loading import exclusive, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model.keras_usage import is_keras_compile_call
 
 
 class OptimizerDiscardedAfterLoad(Rule):
@@ -88,6 +89,13 @@ model.compile(loss="mse")
 print(model.evaluate(x, y))
 model.save("run/model.keras")
 """,
+        # A custom compile() signature: the loaded model had no optimizer to discard (CKPT208).
+        """
+import keras
+gan = keras.models.load_model("run/gan.keras")
+gan.compile(d_optimizer=keras.optimizers.Adam(), g_optimizer=keras.optimizers.Adam(), loss_fn=loss)
+gan.fit(ds, epochs=10, callbacks=[keras.callbacks.ModelCheckpoint("run/gan.keras")])
+""",
     ]
     INVALID = [
         Invalid(
@@ -138,6 +146,8 @@ def main(directory):
             for call in module.compiles_of(loaded.key):
                 if call.order <= load.order or exclusive(module, load.node, call.node):
                     continue
+                if not is_keras_compile_call(call):
+                    continue  # a custom compile(): CKPT208 says what really happens
                 optimizer = call.arg(0, "optimizer")
                 if keeps_model_optimizer(module, optimizer, loaded.key, call.scope) and not compile_false:
                     continue

@@ -12,6 +12,7 @@ RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 ALLOWED_IMPORTS = (
     "ckptlint.model", "ckptlint.model.vocabulary", "ckptlint.model.restores", "ckptlint.model.loading",
     "ckptlint.model.paths", "ckptlint.model.counters", "ckptlint.model.mentions", "ckptlint.model.target",
+    "ckptlint.model.keras_usage",
     "ckptlint.lint.rule", "ckptlint.lint.findings", "ckptlint.lint.fix.edits", "ckptlint.lint.prefilter",
     "ckptlint.rules._key_mismatch_summary",
 )
