@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ckptlint.errors import CkptlintError
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet and fmt == "text":
         output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
     if args.output_file:
-        _write_atomically(Path(args.output_file), output)
+        _write_output(Path(args.output_file), output)
     else:
         sys.stdout.write(output)
     for error in result.internal_errors:
@@ -110,7 +109,7 @@ def _report_diff(args: argparse.Namespace, outcome) -> int:
     """--diff: the diff on stdout (or --output-file), a one-line summary on stderr; nothing else is
     written. Exit 1 when there is something to fix, like ruff."""
     if args.output_file:
-        _write_atomically(Path(args.output_file), outcome.diff)
+        _write_output(Path(args.output_file), outcome.diff)
     else:
         sys.stdout.write(outcome.diff)
     if not args.quiet:
@@ -120,12 +119,12 @@ def _report_diff(args: argparse.Namespace, outcome) -> int:
     return 1 if outcome.fixed and not args.exit_zero else 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_output(path: Path, text: str) -> None:
+    """The report, written atomically: through a symbolic link (the link stays), never over a device,
+    a FIFO or a read-only file."""
+    from ckptlint.atomic_write import WriteRefused, write_atomically
+
     try:
-        directory = path.parent if str(path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise CkptlintError(f"--output-file {path}: {exc.strerror or exc}") from None
+        write_atomically(path, text.encode("utf-8", "backslashreplace"))
+    except WriteRefused as exc:
+        raise CkptlintError(f"--output-file {path}: {exc}") from None

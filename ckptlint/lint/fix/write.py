@@ -1,6 +1,6 @@
 """The file side of autofix: read a file for fixing, turn the fixed text back into bytes exactly like the
 original (PEP 263 encoding, BOM, line endings; notebooks cell by cell), render diffs, and write
-atomically without overwriting a file that changed since it was read.
+atomically (ckptlint.atomic_write) without overwriting a file that changed since it was read.
 
 Notebooks: the code cells are joined into one module as for linting (ckptlint.lint.sources), except that the
 blank line after each cell is replaced by a marker comment, so the fixed module can be cut back into
@@ -17,12 +17,12 @@ import io
 import json
 import os
 import re
-import stat
-import tempfile
 import tokenize
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from ckptlint.atomic_write import WriteRefused, write_atomically
 
 
 class UnfixableFile(Exception):
@@ -308,52 +308,13 @@ def read_for_fix(path: Path, max_size: int) -> PythonFile | NotebookFile:
     return _decode_python(path, data, st)
 
 
-def write_atomically(path: Path, data: bytes, original: bytes, mode: int | None = None) -> str | None:
-    """Replace `path` by `data` via a temporary file in the same directory and os.replace, keeping the
-    file's mode, unless the file no longer holds `original` (changed since it was read). Returns None
-    on success, else a one-line reason. A symbolic link is kept: its target is rewritten."""
-    target = Path(os.path.realpath(path))
-    try:
-        st = os.stat(target)
-    except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".ckptlint-fix")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode if mode is None else mode))
-        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass
-        # Last moment check: the file must still hold what was read and fixed.
-        try:
-            current = target.read_bytes()
-        except FileNotFoundError:
-            return "removed since it was read; not written"
-        if current != original:
-            return "changed on disk since it was read; not overwritten"
-        os.replace(tmp, target)
-        tmp = None
-        return None
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 def write_plan(plan) -> str | None:
     """Write a FilePlan (ckptlint.lint.fix.apply). Returns a one-line notice when the file was left alone."""
     if not plan.changed:
         return None
-    mode = plan.stat.st_mode if plan.stat is not None else None
-    problem = write_atomically(Path(plan.path), plan.new_data, plan.original, mode)
-    return f"{plan.path}: {problem}" if problem else None
+    try:
+        # The file must still hold what was read and fixed: a save in an editor meanwhile wins.
+        write_atomically(plan.path, plan.new_data, expected=plan.original)
+    except WriteRefused as exc:
+        return f"{plan.path}: {exc}"
+    return None
