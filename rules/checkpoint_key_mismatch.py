@@ -201,6 +201,8 @@ def test_resume(tmpdir, model, optimizer):
             yield Diagnostic(restore.node, _message(restore.keys, write.keys, restore.place, problem),
                              related=[(write.node, f"written here with {_keys(write.keys)}")])
 
+    summary_type = Summary
+
     def summarize(self, module: ModuleModel, locator) -> Summary:
         return Summary(
             constants=module_constants(module),

@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--statistics", action="store_true", help="count findings per rule")
     parser.add_argument("--quiet", "-q", action="store_true", help="print findings only: no summary or notices")
     parser.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)")
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write .ckptlint_cache/")
-    parser.add_argument("--cache-dir", help="where the cache lives (default: .ckptlint_cache/ next to the config)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    parser.add_argument("--cache-dir", help="where the result cache lives (default: $CKPTLINT_CACHE_DIR, else the "
+                                            "project's directory under $XDG_CACHE_HOME/ckptlint or ~/.cache/ckptlint)")
     parser.add_argument("--config", help="a pyproject.toml to use instead of discovering one")
     parser.add_argument("--fix", action="store_true", help="apply safe fixes in place, then report what remains")
     parser.add_argument("--unsafe-fixes", action="store_true",

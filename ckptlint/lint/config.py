@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -49,9 +49,11 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes which findings a file gets (the cache key's config part)."""
-        payload = json.dumps([self.select, self.ignore, self.extend_select, self.per_file_ignores], default=list)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """Hash of every key of the configuration (the cache key's config part). Every key, not just the
+        ones known to change findings today: a key left out is a stale result the day it starts to."""
+        payload = json.dumps([str(self.root), *(getattr(self, f.name) for f in fields(self) if f.name not in ("root", "source"))],
+                             default=list)
+        return hashlib.sha256(payload.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def is_excluded(self, path: Path) -> bool:
         real = str(path.resolve())

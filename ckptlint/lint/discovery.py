@@ -20,6 +20,40 @@ class Discovered:
     excluded_explicit: int  # files named on the command line that the config excludes
 
 
+# A linted tree is data, and so is its .git/config: a tarball or a checkout can ship one that sets
+# `core.fsmonitor` (a command git runs on `ls-files`), hooks, a pager or aliases. git is run so that none
+# of those can run anything: the settings that name commands are overridden on the command line (which
+# wins over every config file), the system config is not read, and the environment holds only what git
+# needs to find itself and the user's own settings. git's own ownership check (safe.directory) stays
+# on: it refuses a repository that belongs to another user, and the walk then goes without .gitignore.
+_GIT_HARDENING = (
+    "-c", "core.fsmonitor=false",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.pager=cat",
+    "-c", "core.untrackedCache=false",
+    "-c", "core.sshCommand=false",
+    "-c", "protocol.allow=never",
+    "-c", "credential.helper=",
+    "--no-pager",
+    "--no-replace-objects",
+)
+_GIT_ENVIRONMENT_KEPT = ("PATH", "HOME", "XDG_CONFIG_HOME", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+
+
+def git_environment() -> dict[str, str]:
+    """A minimal environment for git: no GIT_DIR / GIT_WORK_TREE / GIT_CONFIG_* / GIT_EXEC_PATH from the
+    caller's environment (they would point git elsewhere or add configuration), no system config."""
+    env = {name: os.environ[name] for name in _GIT_ENVIRONMENT_KEPT if name in os.environ}
+    env.update({
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",  # a read must not write the index
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "LC_ALL": "C",
+    })
+    return env
+
+
 def _git_visible(directory: Path) -> set[str] | None:
     """Files under `directory` that git does not ignore (tracked or untracked), or None outside git.
     git applies .gitignore exactly (nested files, negations), which a hand-written matcher would not.
@@ -27,10 +61,11 @@ def _git_visible(directory: Path) -> set[str] | None:
     not followed), as `_walk` spells them."""
     try:
         out = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
-            cwd=directory, capture_output=True, timeout=60, check=False,
+            ["git", *_GIT_HARDENING, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
+            cwd=directory, capture_output=True, timeout=60, check=False, env=git_environment(),
+            stdin=subprocess.DEVNULL,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired, ValueError):
         return None
     if out.returncode != 0:
         return None

@@ -2,7 +2,8 @@
 suppressions) -> findings, in a process pool; then the project-wide rules over per-file summaries.
 
 Work crosses process boundaries as small picklable tasks and results (paths in, findings and rule
-summaries out), never as syntax trees.
+summaries out), never as syntax trees. Results are cached as JSON data (FileOutcome.to_data), never
+as pickles (ckptlint.lint.cache).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ckptlint.lint import serial
 from ckptlint.lint.cache import Cache
 from ckptlint.lint.catalogue import entries
 from ckptlint.lint.config import Config, ConfigResolver
 from ckptlint.lint.discovery import discover
-from ckptlint.lint.sources import Source, UnreadableFile, read_source
+from ckptlint.lint.sources import FileTooLarge, Source, UnreadableFile, decode, read_regular_file
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.lint.prefilter import might_matter
 from ckptlint.lint.registry import ENGINE_CODES, all_rules, is_selected, rule_by_code
@@ -28,15 +30,26 @@ class FileTask:
     path: str  # as displayed (relative to where the user ran ckptlint when possible)
     codes: tuple[str, ...]  # the rules selected for this file
     max_size: int
-    config_fingerprint: str
+    cache_context: str | None  # the cache key's part shared by this file's configuration (None: no cache)
+
+
+@dataclass(frozen=True)
+class StoredSummary:
+    """A project rule's summary as the cache holds it (JSON data): rebuilt with the rule's
+    `summary_type.from_data` only if the project pass has to run, which imports the rule anyway."""
+
+    data: object
 
 
 @dataclass
 class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
-    summaries: dict[str, object] = field(default_factory=dict)  # project rule code -> its summary
+    # project rule code -> (its summary, or a StoredSummary; the file's suppressions or None)
+    summaries: dict[str, tuple] = field(default_factory=dict)
     notice: str | None = None
     internal_error: str | None = None  # a crash of ckptlint itself on this file (exit code 2)
+    # Other files this result was computed from, as (path, content digest): the cache checks them again.
+    depends_on: list[tuple[str, str]] = field(default_factory=list)
     # Only with lint_text(..., with_fixes=True) (ckptlint.lint.fix.apply, in-process, never cached): the parsed
     # module and the fixes of the findings kept after suppressions.
     fixes: list = field(default_factory=list)  # [(Finding, rule.Fix)]
@@ -44,6 +57,37 @@ class FileOutcome:
     # The cache key of the file's content this outcome is for (None without a cache): the project pass
     # is cached under the keys of the files it read.
     cache_key: str | None = None
+
+    @property
+    def cacheable(self) -> bool:
+        """A crash of ckptlint is not a property of the file: it is tried again next time."""
+        return self.internal_error is None
+
+    def to_data(self) -> dict:
+        from ckptlint.lint.suppressions import Suppressions
+
+        summaries = {}
+        for code, (summary, marks) in self.summaries.items():
+            data = summary.data if isinstance(summary, StoredSummary) else summary.to_data()
+            summaries[code] = {"summary": data, "marks": marks.to_data() if isinstance(marks, Suppressions) else None}
+        return {"findings": [f.to_data() for f in self.findings], "summaries": summaries, "notice": self.notice}
+
+    @classmethod
+    def from_data(cls, data) -> FileOutcome:
+        item = serial.record(data, ("findings", "summaries", "notice"))
+        summaries = {}
+        stored = item["summaries"]
+        if type(stored) is not dict:
+            raise serial.DataError("summaries must be an object")
+        if stored:
+            from ckptlint.lint.suppressions import Suppressions
+
+            for code, entry in stored.items():
+                entry = serial.record(entry, ("summary", "marks"))
+                marks = None if entry["marks"] is None else Suppressions.from_data(entry["marks"])
+                summaries[serial.text(code)] = (StoredSummary(entry["summary"]), marks)
+        return cls([Finding.from_data(f) for f in serial.array(item["findings"])], summaries,
+                   serial.optional_text(item["notice"]))
 
 
 @lru_cache(maxsize=64)
@@ -143,30 +187,44 @@ def _source_line(locator, location: Location) -> str:
 
 
 def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
-    path = Path(task.path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return _unreadable(task, f"cannot read file: {exc.strerror or exc}")
-    key = cache.key(task.path, data, task.config_fingerprint, task.codes) if cache else None
+        data = read_regular_file(task.path, task.max_size)
+    except FileTooLarge as exc:
+        return _too_large(task, exc.size)
+    except UnreadableFile as exc:
+        return _unreadable(task, str(exc))
+    key = Cache.key(task.cache_context, task.path, data) if cache and task.cache_context else None
     if cache and key:
-        cached = cache.get(key)
+        cached = _from_cache(cache, key)
         if cached is not None:
-            cached.cache_key = key
             return cached
     try:
-        source = read_source(path, task.max_size, data)
+        source = decode(Path(task.path), data)
     except UnreadableFile as exc:
         outcome = _unreadable(task, str(exc))
     else:
-        if source is None:
-            outcome = FileOutcome(notice=f"{task.path}: skipped: {len(data):,} bytes is over max-file-size ({task.max_size:,})")
-        else:
-            outcome = lint_text(task.path, source, task.codes)
+        outcome = lint_text(task.path, source, task.codes)
     if cache and key:
-        cache.put(key, outcome)
+        if outcome.cacheable:
+            cache.put(key, "file", outcome.to_data(), outcome.depends_on)
         outcome.cache_key = key
     return outcome
+
+
+def _from_cache(cache: Cache, key: str) -> FileOutcome | None:
+    value = cache.get(key, "file")
+    if value is None:
+        return None
+    try:
+        outcome = FileOutcome.from_data(value)
+    except serial.DataError:
+        return None
+    outcome.cache_key = key
+    return outcome
+
+
+def _too_large(task: FileTask, size: int) -> FileOutcome:
+    return FileOutcome(notice=f"{task.path}: skipped: {size:,} bytes is over max-file-size ({task.max_size:,})")
 
 
 def _unreadable(task: FileTask, message: str) -> FileOutcome:
@@ -221,7 +279,11 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     tasks: list[FileTask] = []
     # Resolved once per directory and per (config, per-file ignores), not once per file.
     configs: dict[Path, Config] = {}
-    selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+    cache = None
+    if options.use_cache:
+        trees = [Path(p) if os.path.isdir(p) else Path(p).parent for p in paths]
+        cache = Cache.open(options.cache_dir, resolver.for_directory(Path.cwd()).root, trees)
+    selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str | None]] = {}
     for path in discovered.files:
         config = configs.get(path.parent)
         if config is None:
@@ -229,12 +291,11 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
         ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
         selection = selections.get((id(config), ignored))
         if selection is None:
-            selection = selections[id(config), ignored] = (selected_codes(config, options, path), config.fingerprint())
-        codes, fingerprint = selection
-        tasks.append(FileTask(_display(path), codes, config.max_file_size, fingerprint))
-    cache = None
-    if options.use_cache:
-        cache = Cache(options.cache_dir or (resolver.for_directory(Path.cwd()).root / ".ckptlint_cache"))
+            codes = selected_codes(config, options, path)
+            context = cache.context(config.fingerprint(), codes, config.max_file_size) if cache else None
+            selection = selections[id(config), ignored] = (codes, context)
+        codes, context = selection
+        tasks.append(FileTask(_display(path), codes, config.max_file_size, context))
     outcomes = _run_tasks(tasks, cache, options.jobs)
     findings: list[Finding] = []
     notices: list[str] = []
@@ -269,15 +330,25 @@ def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | Non
         key = None
         if cache is not None and None not in keys[entry.code]:
             key = cache.project_key(entry.code, keys[entry.code])
-            found = cache.get(key)
-            if isinstance(found, list):
-                kept.extend(found)
+            cached = _project_from_cache(cache, key)
+            if cached is not None:
+                kept.extend(cached)
                 continue
         found = _run_project_rule(entry.code, summaries[entry.code], internal_errors)
         if found is not None and key is not None:
-            cache.put(key, found)
+            cache.put(key, "project", [finding.to_data() for finding in found])
         kept.extend(found or ())
     return kept
+
+
+def _project_from_cache(cache: Cache, key: str) -> list[Finding] | None:
+    value = cache.get(key, "project")
+    if value is None:
+        return None
+    try:
+        return [Finding.from_data(item) for item in serial.array(value)]
+    except serial.DataError:
+        return None
 
 
 def _run_project_rule(code: str, gathered: list, internal_errors: list[str]) -> list[Finding] | None:
@@ -287,8 +358,8 @@ def _run_project_rule(code: str, gathered: list, internal_errors: list[str]) -> 
 
     rule = rule_by_code(code)
     marks_by_path = {path: marks for path, _summary, marks in gathered}
-    facts = ProjectFacts({path: summary for path, summary, _marks in gathered})
     try:
+        facts = ProjectFacts({path: _summary_object(rule, summary) for path, summary, _marks in gathered})
         found = list(rule().check_project(facts))
     except Exception as exc:
         internal_errors.append(f"internal error in {rule.code} (project pass): {exc!r} (please report it)")
@@ -296,6 +367,11 @@ def _run_project_rule(code: str, gathered: list, internal_errors: list[str]) -> 
     return [finding for finding in found
             if (marks := marks_by_path.get(finding.location.path)) is None
             or not marks.suppresses(finding.code, finding.location.line)]
+
+
+def _summary_object(rule, summary):
+    """A summary as the rule wrote it: cached ones are rebuilt from their data (validated)."""
+    return rule.summary_type.from_data(summary.data) if isinstance(summary, StoredSummary) else summary
 
 
 def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
@@ -333,16 +409,13 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int) -> list[Fi
 
 def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
     """The cached outcome of a task, or None (a miss, or a file that cannot be read: lint_file says why)."""
-    try:
-        with open(task.path, "rb") as handle:
-            data = handle.read()
-    except OSError:
+    if task.cache_context is None:
         return None
-    key = cache.key(task.path, data, task.config_fingerprint, task.codes)
-    outcome = cache.get(key)
-    if outcome is not None:
-        outcome.cache_key = key
-    return outcome
+    try:
+        data = read_regular_file(task.path, task.max_size)
+    except (UnreadableFile, FileTooLarge):
+        return None
+    return _from_cache(cache, Cache.key(task.cache_context, task.path, data))
 
 
 def _size(path: str) -> int:
