@@ -48,8 +48,19 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _never_fail_to_print() -> None:
+    """A report must not crash on a character the terminal's encoding lacks (a file name that is not
+    UTF-8, a message on an ASCII-only console): such characters are printed as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _never_fail_to_print()
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
@@ -59,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_load(module, run)(args))
     except CkptlintError as exc:
-        print(f"ckptlint: error: {exc}", file=sys.stderr)
+        from ckptlint.report.escape import for_stream
+
+        print(for_stream(f"ckptlint: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ckptlint: interrupted", file=sys.stderr)

@@ -89,16 +89,16 @@ def run(args: argparse.Namespace) -> int:
         output += "".join(line + "\n" for line in extra)
     elif outcome is not None and not args.quiet:  # keep a machine-readable report clean
         for notice in outcome.notices:
-            print(notice, file=sys.stderr)
-        print(outcome.summary(), file=sys.stderr)
+            _stderr(notice)
+        _stderr(outcome.summary())
     if args.quiet and fmt == "text":
         output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
     if args.output_file:
         _write_output(Path(args.output_file), output)
     else:
-        sys.stdout.write(output)
+        sys.stdout.write(_for_stdout(output, fmt))
     for error in result.internal_errors:
-        print(f"ckptlint: error: {error}", file=sys.stderr)
+        _stderr(f"ckptlint: error: {error}")
     if result.internal_errors:
         return 2
     if result.findings and not args.exit_zero:
@@ -110,14 +110,34 @@ def _report_diff(args: argparse.Namespace, outcome) -> int:
     """--diff: the diff on stdout (or --output-file), a one-line summary on stderr; nothing else is
     written. Exit 1 when there is something to fix, like ruff."""
     if args.output_file:
-        _write_output(Path(args.output_file), outcome.diff)
+        _write_output(Path(args.output_file), outcome.diff)  # a patch file: the lines as they are
     else:
-        sys.stdout.write(outcome.diff)
+        from ckptlint.report.escape import printable
+
+        shown = "".join(printable(line, keep_tabs=True) + "\n" for line in outcome.diff.splitlines())
+        sys.stdout.write(_for_stdout(shown, "text"))
     if not args.quiet:
         for notice in outcome.notices:
-            print(notice, file=sys.stderr)
-        print(outcome.summary(would=True), file=sys.stderr)
+            _stderr(notice)
+        _stderr(outcome.summary(would=True))
     return 1 if outcome.fixed and not args.exit_zero else 0
+
+
+def _stderr(line: str) -> None:
+    """One line of ckptlint's own on stderr, escaped for the terminal and the CI runner (report.escape)."""
+    from ckptlint.report.escape import for_stream
+
+    print(for_stream(line), file=sys.stderr)
+
+
+def _for_stdout(output: str, fmt: str) -> str:
+    """Under GitHub Actions the runner reads stdout for workflow commands: only `--format github` may
+    issue them (its data is escaped by the reporter); every other format is defused line by line."""
+    from ckptlint.report.escape import github_actions, neutralize_json, neutralize_text
+
+    if not github_actions() or fmt == "github":
+        return output
+    return neutralize_json(output) if fmt in ("json", "sarif") else neutralize_text(output)
 
 
 def _write_output(path: Path, text: str) -> None:
