@@ -48,6 +48,7 @@ class FileOutcome:
     summaries: dict[str, tuple] = field(default_factory=dict)
     notice: str | None = None
     internal_error: str | None = None  # a crash of ckptlint itself on this file (exit code 2)
+    run_notice: str | None = None  # about the run, not this file (the libcst guard's); never cached
     # Other files this result was computed from, as (path, content digest): the cache checks them again.
     depends_on: list[tuple[str, str]] = field(default_factory=list)
     # Only with lint_text(..., with_fixes=True) (ckptlint.lint.fix.apply, in-process, never cached): the parsed
@@ -104,9 +105,11 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         return outcome  # before any import of libcst: a run that drops every file never loads it
     import libcst as cst
 
-    from ckptlint.lint import suppressions
+    from ckptlint.lint import libcst_guard, suppressions
     from ckptlint.lint.positions import Locator
     from ckptlint.model import ModuleModel
+
+    outcome.run_notice = libcst_guard.check()
 
     try:
         module = cst.parse_module(source.text)
@@ -306,6 +309,8 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
         findings.extend(outcome.findings)
         if outcome.notice:
             notices.append(outcome.notice)
+        if outcome.run_notice and outcome.run_notice not in notices:
+            notices.append(outcome.run_notice)
         if outcome.internal_error:
             internal_errors.append(outcome.internal_error)
         for code, (summary, marks) in outcome.summaries.items():
