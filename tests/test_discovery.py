@@ -147,3 +147,19 @@ def test_a_hostile_git_config_in_the_linted_tree_runs_nothing(tmp_path):
     files = discover([str(project)], ConfigResolver(default_root=project)).files
     assert [f.name for f in files] == ["kept.py"]  # .gitignore still honoured through git
     assert not marker.exists(), marker.read_text()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks and FIFOs")
+def test_a_walk_lists_regular_files_only_and_no_link_out_of_the_tree(tmp_path):
+    outside = tmp_path / "outside"
+    _touch(outside, "theirs.py")
+    project = tmp_path / "project"
+    _touch(project, "ours.py", "sub/inner.py")
+    (project / "link_out.py").symlink_to(outside / "theirs.py")  # --fix would write there
+    (project / "link_in.py").symlink_to(project / "sub" / "inner.py")
+    (project / "dev.py").symlink_to("/dev/zero")
+    os.mkfifo(project / "fifo.py")
+    (project / "dir.py").mkdir()
+    assert sorted(_found(project)) == ["ours.py", "sub/inner.py"]  # the link in, linted once
+    # named on the command line, a link is the user's choice and is followed
+    assert _found(project, "link_out.py") == ["../outside/theirs.py"]

@@ -1,9 +1,12 @@
-"""Which files to lint: the paths given, directories walked in name order, `.gitignore` (through git)
-and the configured excludes applied, symlinks never followed out of a walk."""
+"""Which files to lint: the paths given, directories walked in name order, `.gitignore` (through git,
+run so that the tree's own git configuration cannot run anything) and the configured excludes applied.
+A walk lists regular files only, follows a symbolic link to a file only when the file is inside the
+walked tree, and never enters a linked directory."""
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,11 +107,20 @@ def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
     return Discovered(files, excluded_explicit)
 
 
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _walk(root: Path, resolver: ConfigResolver) -> list[tuple[Path, str]]:
     """(path as found, resolved path) of each lintable file under `root`, in sorted order. Each
     directory is resolved and matched against the excludes once; its entries come from one scandir,
     which also says which are symlinks, so a plain file costs no system call of its own."""
     visible = _git_visible(root)
+    tree = os.path.realpath(root)
+    tree_prefix = tree.rstrip(os.sep) + os.sep
     found: list[tuple[Path, str]] = []
     pending = [str(root)]
     while pending:
@@ -138,9 +150,14 @@ def _walk(root: Path, resolver: ConfigResolver) -> list[tuple[Path, str]]:
             if visible is not None and real not in visible:
                 continue
             if is_symlink:
-                if not os.path.isfile(entry.path):
-                    continue  # broken, or a link to a directory
                 real = os.path.realpath(entry.path)
+                # A link out of the walked tree is not followed: its target is not this project's, and
+                # `--fix` would otherwise rewrite a file elsewhere. Broken links and links to
+                # directories or special files are not files to lint.
+                if not (real == tree or real.startswith(tree_prefix)) or not _is_regular(real):
+                    continue
+            elif not entry.is_file(follow_symlinks=False):
+                continue  # a FIFO, socket or device named *.py: reading it could block or never end
             found.append((Path(entry.path), real))
         pending.extend(reversed(subdirectories))  # depth first, in name order, like os.walk
     return found
