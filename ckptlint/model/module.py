@@ -50,6 +50,8 @@ class ModuleModel:
     managers: list[ManagerFact] = field(default_factory=list)
     _function_roles: dict[str, set[Role]] = field(default_factory=dict)
     _callers: dict[int, list[Call]] | None = None
+    _method_index: dict[tuple[str, ...], list[Call]] = field(default_factory=dict)
+    _receivers: tuple[dict, dict] | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -249,10 +251,50 @@ class ModuleModel:
         return None
 
     def method_calls(self, methods: Iterable[str], role: Role | None = None) -> Iterator[Call]:
-        wanted = frozenset(methods)
-        for call in self.calls:
-            if call.method in wanted and (role is None or role in self.roles(call.receiver)):
+        for call in self._calls_of_methods(tuple(methods)):
+            if role is None or role in self.roles(call.receiver):
                 yield call
+
+    def calls_on(self, fact: CheckpointFact, methods: Iterable[str]) -> list[Call]:
+        """Calls of `methods` on the checkpoint of `fact` (on one of its bindings, or on the
+        constructor call itself: `tf.train.Checkpoint(...).save(p)`), in source order. Looked up by
+        receiver, not by scanning every call for every checkpoint: a module with thousands of
+        checkpoints would otherwise cost checkpoints x calls."""
+        _, by_expression = self._call_index
+        wanted = frozenset(methods)
+        found = self.calls_on_keys(fact.keys, wanted)
+        found += [call for call in by_expression.get(id(fact.call.node), ()) if call.method in wanted]
+        return sorted(found, key=lambda call: call.order)
+
+    def calls_on_keys(self, keys: Iterable[Key], methods: Iterable[str]) -> list[Call]:
+        """Calls of `methods` whose receiver is one of the bindings `keys`, in source order."""
+        by_receiver, _ = self._call_index
+        wanted = frozenset(methods)
+        found = [call for key in keys for call in by_receiver.get(key, ()) if call.method in wanted]
+        return sorted(found, key=lambda call: call.order)
+
+    def _calls_of_methods(self, methods: tuple[str, ...]) -> list[Call]:
+        cached = self._method_index.get(methods)
+        if cached is None:
+            wanted = frozenset(methods)
+            cached = self._method_index[methods] = [call for call in self.calls if call.method in wanted]
+        return cached
+
+    @property
+    def _call_index(self) -> tuple[dict[Key, list[Call]], dict[int, list[Call]]]:
+        """Method calls by receiver binding, and by receiver expression when it is not a binding."""
+        if self._receivers is None:
+            by_receiver: dict[Key, list[Call]] = {}
+            by_expression: dict[int, list[Call]] = {}
+            for call in self.calls:
+                if call.method is None:
+                    continue
+                if call.receiver is not None:
+                    by_receiver.setdefault(call.receiver, []).append(call)
+                elif call.receiver_expr is not None:
+                    by_expression.setdefault(id(call.receiver_expr), []).append(call)
+            self._receivers = (by_receiver, by_expression)
+        return self._receivers
 
     def calls_to(self, *callees: str) -> Iterator[Call]:
         for call in self.calls:
@@ -261,16 +303,10 @@ class ModuleModel:
 
     def checkpoint_writes(self, fact: CheckpointFact) -> list[Call]:
         """Calls that write this checkpoint: `ckpt.save/write(...)` or `manager.save()` over it."""
-        writes = [
-            call for call in self.method_calls(("save", "write"))
-            if self._refers_to(call, fact)
-        ]
+        writes = self.calls_on(fact, ("save", "write"))
         for manager in self.managers:
             if manager.checkpoint is fact:
-                writes += [
-                    call for call in self.method_calls(("save",))
-                    if call.receiver is not None and call.receiver in manager.keys
-                ]
+                writes += self.calls_on_keys(manager.keys, ("save",))
         return writes
 
     def _refers_to(self, call: Call, fact: CheckpointFact) -> bool:
