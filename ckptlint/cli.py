@@ -12,7 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from ckptlint import __version__
-from ckptlint.errors import CkptlintError
+from ckptlint.errors import CkptlintError, InternalError
 
 # subcommand -> (module, function adding its arguments, function running it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
@@ -70,12 +70,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_load(module, run)(args))
     except CkptlintError as exc:
-        from ckptlint.report.escape import for_stream
-
-        print(for_stream(f"ckptlint: error: {exc}"), file=sys.stderr)
-        return exc.exit_code
+        return _fail(f"ckptlint: error: {exc}", exc.exit_code, args, exc.__cause__ if isinstance(exc, InternalError) else None)
     except KeyboardInterrupt:
         print("ckptlint: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug of ckptlint: one line and exit code 2, never a traceback read as a result
+        return _fail(f"ckptlint: error: internal error: {exc!r} (please report it; --verbose prints the traceback)",
+                     2, args, exc)
+
+
+def _fail(line: str, code: int, args: argparse.Namespace, error: BaseException | None) -> int:
+    from ckptlint.report.escape import for_stream
+
+    print(for_stream(line), file=sys.stderr)
+    if error is not None and getattr(args, "verbose", False):
+        import traceback
+
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    return code

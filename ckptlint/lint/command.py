@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from ckptlint.errors import CkptlintError
+from ckptlint.errors import CkptlintError, InternalError
 
 FORMATS = ("text", "json", "sarif", "github")
+DEFAULT_FILE_TIMEOUT = 60.0  # seconds for one file: real modules take well under one (ckptlint.lint.pool)
 
 
 def _codes(value: str) -> list[str]:
@@ -36,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also apply (with --fix/--diff) and mark as fixable the fixes that may change behaviour")
     parser.add_argument("--diff", action="store_true",
                         help="print the fixes as a unified diff and write nothing (exit 1 if there is something to fix)")
+    parser.add_argument("--file-timeout", type=float, default=None, metavar="SECONDS",
+                        help=f"give up analysing a file after this long (a CKPT001 finding; default {DEFAULT_FILE_TIMEOUT:g})")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="with an internal error, print its traceback too")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 0:
         raise CkptlintError("--jobs must be 0 (one per core) or more")
+    if args.file_timeout is not None and not 0 < args.file_timeout < 10**6:
+        raise CkptlintError("--file-timeout must be a positive number of seconds")
     for option in ("select", "extend_select", "ignore"):
         value = getattr(args, option)
         if value:
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(
         select=args.select, ignore=args.ignore, extend_select=args.extend_select, jobs=args.jobs,
         use_cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        file_timeout=args.file_timeout or DEFAULT_FILE_TIMEOUT,
     )
     result = lint(args.paths, resolver, options)
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
@@ -83,7 +91,12 @@ def run(args: argparse.Namespace) -> int:
 
     result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
     hints = fixable_summary(result, hidden)
-    output = render(result, fmt, statistics=args.statistics, color=color)
+    try:
+        output = render(result, fmt, statistics=args.statistics, color=color)
+    except CkptlintError:
+        raise
+    except Exception as exc:
+        raise InternalError(f"internal error while rendering the {fmt} report: {exc!r} (please report it)") from exc
     if fmt == "text" and not args.quiet:
         extra = [outcome.summary()] if outcome is not None else hints
         output += "".join(line + "\n" for line in extra)
@@ -97,13 +110,21 @@ def run(args: argparse.Namespace) -> int:
         _write_output(Path(args.output_file), output)
     else:
         sys.stdout.write(_for_stdout(output, fmt))
+    return _exit_code(args, result, bool(result.findings))
+
+
+def _exit_code(args: argparse.Namespace, result, findings: bool) -> int:
+    """2 when ckptlint failed anywhere (each failure one line on stderr, naming the file and the phase;
+    --verbose adds the tracebacks), else 1 for findings, else 0. A failure is never hidden behind the
+    findings of the other files, nor behind --exit-zero."""
     for error in result.internal_errors:
         _stderr(f"ckptlint: error: {error}")
+    if args.verbose:
+        for text in result.tracebacks:
+            sys.stderr.write(text)
     if result.internal_errors:
         return 2
-    if result.findings and not args.exit_zero:
-        return 1
-    return 0
+    return 1 if findings and not args.exit_zero else 0
 
 
 def _report_diff(args: argparse.Namespace, outcome) -> int:
@@ -120,7 +141,7 @@ def _report_diff(args: argparse.Namespace, outcome) -> int:
         for notice in outcome.notices:
             _stderr(notice)
         _stderr(outcome.summary(would=True))
-    return 1 if outcome.fixed and not args.exit_zero else 0
+    return _exit_code(args, outcome.result, bool(outcome.fixed))
 
 
 def _stderr(line: str) -> None:
@@ -149,3 +170,5 @@ def _write_output(path: Path, text: str) -> None:
         write_atomically(path, text.encode("utf-8", "backslashreplace"))
     except WriteRefused as exc:
         raise CkptlintError(f"--output-file {path}: {exc}") from None
+    except Exception as exc:
+        raise InternalError(f"internal error while writing --output-file {path}: {exc!r} (please report it)") from exc

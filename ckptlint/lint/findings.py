@@ -111,3 +111,4 @@ class LintResult:
     files_checked: int
     notices: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)  # ckptlint's own bugs: exit code 2
+    tracebacks: list[str] = field(default_factory=list)  # of those bugs, for --verbose
