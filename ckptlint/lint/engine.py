@@ -138,6 +138,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
                 return outcome  # before any import of libcst: a run that drops every file never loads it
         return _analyse(path, source, codes, with_fixes, outcome)
     except PhaseFailed as failure:
+        outcome.summaries = {}  # half-made: a project pass must not read them
         return _failed(outcome, path, failure)
     except RecursionError:
         return _not_analysed(outcome, path, codes, "nested too deeply for ckptlint's analysis (Python's recursion limit)")
@@ -558,9 +559,9 @@ def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
         return None
     try:
         data = read_regular_file(task.path, task.max_size)
-    except (UnreadableFile, FileTooLarge):
+        return _from_cache(cache, Cache.key(task.cache_context, task.path, data))
+    except Exception:  # a miss: lint_file reads the file again and reports whatever is wrong with it
         return None
-    return _from_cache(cache, Cache.key(task.cache_context, task.path, data))
 
 
 def _size(path: str) -> int:

@@ -45,6 +45,11 @@ def _context():
 def _serve(connection: Connection, work: Callable) -> None:
     """A worker: (index, task) pairs in, (index, result) out, one answer per task; None ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker's crash is reported by the parent in one line; Python's crash dump (PYTHONFAULTHANDLER,
+    # or inherited from a test runner) would add a traceback to ckptlint's output.
+    import faulthandler
+
+    faulthandler.disable()
     while True:
         try:
             batch = connection.recv()
