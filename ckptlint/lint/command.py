@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     explicit = None
     if args.config:
         path = Path(args.config)
-        if not path.is_file():
+        if not path.exists():
             raise CkptlintError(f"--config {args.config}: no such file")
+        if not path.is_file():
+            raise CkptlintError(f"--config {args.config}: not a regular file")
         explicit = load_pyproject(path)
         if explicit is None:
             raise CkptlintError(f"--config {args.config}: no [tool.ckptlint] table")
