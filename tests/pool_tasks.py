@@ -27,3 +27,7 @@ def crashed(task, how):
 
 def overran(task, seconds):
     return ("overran", task, seconds)
+
+
+def slow_warm_up():
+    time.sleep(1.0)

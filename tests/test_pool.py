@@ -50,3 +50,10 @@ def test_one_worker_and_more_workers_than_tasks():
     assert _pool(jobs=1).run([("square", 3), ("square", 4)]) == [9, 16]
     assert _pool(jobs=8).run([("square", 5)]) == [25]
     assert _pool().run([]) == []
+
+
+def test_the_warm_up_is_off_the_clock():
+    from pool_tasks import slow_warm_up
+
+    pool = Pool(work, crashed, overran, 2, 1.5, warm_up=slow_warm_up)  # warm-up 1 s, budget 1.5 s per task
+    assert pool.run([("sleep", 1.0), ("square", 3), ("sleep", 1.0)]) == ["woke", 9, "woke"]

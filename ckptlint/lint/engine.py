@@ -136,7 +136,11 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
         with phase("in the prefilter"):
             if not source.text.strip() or not might_matter(source.text, codes):
                 return outcome  # before any import of libcst: a run that drops every file never loads it
-        return _analyse(path, source, codes, with_fixes, outcome)
+        with warnings.catch_warnings():
+            # Compiling the file's literals (CPython's parser, ast.literal_eval) warns about their
+            # escapes; those warnings are about the linted code, and not ours to print.
+            warnings.simplefilter("ignore")
+            return _analyse(path, source, codes, with_fixes, outcome)
     except PhaseFailed as failure:
         outcome.summaries = {}  # half-made: a project pass must not read them
         return _failed(outcome, path, failure)
@@ -506,6 +510,16 @@ def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
     return lint_file(*args)
 
 
+def warm_up() -> None:
+    """A pool worker's start, off the clock of its first file: libcst, the rules and the libcst guard."""
+    import libcst  # noqa: F401
+
+    from ckptlint.lint import libcst_guard
+
+    libcst_guard.check()
+    all_rules()
+
+
 def _worker_died(args: tuple[FileTask, Cache | None], how: str) -> FileOutcome:
     task = args[0]
     return FileOutcome(internal_error=f"{task.path}: internal error while analysing it: the worker process {how} "
@@ -536,7 +550,7 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
     # Largest files first, so the workers finish together: the files that matter cluster in a few
     # packages, and handing them out in directory order left one worker linting them alone.
     order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
-    pool = Pool(_worker, _worker_died, _worker_overran, jobs, timeout)
+    pool = Pool(_worker, _worker_died, _worker_overran, jobs, timeout, warm_up=warm_up)
     for index, outcome in zip(pending, pool.run([(tasks[index], cache) for index in pending], order)):
         outcomes[index] = outcome
     return outcomes  # type: ignore[return-value]

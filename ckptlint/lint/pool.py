@@ -33,6 +33,7 @@ R = TypeVar("R")
 # Tasks sent to a worker at once: enough to keep it busy between two answers, few enough that a killed
 # worker's unstarted tasks are cheap to hand to another.
 CHUNK = 4
+READY = "ready"  # a worker's first message: its imports are done, the clock of its tasks can start
 
 
 def _context():
@@ -42,14 +43,18 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn")
 
 
-def _serve(connection: Connection, work: Callable) -> None:
-    """A worker: (index, task) pairs in, (index, result) out, one answer per task; None ends it."""
+def _serve(connection: Connection, work: Callable, warm_up: Callable | None) -> None:
+    """A worker: `warm_up()`, then READY; then (index, task) pairs in, (index, result) out, one answer
+    per task; None ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A worker's crash is reported by the parent in one line; Python's crash dump (PYTHONFAULTHANDLER,
     # or inherited from a test runner) would add a traceback to ckptlint's output.
     import faulthandler
 
     faulthandler.disable()
+    if warm_up is not None:
+        warm_up()
+    connection.send(READY)
     while True:
         try:
             batch = connection.recv()
@@ -66,7 +71,9 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: Connection
     held: deque = field(default_factory=deque)  # indices sent and not answered, in the order sent
-    since: float = 0.0  # when the task at the head of `held` started (the previous answer, or the send)
+    started: float = field(default_factory=time.monotonic)
+    ready: bool = False  # warmed up: from now on the head task's time counts
+    since: float = 0.0  # when the task at the head of `held` started (readiness, the previous answer, or the send)
 
 
 @dataclass
@@ -76,6 +83,9 @@ class Pool(Generic[T, R]):
     on_timeout: Callable[[T, float], R]
     jobs: int
     timeout: float
+    # Called once in each worker before its first task, off the clock (importing the parser the tasks
+    # need must not count against the first task's time); a module-level function, or None.
+    warm_up: Callable[[], None] | None = None
 
     def run(self, tasks: Sequence[T], order: Sequence[int] | None = None) -> list[R]:
         """Results for `tasks`, in task order. `order`: the order to start them in (default: as given)."""
@@ -99,14 +109,14 @@ class Pool(Generic[T, R]):
     # -- workers --
     def _start(self, context) -> _Worker:
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=_serve, args=(child_end, self.work), daemon=True)
+        process = context.Process(target=_serve, args=(child_end, self.work, self.warm_up), daemon=True)
         process.start()
         child_end.close()
         return _Worker(process, parent_end)
 
     def _send(self, worker: _Worker, queue: deque, tasks: Sequence[T]) -> None:
         batch = [queue.popleft() for _ in range(min(CHUNK, len(queue)))]
-        if not worker.held:
+        if not worker.held and worker.ready:
             worker.since = time.monotonic()
         worker.held.extend(batch)
         try:
@@ -142,27 +152,44 @@ class Pool(Generic[T, R]):
         if not busy:
             return
         now = time.monotonic()
-        deadline = min(w.since + self.timeout for w in busy)
+        deadline = min(self._deadline(w) for w in busy)
         ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy], timeout=max(0.0, deadline - now))
-        now = time.monotonic()
         for worker in list(busy):
-            if worker.connection in ready:
-                try:
-                    while worker.held and worker.connection.poll():
-                        index, result = worker.connection.recv()
-                        results[index] = result
-                        worker.held.remove(index)
-                        worker.since = time.monotonic()
-                    continue
-                except (EOFError, OSError):
-                    pass  # died while answering: handled as a crash below
-            if worker.process.sentinel in ready or not worker.process.is_alive():
+            alive = self._read_answers(worker, results)
+            if not alive or worker.process.sentinel in ready or not worker.process.is_alive():
+                # Dead: whatever it answered before dying is in the pipe; read it, then blame the task
+                # it was on.
+                self._read_answers(worker, results)
                 if worker.held:
                     results[worker.held[0]] = self.on_crash(tasks[worker.held[0]], _how(worker.process))
                 self._replace(worker, workers, queue)
-            elif worker.held and now - worker.since >= self.timeout:
-                results[worker.held[0]] = self.on_timeout(tasks[worker.held[0]], self.timeout)
+            elif worker.held and time.monotonic() >= self._deadline(worker):
+                if worker.ready:
+                    results[worker.held[0]] = self.on_timeout(tasks[worker.held[0]], self.timeout)
+                else:
+                    results[worker.held[0]] = self.on_crash(tasks[worker.held[0]],
+                                                            f"did not start within {self.timeout:g} s")
                 self._replace(worker, workers, queue)
+
+    @staticmethod
+    def _read_answers(worker: _Worker, results: dict) -> bool:
+        """Take every message the worker has sent so far; False when its end of the pipe is closed."""
+        try:
+            while worker.connection.poll():
+                message = worker.connection.recv()
+                if message == READY:
+                    worker.ready, worker.since = True, time.monotonic()
+                    continue
+                index, result = message
+                results[index] = result
+                worker.held.remove(index)
+                worker.since = time.monotonic()
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _deadline(self, worker: _Worker) -> float:
+        return (worker.since if worker.ready else worker.started) + self.timeout
 
 
 def _how(process) -> str:

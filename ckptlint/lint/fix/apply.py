@@ -310,8 +310,11 @@ def _plan_within_budget(path: str, codes: tuple[str, ...], unsafe: bool, max_siz
     overran or failed."""
     from ckptlint.lint.budget import Overran, time_budget
 
+    import warnings
+
     try:
-        with time_budget(seconds):
+        with time_budget(seconds), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fixed code's SyntaxWarnings are not ckptlint's to print
             return plan_file(path, codes, unsafe=unsafe, max_size=max_size)
     except Overran:
         notices.append(f"{path}: not fixed: fixing it took longer than {seconds:g} s (--file-timeout)")

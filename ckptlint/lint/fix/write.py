@@ -59,6 +59,7 @@ class PythonFile:
         return self.text
 
     def render(self, new_text: str) -> tuple[bytes, str]:
+        new_text = _keep_final_newline(self.text, new_text)
         try:
             body = new_text.encode(self.encoding)
         except UnicodeEncodeError as exc:
@@ -67,11 +68,25 @@ class PythonFile:
         return data, unified_diff(self.text, new_text, str(self.path))
 
 
+def _keep_final_newline(old: str, new: str) -> str:
+    """The fixed text ends as the original did. libcst drops the final line ending of a file whose
+    lines end with a lone CR (old Mac style): `parse_module("x = 1\r").code == "x = 1"`."""
+    for ending in ("\r\n", "\n", "\r"):
+        if old.endswith(ending):
+            return new if new.endswith(("\n", "\r")) else new + ending
+    return new
+
+
 def _decode_python(path: Path, data: bytes, st: os.stat_result) -> PythonFile:
+    from ckptlint.lint.sources import UnreadableFile, decode_python
+
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        decode_python(data)  # the same checks as for linting (a codec may fail in any way)
+    except UnreadableFile as exc:
+        raise UnfixableFile(str(exc)) from None
+    except Exception as exc:
         raise UnfixableFile(f"cannot decode: {exc}") from None
     bom = data.startswith(codecs.BOM_UTF8)
     if text.startswith("\ufeff"):
