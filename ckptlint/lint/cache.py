@@ -40,6 +40,7 @@ from ckptlint.errors import CkptlintError
 FORMAT = "ckptlint-cache/2"
 _MAGIC = FORMAT.encode() + b"\n"
 MAX_ENTRY_BYTES = 32 * 1024 * 1024  # a finding list this large is not worth caching
+MAX_PACK_BYTES = 256 * 1024 * 1024
 _SECRET_NAME = "secret"
 _SECRET_BYTES = 32
 ENV_CACHE_DIR = "CKPTLINT_CACHE_DIR"
@@ -96,13 +97,31 @@ def code_fingerprint() -> str:
 
 
 def _libcst_version() -> str:
-    """libcst's version without importing it (a warm run never does): read from its metadata."""
-    try:
-        from importlib.metadata import version
+    """What identifies the installed libcst, without importing it (a warm run never does) nor reading
+    its distribution metadata (importlib.metadata costs a fifth of a second): its `_version.py`, and the
+    name and size of each file at the top of the package (the native parser among them)."""
+    import importlib.util
 
-        return version("libcst")
-    except Exception:  # not installed as a distribution (vendored): its sources still count below
-        return "unknown"
+    try:
+        spec = importlib.util.find_spec("libcst")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return "absent"
+    directory = os.path.dirname(spec.origin)
+    digest = hashlib.sha256()
+    try:
+        with open(os.path.join(directory, "_version.py"), "rb") as handle:
+            digest.update(handle.read())
+    except OSError:
+        pass
+    try:
+        with os.scandir(directory) as scan:
+            for name, size in sorted((entry.name, entry.stat().st_size) for entry in scan if entry.is_file()):
+                digest.update(f"{name}:{size};".encode("utf-8", "surrogateescape"))
+    except OSError:
+        pass
+    return digest.hexdigest()[:16]
 
 
 def content_digest(data: bytes) -> str:
@@ -172,6 +191,16 @@ class Cache:
         # Worked out once, by the process that opens the cache (pool workers get it with their tasks),
         # so every worker of one run uses the same fingerprint.
         self.code = code_fingerprint()
+        self._pack_name: str | None = None  # see use_pack
+        self._pack: dict = {}
+        self._pack_stale = False
+        self._used: dict[str, list] = {}
+
+    def __getstate__(self) -> dict:
+        """What a pool worker gets: the pack is the parent's business (and large)."""
+        state = dict(self.__dict__)
+        state.update(_pack_name=None, _pack={}, _pack_stale=False, _used={})
+        return state
 
     @classmethod
     def open(cls, explicit: Path | None, project_root: Path, trees: Iterable[Path]) -> Cache | None:
@@ -222,38 +251,93 @@ class Cache:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest().encode()
 
-    def get(self, key: str, kind: str):
-        """The value stored under `key`, or None: absent, unreadable, not authentic, another kind, of
-        another format, or a dependency changed since."""
-        raw = _read_entry(self._path(key))
+    def _authentic(self, raw: bytes | None):
+        """The JSON document of a stored file when its HMAC is right, else None."""
         if raw is None or not raw.startswith(_MAGIC):
             return None
         mac, _, body = raw[len(_MAGIC):].partition(b"\n")
         if not hmac.compare_digest(mac, self._mac(body)):
             return None
         try:
-            entry = json.loads(body)
+            return json.loads(body)
         except (ValueError, RecursionError):
             return None
+
+    def _sealed(self, document) -> bytes:
+        body = json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode()
+        return _MAGIC + self._mac(body) + b"\n" + body
+
+    def get(self, key: str, kind: str):
+        """The value stored under `key`, or None: absent, unreadable, not authentic, another kind, of
+        another format, or a dependency changed since."""
+        packed = self._pack.get(key)
+        if packed is not None and packed[0] == kind and _dependencies_unchanged(packed[1]):
+            self._note(key, packed)
+            return packed[2]
+        entry = self._authentic(_read_entry(self._path(key)))
         if (type(entry) is not dict or set(entry) != {"key", "kind", "depends", "value"} or entry["key"] != key
                 or entry["kind"] != kind or not _dependencies_unchanged(entry["depends"])):
             return None
+        self._note(key, [kind, entry["depends"], entry["value"]])
         return entry["value"]
 
     def put(self, key: str, kind: str, value, depends: Iterable[tuple[str, str]] = ()) -> None:
         """Store `value` (plain JSON data). A cache that cannot be written is no cache, not an error."""
-        body = json.dumps({"key": key, "kind": kind, "depends": [list(d) for d in depends], "value": value},
-                          separators=(",", ":"), ensure_ascii=True).encode()
-        if len(body) > MAX_ENTRY_BYTES:
+        depends = [list(d) for d in depends]
+        data = self._sealed({"key": key, "kind": kind, "depends": depends, "value": value})
+        if len(data) > MAX_ENTRY_BYTES:
             return
+        self._note(key, [kind, depends, value])
         try:
             self._ensure_directory(key[:2])
-            write_atomically(self._path(key), _MAGIC + self._mac(body) + b"\n" + body, follow_symlinks=False,
-                             fsync=False)
+            write_atomically(self._path(key), data, follow_symlinks=False, fsync=False)
         except (OSError, WriteRefused):
             pass  # a read-only or full disk still lints, just without a cache
 
-    def _ensure_directory(self, shard: str) -> None:
+    # -- the run pack --
+    # A warm run of a whole project reads one entry per file: thousands of opens, MAC checks and JSON
+    # parses. A large run therefore also keeps every entry it used in one authenticated pack, named by
+    # the paths it was given, and reads that first next time. The per-file entries stay the truth: the
+    # pack only saves reading them, and a pack that is missing, stale or forged is simply not used.
+    PACK_MIN_FILES = 200
+
+    def use_pack(self, paths: list[str]) -> None:
+        """Read (and afterwards keep up to date) the pack of a run over `paths`."""
+        absolute = sorted(os.path.abspath(p) for p in paths)
+        name = hashlib.sha256(json.dumps(absolute, ensure_ascii=False).encode("utf-8", "surrogateescape")).hexdigest()
+        self._pack_name = f"pack-{name[:24]}.json"
+        document = self._authentic(_read_entry(os.path.join(self._root, self._pack_name), MAX_PACK_BYTES))
+        entries = document.get("entries") if type(document) is dict and document.get("kind") == "pack" else None
+        self._pack = {key: item for key, item in entries.items() if _packed_item(item)} if type(entries) is dict else {}
+        self._pack_stale = not self._pack
+
+    def remember(self, key: str, kind: str, value, depends: Iterable[tuple[str, str]] = ()) -> None:
+        """An entry a pool worker stored: the pack should hold it too."""
+        self._note(key, [kind, [list(d) for d in depends], value])
+
+    def _note(self, key: str, item: list) -> None:
+        if self._pack_name is None:
+            return
+        if key not in self._pack:
+            self._pack_stale = True
+        self._used[key] = item
+
+    def save_pack(self) -> None:
+        """Write the pack when the run used entries it did not hold (or used fewer than it holds)."""
+        if self._pack_name is None or not self._used:
+            return
+        if not self._pack_stale and len(self._used) == len(self._pack):
+            return
+        data = self._sealed({"kind": "pack", "entries": self._used})
+        if len(data) > MAX_PACK_BYTES:
+            return
+        try:
+            self._ensure_directory(None)
+            write_atomically(os.path.join(self._root, self._pack_name), data, follow_symlinks=False, fsync=False)
+        except (OSError, WriteRefused):
+            pass
+
+    def _ensure_directory(self, shard: str | None) -> None:
         """The cache directory and the entry's shard, created private; an existing one must be a real
         directory (a link planted in an in-tree cache directory is not followed)."""
         fresh = not os.path.isdir(self._root)
@@ -261,6 +345,10 @@ class Cache:
         if fresh and self._marker:
             write_atomically(os.path.join(self._root, ".gitignore"), b"# created by ckptlint\n*\n",
                              follow_symlinks=False, fsync=False)
+        if shard is None:
+            if not stat.S_ISDIR(os.stat(self._root).st_mode):
+                raise OSError("the cache directory is not a directory")
+            return
         shard_path = os.path.join(self._root, shard)
         try:
             os.mkdir(shard_path, 0o700)
@@ -272,7 +360,12 @@ class Cache:
             raise OSError("a cache directory is not a directory")
 
 
-def _read_entry(path: str) -> bytes | None:
+def _packed_item(item) -> bool:
+    """The shape of one pack entry: [kind, depends, value]."""
+    return type(item) is list and len(item) == 3 and item[0] in ("file", "project") and type(item[1]) is list
+
+
+def _read_entry(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
     """An entry's bytes, read without following a link, without blocking on a FIFO, and only from a
     regular file of a sane size."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -282,7 +375,7 @@ def _read_entry(path: str) -> bytes | None:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES + 4096:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit + 4096:
             return None
         chunks = []
         remaining = st.st_size + 1

@@ -46,6 +46,9 @@ class StoredSummary:
     data: object
 
 
+_EMPTY = {"findings": [], "summaries": {}, "notice": None}
+
+
 @dataclass
 class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
@@ -81,6 +84,8 @@ class FileOutcome:
 
     @classmethod
     def from_data(cls, data) -> FileOutcome:
+        if data == _EMPTY:  # most files of a code base: nothing found, nothing to summarize
+            return cls()
         item = serial.record(data, ("findings", "summaries", "notice"))
         summaries = {}
         stored = item["summaries"]
@@ -419,6 +424,8 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
             selection = selections[id(config), ignored] = (codes, context)
         codes, context = selection
         tasks.append(FileTask(_display(path), codes, config.max_file_size, context))
+    if cache is not None and len(tasks) >= Cache.PACK_MIN_FILES:
+        cache.use_pack(paths)
     outcomes = _run_tasks(tasks, cache, options.jobs, options.file_timeout)
     findings: list[Finding] = []
     notices: list[str] = []
@@ -440,6 +447,8 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
             summaries.setdefault(code, []).append((task.path, summary, marks))
             keys.setdefault(code, []).append(outcome.cache_key)
     findings.extend(_project_findings(summaries, keys, cache, internal_errors, tracebacks))
+    if cache is not None:
+        cache.save_pack()
     if discovered.excluded_explicit:
         notices.append(f"{discovered.excluded_explicit} file(s) named on the command line are excluded by configuration")
     findings.sort(key=lambda f: f.sort_key)
@@ -553,6 +562,8 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
     pool = Pool(_worker, _worker_died, _worker_overran, jobs, timeout, warm_up=warm_up)
     for index, outcome in zip(pending, pool.run([(tasks[index], cache) for index in pending], order)):
         outcomes[index] = outcome
+        if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker
+            cache.remember(outcome.cache_key, "file", outcome.to_data(), outcome.depends_on)
     return outcomes  # type: ignore[return-value]
 
 

@@ -445,20 +445,26 @@ class ModuleModel:
         seen.add(id(function))
         return any(self.in_training_loop(caller, seen) for caller in self.callers(function))
 
+    STRING_ALIAS_HOPS = 32  # `a = b`, `b = c`, ...: followed this far (each call would otherwise walk the whole chain)
+
     def string_value(self, expr: cst.BaseExpression | None, scope: Scope) -> str | None:
-        """The value of a string literal or of a name bound once to one (module constants)."""
-        if expr is None:
-            return None
-        if isinstance(expr, cst.SimpleString):
-            return expr.evaluated_value if isinstance(expr.evaluated_value, str) else None
-        if isinstance(expr, cst.ConcatenatedString):
-            value = expr.evaluated_value
-            return value if isinstance(value, str) else None
-        key = self.key_of(expr, scope)
-        if key is not None and key in self.bindings:
-            values = [a.value for a in self.bindings[key].assignments]
-            if len(values) == 1 and values[0] is not None and values[0] is not expr:
-                return self.string_value(values[0], self.bindings[key].assignments[0].scope)
+        """The value of a string literal or of a name bound once to one (module constants), following a
+        chain of such names iteratively and at most STRING_ALIAS_HOPS names deep."""
+        for _ in range(self.STRING_ALIAS_HOPS + 1):
+            if expr is None:
+                return None
+            if isinstance(expr, cst.SimpleString):
+                return expr.evaluated_value if isinstance(expr.evaluated_value, str) else None
+            if isinstance(expr, cst.ConcatenatedString):
+                value = expr.evaluated_value
+                return value if isinstance(value, str) else None
+            key = self.key_of(expr, scope)
+            if key is None or key not in self.bindings:
+                return None
+            assignments = self.bindings[key].assignments
+            if len(assignments) != 1 or assignments[0].value is None or assignments[0].value is expr:
+                return None
+            expr, scope = assignments[0].value, assignments[0].scope
         return None
 
 
