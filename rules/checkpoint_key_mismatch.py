@@ -222,6 +222,8 @@ def test_resume(tmpdir, model, optimizer):
             yield Diagnostic(restore.node, _message(restore.keys, write.keys, restore.place, problem),
                              related=[(write.node, f"written here with {_keys(write.keys)}")])
 
+    summary_type = Summary
+
     def summarize(self, module: ModuleModel, locator) -> Summary:
         return Summary(
             constants=module_constants(module),
@@ -277,11 +279,14 @@ def _uses(module: ModuleModel, symbolic: bool = False) -> Iterator[_Use]:
             place = _write_place(module, call, managers, symbolic)
             if place is not None:
                 yield _Use("write", place, keys, call.node)
-        for call in module.calls:
+        # Looked up by receiver (ModuleModel.calls_on), not by scanning every call for every checkpoint.
+        reads = module.calls_on(fact, ("restore", "read"))
+        initializations = module.calls_on_keys([key for m in managers for key in m.keys], ("restore_or_initialize",))
+        for call in sorted(reads + initializations, key=lambda call: call.order):
             place = None
-            if call.method in ("restore", "read") and _refers_to(call, fact):
+            if call.method in ("restore", "read"):
                 place = _read_place(module, call.arg(0, "save_path"), call, symbolic)
-            elif call.method == "restore_or_initialize":
+            else:
                 manager = next((m for m in managers if call.receiver in m.keys), None)
                 place = _manager_place(module, manager, symbolic) if manager else None
             if place is not None:

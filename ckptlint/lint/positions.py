@@ -12,21 +12,51 @@ from ckptlint.lint.sources import Source
 from ckptlint.lint.findings import Location
 
 
+# Set by the libcst guard (ckptlint.lint.libcst_guard) when the fast path disagrees with the public one.
+_PUBLIC_POSITIONS = False
+
+
+# The provider whose private step the fast path calls (a name of its own, so a test can stand in a
+# libcst whose private step changed meaning while the public route still works).
+_FAST_PROVIDER = PositionProvider
+
+
+def use_public_positions(enabled: bool = True) -> None:
+    global _PUBLIC_POSITIONS
+    _PUBLIC_POSITIONS = enabled
+
+
+def public_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """PositionProvider's ranges through libcst's public API. unsafe_skip_copy keeps node identity, so
+    the nodes rules hold are the keys."""
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
 def positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     """PositionProvider's ranges for every node of `module`, keyed by the nodes themselves.
 
     Through MetadataWrapper, resolving PositionProvider also runs a batched visit for batchable
     providers even when there are none: a full visit-and-rebuild of the tree that costs as much as
     the position codegen itself (0.19 s -> 0.10 s on an 811-line file). So the provider's own
-    generation step is called directly; should libcst change that interface, the public route is
-    taken (tests/test_performance_levers.py checks both give the same ranges)."""
+    generation step, a private method of libcst, is called directly. `agrees_with_libcst` compares the
+    two on a probe module, once per process, and the public route is taken when they differ."""
+    if _PUBLIC_POSITIONS:
+        return public_positions(module)
     try:
-        provider = PositionProvider()
+        provider = _FAST_PROVIDER()
         provider._gen_impl(module)
         return provider._computed
-    except (AttributeError, TypeError):  # pragma: no cover - a libcst without these internals
-        # unsafe_skip_copy keeps node identity, so the nodes rules hold are the keys.
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except (AttributeError, TypeError):  # a libcst without these internals
+        return public_positions(module)
+
+
+def agrees_with_libcst(module: cst.Module) -> bool:
+    """Whether the fast positions of `module` are exactly libcst's public ones."""
+    try:
+        fast = positions(module)
+        return len(fast) > 0 and dict(fast) == dict(public_positions(module))
+    except Exception:
+        return False
 
 
 class Locator:

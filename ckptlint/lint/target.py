@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ckptlint.lint.sources import FileTooLarge, UnreadableFile, read_regular_file
+
 _MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _MAX_BYTES = 1_000_000  # a requirements file larger than this is not read
 # A requirement: a name, then a version specifier up to the end of the item.
@@ -67,11 +69,9 @@ def _from_directory(directory: Path) -> Target | None:
     verdicts: list[Target] = []
     for name in candidates:
         path = directory / name
-        try:
-            if not path.is_file() or path.stat().st_size > _MAX_BYTES:
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        try:  # regular files only, size-checked before reading (ckptlint.lint.sources)
+            text = read_regular_file(path, _MAX_BYTES).decode("utf-8", errors="replace")
+        except (FileTooLarge, UnreadableFile):
             continue
         if name == "pyproject.toml":
             text = _pyproject_dependencies(text)

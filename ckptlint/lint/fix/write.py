@@ -1,6 +1,6 @@
 """The file side of autofix: read a file for fixing, turn the fixed text back into bytes exactly like the
 original (PEP 263 encoding, BOM, line endings; notebooks cell by cell), render diffs, and write
-atomically without overwriting a file that changed since it was read.
+atomically (ckptlint.atomic_write) without overwriting a file that changed since it was read.
 
 Notebooks: the code cells are joined into one module as for linting (ckptlint.lint.sources), except that the
 blank line after each cell is replaced by a marker comment, so the fixed module can be cut back into
@@ -17,12 +17,12 @@ import io
 import json
 import os
 import re
-import stat
-import tempfile
 import tokenize
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from ckptlint.atomic_write import WriteRefused, write_atomically
 
 
 class UnfixableFile(Exception):
@@ -59,6 +59,7 @@ class PythonFile:
         return self.text
 
     def render(self, new_text: str) -> tuple[bytes, str]:
+        new_text = _keep_final_newline(self.text, new_text)
         try:
             body = new_text.encode(self.encoding)
         except UnicodeEncodeError as exc:
@@ -67,11 +68,25 @@ class PythonFile:
         return data, unified_diff(self.text, new_text, str(self.path))
 
 
+def _keep_final_newline(old: str, new: str) -> str:
+    """The fixed text ends as the original did. libcst drops the final line ending of a file whose
+    lines end with a lone CR (old Mac style): `parse_module("x = 1\r").code == "x = 1"`."""
+    for ending in ("\r\n", "\n", "\r"):
+        if old.endswith(ending):
+            return new if new.endswith(("\n", "\r")) else new + ending
+    return new
+
+
 def _decode_python(path: Path, data: bytes, st: os.stat_result) -> PythonFile:
+    from ckptlint.lint.sources import UnreadableFile, decode_python
+
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        decode_python(data)  # the same checks as for linting (a codec may fail in any way)
+    except UnreadableFile as exc:
+        raise UnfixableFile(str(exc)) from None
+    except Exception as exc:
         raise UnfixableFile(f"cannot decode: {exc}") from None
     bom = data.startswith(codecs.BOM_UTF8)
     if text.startswith("\ufeff"):
@@ -308,52 +323,13 @@ def read_for_fix(path: Path, max_size: int) -> PythonFile | NotebookFile:
     return _decode_python(path, data, st)
 
 
-def write_atomically(path: Path, data: bytes, original: bytes, mode: int | None = None) -> str | None:
-    """Replace `path` by `data` via a temporary file in the same directory and os.replace, keeping the
-    file's mode, unless the file no longer holds `original` (changed since it was read). Returns None
-    on success, else a one-line reason. A symbolic link is kept: its target is rewritten."""
-    target = Path(os.path.realpath(path))
-    try:
-        st = os.stat(target)
-    except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".ckptlint-fix")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode if mode is None else mode))
-        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass
-        # Last moment check: the file must still hold what was read and fixed.
-        try:
-            current = target.read_bytes()
-        except FileNotFoundError:
-            return "removed since it was read; not written"
-        if current != original:
-            return "changed on disk since it was read; not overwritten"
-        os.replace(tmp, target)
-        tmp = None
-        return None
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 def write_plan(plan) -> str | None:
     """Write a FilePlan (ckptlint.lint.fix.apply). Returns a one-line notice when the file was left alone."""
     if not plan.changed:
         return None
-    mode = plan.stat.st_mode if plan.stat is not None else None
-    problem = write_atomically(Path(plan.path), plan.new_data, plan.original, mode)
-    return f"{plan.path}: {problem}" if problem else None
+    try:
+        # The file must still hold what was read and fixed: a save in an editor meanwhile wins.
+        write_atomically(plan.path, plan.new_data, expected=plan.original)
+    except WriteRefused as exc:
+        return f"{plan.path}: {exc}"
+    return None
