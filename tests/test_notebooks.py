@@ -14,7 +14,8 @@ from ckptlint.lint.fix.apply import plan_file
 from ckptlint.lint.fix.write import write_plan
 from ckptlint.lint.ipython_syntax import split_lines, transform_cell
 from ckptlint.lint.notebooks import read_notebook
-from ckptlint.lint.registry import ENGINE_CODES, all_rules
+from ckptlint.lint.catalogue import ENGINE_CODES
+from ckptlint.lint.registry import all_rules
 from cli_helpers import run_ckptlint
 
 CODES = tuple(sorted({rule.code for rule in all_rules()} | set(ENGINE_CODES)))
@@ -234,11 +235,19 @@ def test_time_and_capture_bodies_are_part_of_the_module(tmp_path):
 
 
 def test_a_written_script_is_linted_as_its_own_module_at_the_cell_lines(tmp_path):
-    findings = lint(tmp_path, notebook(code("import tensorflow as tf\nopt = tf.keras.optimizers.Adam()"),
-                                       code("%%writefile train.py\n" + TRAIN), code("!python train.py")))
-    assert where(findings) == [("CKPT101", 2, 5, 8)]  # and no CKPT301: two modules, one optimizer each
+    findings = lint(tmp_path, notebook(code("%%writefile train.py\n" + TRAIN), code("!python train.py")))
+    assert where(findings) == [("CKPT101", 1, 5, 8)]
     assert findings[0].source_line == "ckpt = tf.train.Checkpoint(model=model)"
     assert not findings[0].fixable  # --fix rewrites the notebook's module, not the scripts it writes
+
+
+def test_a_written_script_is_not_part_of_the_notebook_module(tmp_path):
+    training, checkpoint = TRAIN.replace("ckpt = tf.train.Checkpoint(model=model)\n", "").split("for step", 1)
+    training = training + "for step" + checkpoint.replace('    ckpt.save("/tmp/c/ckpt")\n', "")
+    script = "%%writefile save.py\nckpt = tf.train.Checkpoint(model=model)\nckpt.save('/tmp/c/ckpt')\n"
+    assert where(lint(tmp_path, notebook(code(training), code(script)))) == []
+    joined = lint(tmp_path, notebook(code(training), code(script.split("\n", 1)[1])), name="joined.ipynb")
+    assert where(joined) == [("CKPT101", 2, 1, 8)]  # the same code in a code cell: one module
 
 
 def test_a_written_script_with_a_syntax_error_is_one_syntax_error(tmp_path):

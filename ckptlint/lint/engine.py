@@ -62,16 +62,25 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
               keras: int | None = None, imports=None) -> FileOutcome:
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
     --diff only) also returns the module and each kept finding's Fix."""
-    outcome = _lint_module(path, source, codes, with_fixes=with_fixes)
+    outcome = _lint_module(path, source, codes, with_fixes=with_fixes, keras=keras)
     if source.cell_starts is not None:
         from ckptlint.lint.notebooks import NotebookSource
 
         if isinstance(source, NotebookSource):
-            _lint_notebook_parts(path, source, codes, outcome)
+            # What the notebook reader found (CKPT000 only where the rules would look, as for files), then
+            # the modules its `%%writefile` cells write, each linted as a module of its own.
+            outcome.findings += source.problem_findings(path, codes, might_matter)
+            for written in source.written:
+                part = _lint_module(path, written.source, codes, keras=keras)
+                # Not fixable here: --fix rewrites the notebook's module, not the files its cells write.
+                outcome.findings += [replace(finding, fixable=False) for finding in part.findings]
+                outcome.internal_error = outcome.internal_error or part.internal_error
+                outcome.notice = outcome.notice or part.notice
     return outcome
 
 
-def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False) -> FileOutcome:
+def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
+                 keras: int | None = None) -> FileOutcome:
     outcome = FileOutcome()
     if not source.text.strip() or not might_matter(source.text, codes):
         return outcome  # before any import of libcst: a run that drops every file never loads it
@@ -87,13 +96,15 @@ def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixe
             module = cst.parse_module(source.text)
             break
         except cst.ParserSyntaxError as exc:
-            narrowed = _without_failing_cell(path, source, exc, codes, left_out)
+            # A notebook cell CPython parses but libcst does not is left out, the rest is linted.
+            narrowed = source.without_part_at(path, exc.raw_line, exc.raw_column + 1, exc.message)
             if narrowed is None:
-                outcome.findings += left_out
+                outcome.findings += [f for f in left_out if f.code in codes]
                 if "CKPT000" in codes:
                     outcome.findings.append(_syntax_error(path, source, exc))
                 return outcome
-            source = narrowed
+            source, finding = narrowed
+            left_out.append(finding)
         except RecursionError:
             outcome.notice = f"{path}: skipped: nesting too deep for the parser"
             return outcome
@@ -132,7 +143,7 @@ def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixe
         outcome.summaries = {c: (s, marks) for c, s in outcome.summaries.items()}
     else:
         outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
-    outcome.findings[:0] = left_out
+    outcome.findings[:0] = [f for f in left_out if f.code in codes]
     if with_fixes:
         outcome.module = module
         outcome.fixes = [(f, fixes[id(f)]) for f in outcome.findings if id(f) in fixes]
@@ -159,57 +170,6 @@ def _syntax_error(path: str, source: Source, exc) -> Finding:
 def _joined_line(source: Source, location: Location) -> int:
     """Line number in the joined source (notebooks number lines per cell in findings)."""
     return source.joined_line(location.cell, location.line)
-
-
-# ---- notebooks: cells that do not parse, modules written by %%writefile ------------------------------
-def _without_failing_cell(path: str, source: Source, exc, codes: tuple[str, ...], left_out: list[Finding]):
-    """A notebook whose cells CPython parsed one by one but whose joined module libcst rejects (syntax
-    newer than libcst's grammar): the cell libcst stopped in is left out, as one CKPT000, and the rest
-    is linted. None when that is not the case."""
-    from ckptlint.lint.notebooks import CellProblem, NotebookSource
-
-    if not isinstance(source, NotebookSource):
-        return None
-    cell, line = source.cell_of(exc.raw_line)
-    entry = next((c for c in source.cells if c.number == cell and c.included), None)
-    if entry is None:
-        return None
-    joined, col = exc.raw_line, exc.raw_column + 1 + source.column_shift(exc.raw_line)
-    if line > len(entry.lines):  # libcst gave up on the blank line after the cell
-        line, col = len(entry.lines), 1
-        joined = source.joined_line(cell, line)
-    problem = CellProblem("CKPT000", f"syntax error: {_one_line(exc.message)} (valid Python that the parser ckptlint "
-                          "uses does not support)", cell, line, col, source.original_line(joined))
-    if "CKPT000" in codes:
-        left_out.append(_problem_finding(path, problem))
-    return source.without_cell(cell, problem)
-
-
-def _lint_notebook_parts(path: str, source, codes: tuple[str, ...], outcome: FileOutcome) -> None:
-    """The problems the notebook reader found (CKPT000 only where the rules would look, as for files),
-    and the modules its `%%writefile` cells write, each linted as a module of its own."""
-    for problem in source.problems:
-        if problem.code not in codes:
-            continue
-        if problem.code == "CKPT000" and not (might_matter(problem.text, codes) or might_matter(source.text, codes)):
-            continue
-        outcome.findings.append(_problem_finding(path, problem))
-    for written in source.written:
-        part = _lint_module(path, written.source, codes)
-        # Not fixable here: --fix rewrites the notebook's joined module, not the files its cells write.
-        outcome.findings += [replace(finding, fixable=False) for finding in part.findings]
-        outcome.internal_error = outcome.internal_error or part.internal_error
-        outcome.notice = outcome.notice or part.notice
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _problem_finding(path: str, problem) -> Finding:
-    line, col = problem.line, problem.col
-    return Finding(problem.code, problem.message, Severity.ERROR, Location(path, line, col, line, col, problem.cell),
-                   problem.line_text)
 
 
 def _source_line(locator, location: Location) -> str:

@@ -40,6 +40,7 @@ from functools import cached_property
 from ckptlint.lint.ipython_syntax import (
     DEDENT_RULES, PythonCell, as_magic_line, as_written, automagic_name, first_line_indented, split_lines, transform_cell,
 )
+from ckptlint.lint.findings import Finding, Location, Severity
 from ckptlint.lint.sources import Source, UnreadableFile
 
 # IPython's line magics in a Jupyter kernel (IPython 9, ipykernel 7: `%lsmagic`), aliases included.
@@ -78,6 +79,10 @@ class CellProblem:
     line_text: str = ""
     text: str = ""
 
+    def finding(self, path: str) -> Finding:
+        location = Location(path, self.line, self.col, self.line, self.col, self.cell)
+        return Finding(self.code, self.message, Severity.ERROR, location, self.line_text)
+
 
 @dataclass(frozen=True)
 class NotebookCell:
@@ -111,16 +116,31 @@ class NotebookSource(Source):
     def original_line(self, line: int) -> str:
         return self.originals[line - 1] if 0 < line <= len(self.originals) else ""
 
-    def without_cell(self, number: int, problem: CellProblem) -> NotebookSource:
-        """This module with cell `number` left out (its lines blank) and `problem` recorded: a cell that
-        CPython parses but libcst does not (syntax newer than libcst's grammar)."""
+    def without_part_at(self, path: str, line: int, col: int, message: str) -> tuple[NotebookSource, Finding] | None:
+        """The cell that holds `line` left out (its lines blank), with its CKPT000: a cell CPython parsed
+        but libcst rejects (valid syntax libcst's grammar lacks)."""
+        number, cell_line = self.cell_of(line)
+        cell = next((c for c in self.cells if c.number == number and c.included), None)
+        if cell is None:
+            return None
+        col += self.column_shift(line)
+        if cell_line > len(cell.lines):  # libcst gave up on the blank line after the cell
+            cell_line, col, line = len(cell.lines), 1, self.joined_line(number, len(cell.lines))
+        problem = CellProblem("CKPT000", f"syntax error: {_one_line(message)} (valid Python that the parser ckptlint "
+                              "uses does not support)", number, cell_line, col, self.original_line(line))
         first = self.starts_by_cell[number]
-        count = next((len(c.lines) for c in self.cells if c.number == number), 0)
         lines = self.text.split("\n")
-        lines[first - 1:first - 1 + count] = [""] * count
+        lines[first - 1:first - 1 + len(cell.lines)] = [""] * len(cell.lines)
         cells = tuple(c if c.number != number else _left_out(c) for c in self.cells)
-        return NotebookSource("\n".join(lines), self.cell_starts, self.shifts, self.originals, cells,
-                              (*self.problems, problem), self.written)
+        narrowed = NotebookSource("\n".join(lines), self.cell_starts, self.shifts, self.originals, cells,
+                                  (*self.problems, problem), self.written)
+        return narrowed, problem.finding(path)
+
+    def problem_findings(self, path: str, codes: tuple[str, ...], might_matter) -> list[Finding]:
+        """The selected problems found while reading, as findings. CKPT000 only where the rules would
+        look (`might_matter`, the prefilter), as for a file with a syntax error."""
+        return [problem.finding(path) for problem in self.problems if problem.code in codes
+                and (problem.code != "CKPT000" or might_matter(problem.text, codes) or might_matter(self.text, codes))]
 
 
 @dataclass(frozen=True)

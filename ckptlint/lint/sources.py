@@ -48,6 +48,11 @@ class Source:
         lines = self._lines
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
+    def without_part_at(self, path: str, line: int, col: int, message: str):
+        """When libcst rejects `text` at `line`, `col` (1-based): this source without the part that holds
+        that line, and the CKPT000 finding for it, if parts can be left out (notebook cells); else None."""
+        return None
+
     # Worked out once per source: a notebook with thousands of cells and findings maps every location.
     @cached_property
     def _first_lines(self) -> list[int]:
