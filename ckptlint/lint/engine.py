@@ -62,7 +62,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
               keras: int | None = None, imports=None) -> FileOutcome:
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
     --diff only) also returns the module and each kept finding's Fix."""
-    outcome = _lint_module(path, source, codes, with_fixes=with_fixes, keras=keras)
+    outcome = _lint_module(path, source, codes, with_fixes=with_fixes, keras=keras, imports=imports)
     if source.cell_starts is not None:
         from ckptlint.lint.notebooks import NotebookSource
 
@@ -71,7 +71,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
             # the modules its `%%writefile` cells write, each linted as a module of its own.
             outcome.findings += source.problem_findings(path, codes, might_matter)
             for written in source.written:
-                part = _lint_module(path, written.source, codes, keras=keras)
+                part = _lint_module(path, written.source, codes, keras=keras, imports=imports)
                 # Not fixable here: --fix rewrites the notebook's module, not the files its cells write.
                 outcome.findings += [replace(finding, fixable=False) for finding in part.findings]
                 outcome.internal_error = outcome.internal_error or part.internal_error
@@ -80,7 +80,7 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
 
 
 def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
-                 keras: int | None = None) -> FileOutcome:
+                 keras: int | None = None, imports=None) -> FileOutcome:
     outcome = FileOutcome()
     if not source.text.strip() or not might_matter(source.text, codes):
         return outcome  # before any import of libcst: a run that drops every file never loads it
