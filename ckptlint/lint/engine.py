@@ -12,7 +12,7 @@ import os
 import traceback
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -143,6 +143,30 @@ def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: 
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
     --diff only) also returns the module and each kept finding's Fix. Never raises for a problem of the
     file (it becomes a finding) nor for a bug of ckptlint (it becomes the outcome's internal error)."""
+    outcome = _lint_module(path, source, codes, with_fixes=with_fixes, keras=keras, imports=imports)
+    if source.cell_starts is not None:
+        from ckptlint.lint.notebooks import NotebookSource
+
+        if isinstance(source, NotebookSource):
+            # What the notebook reader found (CKPT000 only where the rules would look, as for files), then
+            # the modules its `%%writefile` cells write, each linted as a module of its own.
+            try:
+                with phase("while reading the notebook's cells"):
+                    outcome.findings += source.problem_findings(path, codes, might_matter)
+            except PhaseFailed as failure:
+                return _failed(outcome, path, failure)
+            for written in source.written:
+                part = _lint_module(path, written.source, codes, keras=keras, imports=imports)
+                # Not fixable here: --fix rewrites the notebook's module, not the files its cells write.
+                outcome.findings += [replace(finding, fixable=False) for finding in part.findings]
+                if outcome.internal_error is None and part.internal_error is not None:
+                    outcome.internal_error, outcome.internal_traceback = part.internal_error, part.internal_traceback
+                outcome.notice = outcome.notice or part.notice
+    return outcome
+
+
+def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
+                 keras: int | None = None, imports=None) -> FileOutcome:
     outcome = FileOutcome()
     try:
         with phase("in the prefilter"):
@@ -184,16 +208,27 @@ def _analyse(path: str, source: Source, codes: tuple[str, ...], with_fixes: bool
         from ckptlint.model import ModuleModel
     with phase("while checking libcst's traversal"):
         outcome.run_notice = libcst_guard.check()
-    try:
-        with phase("while parsing"):
-            module = cst.parse_module(source.text)
-    except PhaseFailed as failure:
-        if not isinstance(failure.error, (cst.ParserSyntaxError, cst.CSTValidationError)):
-            raise
-        if "CKPT000" in codes:
-            with phase("while reporting a syntax error"):
-                outcome.findings.append(_syntax_error(path, source, failure.error))
-        return outcome
+    left_out: list[Finding] = []  # notebook cells libcst rejects, each one CKPT000
+    while True:
+        try:
+            with phase("while parsing"):
+                module = cst.parse_module(source.text)
+            break
+        except PhaseFailed as failure:
+            error = failure.error
+            if not isinstance(error, (cst.ParserSyntaxError, cst.CSTValidationError)):
+                raise
+            # A notebook cell CPython parses but libcst does not is left out, the rest is linted.
+            narrowed = (source.without_part_at(path, error.raw_line, error.raw_column + 1, error.message)
+                        if isinstance(error, cst.ParserSyntaxError) else None)
+            if narrowed is None:
+                outcome.findings += [f for f in left_out if f.code in codes]
+                if "CKPT000" in codes:
+                    with phase("while reporting a syntax error"):
+                        outcome.findings.append(_syntax_error(path, source, error))
+                return outcome
+            source, finding = narrowed
+            left_out.append(finding)
     with phase("while building the semantic model"):
         model = ModuleModel.build(module, imports)
         model.project_keras = keras
@@ -232,6 +267,7 @@ def _analyse(path: str, source: Source, codes: tuple[str, ...], with_fixes: bool
             outcome.summaries = {c: (s, marks) for c, s in outcome.summaries.items()}
         else:
             outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
+    outcome.findings[:0] = [f for f in left_out if f.code in codes]
     if with_fixes:
         outcome.module = module
         outcome.fixes = [(f, fixes[id(f)]) for f in outcome.findings if id(f) in fixes]
@@ -287,10 +323,7 @@ def _syntax_error(path: str, source: Source, exc) -> Finding:
 
 def _joined_line(source: Source, location: Location) -> int:
     """Line number in the joined source (notebooks number lines per cell in findings)."""
-    if location.cell is None or not source.cell_starts:
-        return location.line
-    start = dict(source.cell_starts)[location.cell]
-    return start + location.line - 1
+    return source.joined_line(location.cell, location.line)
 
 
 def _source_line(locator, location: Location) -> str:

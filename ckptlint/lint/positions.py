@@ -65,7 +65,6 @@ class Locator:
         self.path = path
         self.source = source
         self._positions = None
-        self._lines: list[str] | None = None
 
     def location(self, node: cst.CSTNode) -> Location:
         if self._positions is None:
@@ -74,14 +73,15 @@ class Locator:
         return self.at(span.start.line, span.start.column + 1, span.end.line, span.end.column + 1)
 
     def at(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> Location:
-        """A location from 1-based positions in the (joined) source, mapped to a notebook cell if any."""
+        """A location from 1-based positions in the (joined) source, mapped to a notebook cell if any,
+        with the columns of the line as written."""
         cell, cell_line = self.source.cell_of(line)
         end_line = end_line or line
         _, cell_end = self.source.cell_of(end_line)
-        return Location(self.path, cell_line, col, cell_end, end_col or col, cell)
+        start = col + self.source.column_shift(line)
+        end = end_col + self.source.column_shift(end_line) if end_col else start
+        return Location(self.path, cell_line, start, cell_end, end, cell)
 
     def line_text(self, line: int) -> str:
         """Line `line` of the joined source (1-based), as written."""
-        if self._lines is None:
-            self._lines = self.source.text.splitlines()
-        return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        return self.source.original_line(line)

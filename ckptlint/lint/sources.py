@@ -1,6 +1,7 @@
 """How a file's bytes become the text the linter reads: a bounded read of a regular file, decoding
-(PEP 263), notebooks (ckptlint.lint.notebooks), and the problems each can have turned into one-line
-messages instead of tracebacks.
+(PEP 263), notebooks (code cells joined into one module with IPython's syntax read as IPython does,
+lines mapped back to cells: ckptlint.lint.notebooks), and the problems each can have turned into
+one-line messages instead of tracebacks.
 
 The read is where hostile paths are stopped: a FIFO named `train.py` would block a plain `open()` for
 ever and `/dev/zero` would be read until memory runs out, so the file is opened without blocking,
@@ -15,29 +16,67 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tokenize
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
 class Source:
     """Decoded source of one file. For notebooks, `text` is the code cells joined, and `cell_starts`
-    holds (cell number, first line in `text`) so a line can be mapped back to its cell."""
+    holds (cell number, first line in `text`) in order, so a line can be mapped back to its cell."""
 
     text: str
     cell_starts: tuple[tuple[int, int], ...] | None = None
 
     def cell_of(self, line: int) -> tuple[int | None, int]:
+        """(cell, line in the cell) of a line of `text`; (None, line) outside notebooks."""
         if not self.cell_starts:
             return None, line
-        cell, start = self.cell_starts[0]
-        for number, first in self.cell_starts:
-            if first > line:
-                break
-            cell, start = number, first
+        index = max(bisect_right(self._first_lines, line) - 1, 0)
+        cell, start = self.cell_starts[index]
         return cell, line - start + 1
+
+    def joined_line(self, cell: int | None, line: int) -> int:
+        """The line of `text` that is line `line` of `cell` (the inverse of cell_of)."""
+        if cell is None or not self.cell_starts:
+            return line
+        return self.starts_by_cell[cell] + line - 1
+
+    def column_shift(self, line: int) -> int:
+        """Columns removed at the start of line `line` of `text` before linting (notebooks: IPython's
+        dedent of an indented cell); added back to the columns reported."""
+        return 0
+
+    def original_line(self, line: int) -> str:
+        """Line `line` of the file as written, for reports."""
+        lines = self._lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def without_part_at(self, path: str, line: int, col: int, message: str):
+        """When libcst rejects `text` at `line`, `col` (1-based): this source without the part that holds
+        that line, and the CKPT000 finding for it, if parts can be left out (notebook cells); else None."""
+        return None
+
+    # Worked out once per source: a notebook with thousands of cells and findings maps every location.
+    @cached_property
+    def _first_lines(self) -> list[int]:
+        return [first for _cell, first in self.cell_starts or ()]
+
+    @cached_property
+    def starts_by_cell(self) -> dict[int, int]:
+        return dict(self.cell_starts or ())
+
+
+    @cached_property
+    def _lines(self) -> list[str]:
+        return _LINE_END.split(self.text)  # the line ends CPython and libcst count (not form feeds)
 
 
 class UnreadableFile(Exception):
