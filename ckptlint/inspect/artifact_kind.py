@@ -21,6 +21,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _DATA_SHARD = re.compile(r"^(?P<prefix>.+)\.data-[0-9]{5}-of-[0-9]{5}$")
 # One line of the text-format CheckpointState proto; [ \t], not \s, so a match never spans lines.
+_STATE_KEY = re.compile(r"^[ \t]*model_checkpoint_path[ \t]*:")
 _STATE_LINE = re.compile(r'^[ \t]*model_checkpoint_path[ \t]*:[ \t]*"(?P<path>(?:[^"\\]|\\.)*)"[ \t]*$')
 _ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, "'": 39, '"': 34, "?": 63}
 _OCTAL = "01234567"
@@ -92,13 +93,16 @@ def _from_state_file(directory: Path, limits: Limits) -> Located:
     state = directory / "checkpoint"
     raw = read_limited(state, limits.max_state_file_bytes, f"{state}: checkpoint state file")
     text = raw.decode("utf-8", errors="replace")
-    match = next((m for m in map(_STATE_LINE.match, text.splitlines()) if m), None)
-    if not match:
+    line = next((ln for ln in text.splitlines() if _STATE_KEY.match(ln)), None)
+    if line is None:
         raise CkptlintError(f"{state}: not a checkpoint state file (no model_checkpoint_path line)")
-    escaped = match.group("path")
-    if len(escaped) > 4 * limits.max_path_chars:
-        raise CkptlintError(f"{state}: the checkpoint path it names is {len(escaped):,} characters long "
+    if len(line) > 4 * limits.max_path_chars + 100:  # checked before the regex walks it
+        raise CkptlintError(f"{state}: the checkpoint path it names is {len(line):,} characters long "
                             f"(limit {limits.max_path_chars:,})")
+    match = _STATE_LINE.match(line)
+    if not match:
+        raise CkptlintError(f"{state}: not a checkpoint state file (model_checkpoint_path is not a quoted string)")
+    escaped = match.group("path")
     try:
         named = unescape_text_proto(escaped).decode("utf-8")
     except (ValueError, UnicodeDecodeError) as exc:

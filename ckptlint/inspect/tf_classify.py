@@ -112,17 +112,53 @@ def _stored_keys(graph: ObjectGraph, shapes: dict[str, tuple[int, ...]]) -> dict
     return node_keys
 
 
-def _walk(graph: ObjectGraph, skip: set[int]) -> tuple[dict[int, str], list[int]]:
-    """BFS paths (shortest, like TF's keys) and DFS first-visit order (Keras variable order)."""
-    paths: dict[int, str] = {0: ""}
-    queue = deque([0])
-    while queue:
-        nid = queue.popleft()
-        for name, child in _children(graph.nodes[nid]):
-            if child in paths or child in skip:
-                continue
-            paths[child] = f"{paths[nid]}/{name}" if paths[nid] else name
-            queue.append(child)
+_MAX_PATH_CHARS = 4096
+
+
+class _Paths:
+    """BFS paths (the shortest, like TF's keys), spelled out only for the nodes asked about.
+
+    Building every node's path string eagerly costs O(depth^2) on a crafted 20,000-deep chain (2 GB);
+    here each node keeps its BFS parent, and a path longer than any real model's is an error."""
+
+    def __init__(self, graph: ObjectGraph, skip: set[int]) -> None:
+        self.parent: dict[int, tuple[int, str]] = {0: (-1, "")}
+        queue = deque([0])
+        while queue:
+            nid = queue.popleft()
+            for name, child in _children(graph.nodes[nid]):
+                if child in self.parent or child in skip:
+                    continue
+                self.parent[child] = (nid, name)
+                queue.append(child)
+        self.cache: dict[int, str] = {0: ""}
+
+    def __contains__(self, nid: object) -> bool:
+        return nid in self.parent
+
+    def get(self, nid: int, default: Any = None) -> Any:
+        return self[nid] if nid in self.parent else default
+
+    def __getitem__(self, nid: int) -> str:
+        if nid in self.cache:
+            return self.cache[nid]
+        names: list[str] = []
+        length, node = 0, nid
+        while node not in self.cache:
+            node, name = self.parent[node]
+            names.append(name)
+            length += len(name) + 1
+            if length > _MAX_PATH_CHARS:
+                raise GraphError(f"object {nid} is nested more than {_MAX_PATH_CHARS} characters of path deep")
+        path = "/".join(([self.cache[node]] if self.cache[node] else []) + names[::-1])
+        if len(path) > _MAX_PATH_CHARS:
+            raise GraphError(f"object {nid} is nested more than {_MAX_PATH_CHARS} characters of path deep")
+        self.cache[nid] = path
+        return path
+
+
+def _dfs_order(graph: ObjectGraph, skip: set[int]) -> list[int]:
+    """DFS first-visit order (Keras variable order)."""
     order: list[int] = []
     seen = {0}
     stack = [0]
@@ -133,7 +169,7 @@ def _walk(graph: ObjectGraph, skip: set[int]) -> tuple[dict[int, str], list[int]
             if child not in seen and child not in skip:
                 seen.add(child)
                 stack.append(child)
-    return paths, order
+    return order
 
 
 def classify(
@@ -149,8 +185,8 @@ def classify(
     opt_nodes = [
         nid for nid, n in enumerate(graph.nodes) if _is_keras3_optimizer(n) or _is_v2_optimizer(n, var_nodes)
     ]
-    paths, dfs = _walk(graph, skip=set(opt_nodes))
-    opt_paths, _ = _walk(graph, skip=set())
+    paths, dfs = _Paths(graph, skip=set(opt_nodes)), _dfs_order(graph, skip=set(opt_nodes))
+    opt_paths = _Paths(graph, skip=set())
     role: dict[int, dict[str, Any]] = {}
     optimizers: list[OptimizerInfo] = []
     for opt_index, oid in enumerate(opt_nodes):
@@ -218,7 +254,7 @@ def classify(
 
 
 def _slot_owner_path(owner: int | None, slot_shape: tuple[int, ...], role: dict[int, dict[str, Any]],
-                     paths: dict[int, str], node_keys: dict[int, tuple[str, str]],
+                     paths: _Paths, node_keys: dict[int, tuple[str, str]],
                      shapes: dict[str, tuple[int, ...]]) -> str | None:
     """Path of the model variable a slot is kept for; None when there is none or its shape differs."""
     if owner is None or owner not in node_keys:
