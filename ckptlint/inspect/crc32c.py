@@ -5,7 +5,7 @@ to verify a checkpoint of a few GB. Large buffers are therefore split into many 
 together (four bytes per lane per step, "slicing-by-4" tables); the lanes' registers are then joined
 with the CRC's linearity: the register after ``A + B`` is ``shift(len(B), reg_after_A) ^ reg_after_B``
 where ``shift(n, ·)`` (feeding n zero bytes) is a 32x32 bit matrix applied through four byte tables.
-Measured on this project's 2-core machine: ~300 MB/s.
+Large buffers go through in 1 MiB blocks (the rest, under 1 MiB, byte by byte).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 _POLY = 0x82F63B78  # reflected Castagnoli polynomial
 _MASK_DELTA = 0xA282EAD8
 _LANES = 16384  # a power of two (lanes are joined pairwise); 16K measured fastest (cache-resident tables)
-_SMALL = _LANES * 16  # below this, the plain loop is cheaper than setting up the lanes
+_BLOCK = _LANES * 64  # 1 MiB per lane pass: one fixed lane length, so the join tables are built once
 
 
 def _byte_table() -> list[int]:
@@ -78,7 +78,7 @@ def _shift_tables(n: int) -> tuple[np.ndarray, ...]:
 
 
 def _update_lanes(register: int, data: np.ndarray) -> int:
-    """Register after `data` (uint8, length a multiple of 4 * _LANES), processed in parallel lanes."""
+    """Register after `data` (uint8, `_BLOCK` bytes), processed in parallel lanes."""
     words_per_lane = len(data) // (4 * _LANES)
     # words[j, i] is the j-th little-endian word of lane i (lane i is one contiguous stretch of the data)
     words = np.ascontiguousarray(data.reshape(_LANES, words_per_lane, 4).transpose(1, 0, 2)).view("<u4")
@@ -121,12 +121,11 @@ class Crc32c:
 
     def update(self, data: bytes | bytearray | memoryview | np.ndarray) -> None:
         buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8).ravel()
-        if len(buf) >= _SMALL:
-            bulk = len(buf) - len(buf) % (4 * _LANES)
-            self._register = _update_lanes(self._register, buf[:bulk])
-            buf = buf[bulk:]
-        if len(buf):
-            self._register = _update_bytes(self._register, buf.tobytes())
+        full = len(buf) - len(buf) % _BLOCK
+        for start in range(0, full, _BLOCK):
+            self._register = _update_lanes(self._register, buf[start : start + _BLOCK])
+        if full < len(buf):
+            self._register = _update_bytes(self._register, buf[full:].tobytes())
 
     @property
     def value(self) -> int:

@@ -61,6 +61,7 @@ class H5Source:
         self.stored_bytes = stored_bytes
         self._on_close = on_close
         self._infos: dict[str, DatasetInfo] = {}
+        self._groups: dict[str, Any] = {}  # group paths resolved through hard links only
         try:
             self.file = h5py.File(fileobj, "r")
         except Exception as exc:  # h5py raises OSError, ValueError, KeyError, RuntimeError for damaged files
@@ -76,9 +77,16 @@ class H5Source:
         up as a link first and anything but a hard or soft link is refused.
         """
         h5py = h5py_module()
-        node = self.file
         parts = [p for p in path.split("/") if p]
+        # the parent group is usually resolved already (datasets are read group by group)
+        parent = "/".join(parts[:-1])
+        node = self._groups.get(parent)
+        if node is not None:
+            parts = parts[-1:]
+        else:
+            node, parent = self.file, None
         hops = 0
+        walked: list[str] = []
         while parts:
             name = parts.pop(0)
             if not isinstance(node, h5py.Group):
@@ -93,10 +101,14 @@ class H5Source:
                 target = [p for p in link.path.split("/") if p]
                 node = self.file if link.path.startswith("/") else node
                 parts = target + parts
+                walked = []
                 continue
             if not isinstance(link, h5py.HardLink):
                 raise CkptlintError(f"{self.label}: {path}: {type(link).__name__} to another file: not followed")
             node = node[name]
+            walked.append(name)
+        if parent is None and hops == 0 and isinstance(node, h5py.Dataset) and len(walked) > 1:
+            self._groups["/".join(walked[:-1])] = node.parent
         return node
 
     def attribute(self, obj: Any, name: str, limit: int | None = None) -> Any:

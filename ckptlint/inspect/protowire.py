@@ -19,8 +19,10 @@ class WireError(ValueError):
 
 def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     """The varint at `pos` and the position after it (at most 10 bytes, as the format allows)."""
-    result = shift = 0
     end = len(buf)
+    if pos < end and buf[pos] < 0x80:  # most varints (field keys, small numbers) are one byte
+        return buf[pos], pos + 1
+    result = shift = 0
     for _ in range(10):
         if pos >= end:
             raise WireError("truncated varint")

@@ -226,6 +226,7 @@ class TensorBundle:
         self.limits = limits
         self.entries: dict[str, BundleEntry] = {}
         self._files: dict[int, io.FileIO] = {}
+        self._verified: set[str] = set()  # checksums already checked: later reads skip the CRC
         index_name = f"{prefix}.index"
         raw = read_limited(index_name, limits.max_index_bytes, f"{prefix}: checkpoint index")
         try:
@@ -340,8 +341,10 @@ class TensorBundle:
         data = self._bytes(entry, 0, entry.size)
         if entry.dtype.name == "string":
             return self._decode_strings(entry, data)
-        if crc32c(data) != entry.crc32c:
-            raise self._corrupt(entry, "checksum mismatch")
+        if key not in self._verified:
+            if crc32c(data) != entry.crc32c:
+                raise self._corrupt(entry, "checksum mismatch")
+            self._verified.add(key)
         flat = np.frombuffer(data, dtype=self._numpy_dtype(entry))
         return self._convert(entry, flat).reshape(entry.shape)
 
@@ -355,13 +358,16 @@ class TensorBundle:
             raise CkptlintError(f"{self.prefix}: {key}: values of {entry.dtype.name} tensors are not read")
         dtype = self._numpy_dtype(entry)
         step = max(dtype.itemsize, chunk_bytes - chunk_bytes % dtype.itemsize)
-        crc = Crc32c()
+        crc = Crc32c() if key not in self._verified else None
         for start in range(0, entry.size, step):
             data = self._bytes(entry, start, min(step, entry.size - start))
-            crc.update(data)
+            if crc is not None:
+                crc.update(data)
             yield self._convert(entry, np.frombuffer(data, dtype=dtype))
-        if crc.value != entry.crc32c:
-            raise self._corrupt(entry, "checksum mismatch")
+        if crc is not None:
+            if crc.value != entry.crc32c:
+                raise self._corrupt(entry, "checksum mismatch")
+            self._verified.add(key)
 
     def verify(self, key: str) -> None:
         """Check a tensor's checksum, reading it in chunks (variants and partitioned tensors are skipped)."""
@@ -372,12 +378,15 @@ class TensorBundle:
             if self.can_read(key):
                 self.read(key)
             return
+        if key in self._verified:
+            return
         crc = Crc32c()
         step = self.limits.chunk_bytes
         for start in range(0, entry.size, step):
             crc.update(self._bytes(entry, start, min(step, entry.size - start)))
         if crc.value != entry.crc32c:
             raise self._corrupt(entry, "checksum mismatch")
+        self._verified.add(key)
 
     def _decode_strings(self, entry: BundleEntry, data: bytes) -> np.ndarray:
         lengths: list[int] = []
