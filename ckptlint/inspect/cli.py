@@ -15,7 +15,7 @@ import argparse
 import contextlib
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ckptlint.errors import CkptlintError
 
@@ -69,8 +69,22 @@ def add_inspect_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _watched(work: Callable[[], int], label: str) -> int:
+    """Run in a supervised child (see supervise.py): a hang in C code is one line, not a stuck terminal."""
+    from ckptlint.inspect.supervise import supervised
+
+    try:
+        return supervised(work, label)
+    except CkptlintError as exc:
+        raise CkptlintError(_one_line(str(exc))) from None
+
+
 def run_inspect(args: argparse.Namespace) -> int:
     required = parse_required(args.require)
+    return _watched(lambda: _inspect(args, required), args.path)
+
+
+def _inspect(args: argparse.Namespace, required: list[str]) -> int:
     with _reported(args.path, "inspecting the artifact"):
         from ckptlint.inspect import read_artifact
         from ckptlint.inspect.render import inspect_text, inventory_dict, to_json
@@ -107,6 +121,10 @@ def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    return _watched(lambda: _diff(args), f"{args.a} vs {args.b}")
+
+
+def _diff(args: argparse.Namespace) -> int:
     with _reported(f"{args.a} vs {args.b}", "comparing the artifacts"):
         from ckptlint.inspect import diff_artifacts
         from ckptlint.inspect.render import diff_text, to_json

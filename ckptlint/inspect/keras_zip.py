@@ -67,7 +67,9 @@ def _bomb_error(path: str, info: zipfile.ZipInfo) -> CkptlintError:
 
 
 def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, limit: int, sink: Any) -> int:
-    """Stream a member into `sink` (a list of bytes or a file), stopping past `limit` or its declared size."""
+    """Stream a member into `sink` (a list of bytes or a file), stopping past `limit` or its declared size.
+
+    zipfile itself stops at the declared size (then fails the CRC); the count here does not rely on it."""
     written = 0
     cap = min(limit, info.file_size)
     with zf.open(info) as member:

@@ -38,6 +38,10 @@ def read_artifact(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Inventor
 
 def _read(path: str, limits: Limits) -> Inventory:
     where = locate(path, limits)
+    try:
+        import numpy  # noqa: F401 - every reader returns numpy arrays
+    except ImportError:
+        raise CkptlintError("reading checkpoint artifacts needs numpy and h5py: pip install 'ckptlint[tf]'") from None
     if where.kind in ("tf-checkpoint", "savedmodel"):
         from ckptlint.inspect.tf_reader import read_tf
 
