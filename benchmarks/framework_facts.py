@@ -80,11 +80,12 @@ class FactResult:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-def run_fact(fact: Fact) -> FactResult:
-    """Run a fact's phases one after the other, each in a fresh interpreter, in one temporary directory."""
+def run_fact(fact: Fact, root: Path | None = None) -> FactResult:
+    """Run a fact's phases one after the other, each in a fresh interpreter, in one temporary directory
+    (under `root` when given)."""
     started = time.monotonic()
     result = FactResult(fact.key, fact.claim)
-    with tempfile.TemporaryDirectory(prefix=f"ckptlint-fact-{fact.key}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"ckptlint-fact-{fact.key}-", dir=root) as tmp:
         work = Path(tmp)
         earlier: list[Measured] = []
         for index, phase in enumerate(fact.phases):
@@ -218,6 +219,12 @@ def _weights(model) -> list:
 def _slots(optimizer) -> list:
     """The optimizer's per-variable state (Adam's moments), without `iterations` or a learning rate."""
     return _values(v for v in optimizer.variables if not v.path.endswith(("iteration", "learning_rate")))
+
+
+def _optimizer_name(model) -> str | None:
+    """The class of the model's optimizer; None when it has none (an uncompiled model lacks the attribute)."""
+    optimizer = getattr(model, "optimizer", None)
+    return None if optimizer is None else type(optimizer).__name__
 
 
 def _lr(optimizer) -> float:
@@ -419,6 +426,8 @@ def _unbuilt_optimizer_restore(work: Path, earlier: list[Measured]) -> Measured:
         "slot_variables_before_build": len(_slots(optimizer)),
         "existing_objects_matched_before_build": _error(status.assert_existing_objects_matched),
         "consumed_before_build": _error(status.assert_consumed),
+        "nontrivial_before_build": _error(status.assert_nontrivial_match),
+        "expect_partial_before_build": _error(status.expect_partial),
     }
     optimizer.build(model.trainable_variables)
     measured["slots_after_build"] = _same(_slots(optimizer), saved["slots"])
@@ -473,6 +482,8 @@ def _latest_checkpoint_prefix(work: Path, earlier: list[Measured]) -> Measured:
         "restore_none_status": type(status).__name__,
         "restore_none_assert_consumed": _error(status.assert_consumed),
         "restore_none_assert_existing": _error(status.assert_existing_objects_matched),
+        "restore_none_assert_nontrivial": _error(status.assert_nontrivial_match),
+        "restore_none_expect_partial": _error(status.expect_partial),
     }
 
 
@@ -495,12 +506,14 @@ def _checkpoint_api_signatures(work: Path, earlier: list[Measured]) -> Measured:
     _seed(1)
     model, optimizer = _model(), _adam()
     ckpt = tf.train.Checkpoint(model=model)
-    model.compile(optimizer="adam", loss="mse")
+    weights = str(work / "saved.weights.h5")
+    model.save_weights(weights)
     return {
         "save_checkpoint_prefix": _error(lambda: ckpt.save(checkpoint_prefix=str(work / "ckpt"))),
         "checkpoint_positional": _error(lambda: tf.train.Checkpoint(model, optimizer)),
         "manager_without_max_to_keep": _error(lambda: tf.train.CheckpointManager(ckpt, str(work / "m"))),
         "save_weights_save_format": _error(lambda: model.save_weights(str(work / "w.weights.h5"), save_format="h5")),
+        "load_weights_options": _error(lambda: model.load_weights(weights, options=None)),
         "model_checkpoint_period": _error(lambda: keras.callbacks.ModelCheckpoint(str(work / "m.keras"), period=1)),
     }
 
@@ -528,13 +541,32 @@ def _optimizer_names_save(work: Path, earlier: list[Measured]) -> Measured:
     _train_tape(model_a, opt_a, 3)
     _train_tape(model_b, opt_b, 5)
     path = tf.train.Checkpoint(a=model_a, b=model_b, opt_a=opt_a, opt_b=opt_b).save(str(work / "ckpt"))
-    return {"unnamed_names": unnamed, "path": path, "saved_a": _slots(opt_a), "saved_b": _slots(opt_b)}
+    return {"unnamed_names": unnamed, "path": path, "saved_a": _slots(opt_a), "saved_b": _slots(opt_b),
+            "keras_file_groups": _keras_file_groups(work)}
+
+
+def _keras_file_groups(work: Path) -> list[str]:
+    """The top-level groups of a .keras file's weights whose model was compiled with Adam(name="my_adam"):
+    what the file keys the optimizer by."""
+    import io
+    import zipfile
+
+    import h5py
+
+    _, keras = _tf()
+    model = _model()
+    model.compile(optimizer=keras.optimizers.Adam(name="my_adam"), loss="mse")
+    _train_compiled(model, 1)
+    model.save(str(work / "named.keras"))
+    with zipfile.ZipFile(work / "named.keras") as archive:
+        with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+            return sorted(weights.keys())
 
 
 def _optimizer_names_restore(work: Path, earlier: list[Measured]) -> Measured:
     tf, keras = _tf()
     _seed(2)
-    keras.optimizers.SGD()  # one optimizer built first, as a resuming script might
+    keras.optimizers.Adam()  # one more Adam built first, as a resuming script or a rerun notebook cell might
     shifted = [keras.optimizers.Adam().name, keras.optimizers.Adam().name]
     model_a, model_b = _model(), _model()
     opt_a, opt_b = keras.optimizers.Adam(name="adam"), keras.optimizers.Adam(name="adam")
@@ -606,7 +638,8 @@ def _keras_file_load(compiled: bool) -> Callable[[Path, list[Measured]], Measure
         _, keras = _tf()
         _seed(2)
         model = keras.models.load_model(str(work / "model.keras"))
-        measured: Measured = {"loaded_optimizer": type(model.optimizer).__name__ if model.optimizer else None}
+        loaded_optimizer = getattr(model, "optimizer", None)  # an uncompiled model has no such attribute
+        measured: Measured = {"loaded_optimizer": type(loaded_optimizer).__name__ if loaded_optimizer else None}
         optimizer = model.optimizer if compiled else _adam()
         measured.update(_restored(earlier[0]["saved"], model, optimizer))
         if compiled:
@@ -632,7 +665,7 @@ def _legacy_h5_load(work: Path, earlier: list[Measured]) -> Measured:
     uncompiled = keras.models.load_model(path, compile=False)
     return {"load_compiled": _error(lambda: keras.models.load_model(path)),
             "weights_with_compile_false": _same(_weights(uncompiled), earlier[0]["saved"]["weights"]),
-            "optimizer_with_compile_false": None if uncompiled.optimizer is None else type(uncompiled.optimizer).__name__}
+            "optimizer_with_compile_false": _optimizer_name(uncompiled)}
 
 
 def _weights_h5_save(work: Path, earlier: list[Measured]) -> Measured:
@@ -708,6 +741,7 @@ def _export(work: Path, earlier: list[Measured]) -> Measured:
     names = [name for name, _ in tf.train.list_variables(str(work / "exported" / "variables" / "variables"))]
     loaded = tf.saved_model.load(str(work / "exported"))
     return {"variables_saved": len([n for n in names if "VARIABLE_VALUE" in n]),
+            "saved_names": [n for n in names if "VARIABLE_VALUE" in n],
             "optimizer_keys": sum("optimizer" in n or "iteration" in n for n in names),
             "model_variables": len(model.weights),
             "loaded_has_fit": hasattr(loaded, "fit"), "loaded_has_serve": hasattr(loaded, "serve")}
@@ -791,8 +825,7 @@ def _custom_compile_load(work: Path, earlier: list[Measured]) -> Measured:
     loaded = []
     caught = _user_warnings(lambda: loaded.append(keras.models.load_model(str(work / "gan.keras"))))
     model = loaded[0]
-    optimizer = getattr(model, "optimizer", None)
-    measured = {"load_warnings": caught, "optimizer_after_load": None if optimizer is None else type(optimizer).__name__}
+    measured = {"load_warnings": caught, "optimizer_after_load": _optimizer_name(model)}
     model.compile(learning_rate=0.01)
     measured["iterations_after_compile"] = int(model.optimizer.iterations)
     return measured
@@ -981,9 +1014,11 @@ def _callback_state_resume(work: Path, earlier: list[Measured]) -> Measured:
 
     history = model.fit(x, y, validation_data=(x, y), epochs=4, initial_epoch=3, batch_size=4, shuffle=False,
                         verbose=0, callbacks=[best, stop, Probe()])
-    return {"best_in_new_process": float(at_start["model_checkpoint"]),
-            "early_stopping_best_in_new_process": None if at_start["early_stopping"] is None
-            else float(at_start["early_stopping"]),
+    def number(value):  # Keras 3.15 starts `best` at None ("nothing seen yet") rather than inf
+        return None if value is None else float(value)
+
+    return {"best_in_new_process": number(at_start["model_checkpoint"]),
+            "early_stopping_best_in_new_process": number(at_start["early_stopping"]),
             "val_loss_after_resume": float(history.history["val_loss"][0]),
             "best_file_overwritten": (work / "best.keras").stat().st_mtime_ns != earlier[0]["best_file_mtime_ns"],
             "early_stopping_wait": int(stop.wait)}
@@ -1097,6 +1132,7 @@ def _subclassed_restore(work: Path, earlier: list[Measured]) -> Measured:
     tf.train.Checkpoint(net=built).restore(path).assert_existing_objects_matched()
     return {"restored_before_build_output_matches": _same([output_unbuilt], [saved_output]),
             "restored_before_build_variables": len(unbuilt.variables),
+            "restored_before_build_variable_paths": [v.path for v in unbuilt.variables],
             "restored_before_build_assert_existing": _error(status.assert_existing_objects_matched),
             "built_first_output_matches": _same([built(x).numpy().tolist()], [saved_output])}
 
@@ -1154,6 +1190,7 @@ FACTS: tuple[Fact, ...] = (
          (Phase(_unbuilt_optimizer_save), Phase(_unbuilt_optimizer_restore)),
          lambda m: m["iterations_before_build"] == 5 and m["slot_variables_before_build"] == 0
          and m["existing_objects_matched_before_build"] is None and m["consumed_before_build"] is not None
+         and m["nontrivial_before_build"] is None and m["expect_partial_before_build"] is None
          and m["slots_after_build"] and m["consumed_after_build"] is None
          and m["built_first_consumed"] is None and m["built_first_slots"],
          lambda m: f"iterations {m['iterations_before_build']} before build, slots restored on build "
@@ -1174,18 +1211,22 @@ FACTS: tuple[Fact, ...] = (
          (Phase(_latest_checkpoint_prefix),),
          lambda m: m["written"] == "initial_checkpoint-1" and m["latest_of_prefix"] is None
          and m["latest_of_directory"] == "initial_checkpoint-1" and m["latest_of_missing_directory"] is None
-         and m["restore_none_assert_consumed"] is not None,
+         and m["restore_none_assert_consumed"] is not None and m["restore_none_assert_existing"] is not None
+         and m["restore_none_assert_nontrivial"] is not None and m["restore_none_expect_partial"] is None,
          lambda m: f"wrote {m['written']}; latest_checkpoint(prefix) = {m['latest_of_prefix']}; "
          f"restore(None) -> {m['restore_none_status']}; assert_consumed: {m['restore_none_assert_consumed']}",
          fast=True),
     Fact("optimizer-names",
          "unnamed optimizers are named from a process-wide counter; two optimizers with the same name= "
-         "still round-trip in a Checkpoint (keyed by attribute)",
+         "still round-trip in a Checkpoint (keyed by attribute), and a .keras file keys its optimizer as "
+         "'optimizer', not by name",
          (Phase(_optimizer_names_save), Phase(_optimizer_names_restore)),
          lambda m: m["unnamed_names"] != m["names_after_one_more_optimizer"]
-         and m["same_name_iterations"] == [3, 5] and m["same_name_slots_restored"],
+         and m["same_name_iterations"] == [3, 5] and m["same_name_slots_restored"]
+         and "optimizer" in m["keras_file_groups"] and "my_adam" not in m["keras_file_groups"],
          lambda m: f"names {m['unnamed_names']}, after one more optimizer {m['names_after_one_more_optimizer']}; "
-         f"same-name optimizers restored with iterations {m['same_name_iterations']}"),
+         f"same-name optimizers restored with iterations {m['same_name_iterations']}; .keras groups "
+         f"{m['keras_file_groups']}"),
     Fact("optimizer-get-set-weights",
          "Keras 3 optimizers have no get_weights(); set_weights() on an unbuilt optimizer raises ValueError",
          (Phase(_optimizer_get_set_weights),),
@@ -1255,8 +1296,8 @@ FACTS: tuple[Fact, ...] = (
          "model.export writes an inference artifact: model variables only, no optimizer, nothing to fit",
          (Phase(_export),),
          lambda m: m["optimizer_keys"] == 0 and not m["loaded_has_fit"] and m["loaded_has_serve"],
-         lambda m: f"{m['variables_saved']} variables saved ({m['model_variables']} in the model), optimizer "
-         f"entries {m['optimizer_keys']}, loaded object has fit: {_yes(m['loaded_has_fit'])}"),
+         lambda m: f"{m['variables_saved']} variable entries for a model of {m['model_variables']} variables, "
+         f"optimizer entries {m['optimizer_keys']}, loaded object has fit: {_yes(m['loaded_has_fit'])}"),
     Fact("include-optimizer-false",
          "include_optimizer=False is ignored for .keras (the optimizer is saved) and honoured for legacy .h5",
          (Phase(_include_optimizer_false),),
@@ -1297,10 +1338,10 @@ FACTS: tuple[Fact, ...] = (
          lambda m: not m["state_file_written"] and m["latest_checkpoint"] is None,
          lambda m: f"files {m['files']}; latest_checkpoint = {m['latest_checkpoint']}"),
     Fact("callback-state-restarts",
-         "ModelCheckpoint(save_best_only=True) starts from best=inf in a new process and overwrites the best "
-         "file with a worse model; EarlyStopping's patience restarts too",
+         "ModelCheckpoint(save_best_only=True) starts with no best value in a new process and overwrites the "
+         "best file with a worse model; EarlyStopping's patience restarts too",
          (Phase(_callback_state_save), Phase(_callback_state_resume)),
-         lambda m: m["best_in_new_process"] == float("inf") and m["best_file_overwritten"]
+         lambda m: m["best_in_new_process"] in (None, float("inf")) and m["best_file_overwritten"]
          and m["val_loss_after_resume"] > m["best_before_interruption"],
          lambda m: f"best before {m['best_before_interruption']:.4g}, in the new process "
          f"{m['best_in_new_process']}; a worse epoch ({m['val_loss_after_resume']:.4g}) overwrote the best file: "
@@ -1355,7 +1396,7 @@ FACTS: tuple[Fact, ...] = (
          (Phase(_subclassed_save), Phase(_subclassed_restore)),
          lambda m: not m["restored_before_build_output_matches"] and m["built_first_output_matches"],
          lambda m: f"restored before build: output matches {_yes(m['restored_before_build_output_matches'])}, "
-         f"{m['restored_before_build_variables']} variables, assert_existing_objects_matched: "
+         f"variables {m['restored_before_build_variable_paths']}, assert_existing_objects_matched: "
          f"{m['restored_before_build_assert_existing']}; built first: {_yes(m['built_first_output_matches'])}"),
 )
 
@@ -1366,10 +1407,10 @@ FACTS_BY_KEY = {fact.key: fact for fact in FACTS}
 # Running and reporting
 # ---------------------------------------------------------------------------------------------------
 
-def run_facts(facts: list[Fact], jobs: int = 2) -> list[FactResult]:
+def run_facts(facts: list[Fact], jobs: int = 2, root: Path | None = None) -> list[FactResult]:
     """Run facts `jobs` at a time (each fact's phases in order); results in the order given."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(run_fact, facts))
+        return list(pool.map(lambda fact: run_fact(fact, root), facts))
 
 
 def versions(results: list[FactResult]) -> dict[str, str]:
@@ -1417,6 +1458,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="FACT", help="run these facts only")
     parser.add_argument("--fast", action="store_true", help="run the subset the test suite runs")
     parser.add_argument("--jobs", type=int, default=2, help="facts run at the same time (default 2)")
+    parser.add_argument("--tmp", type=Path, help="where the facts' temporary directories go (default: the "
+                        "system's temporary directory)")
     parser.add_argument("--list", action="store_true", help="list the facts and what the docs claim")
     parser.add_argument("--phase", nargs=3, metavar=("FACT", "INDEX", "WORKDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1436,7 +1479,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(f"{fact.key}: {fact.claim}" for fact in facts))
         return 0
     started = time.monotonic()
-    results = run_facts(facts, jobs=args.jobs)
+    results = run_facts(facts, jobs=args.jobs, root=args.tmp)
     meta = versions(results)
     if args.json:
         print(json.dumps({"versions": meta, "facts": [asdict(result) for result in results]}, indent=1))
