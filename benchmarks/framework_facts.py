@@ -900,22 +900,50 @@ def _backup_resume(save_freq: str | int) -> Callable[[Path, list[Measured]], Mea
     return run
 
 
+class _RewriteWatch:
+    """Tells, write after write, whether a file was rewritten in place or replaced by a new file.
+
+    It keeps the previous version open: an open file keeps its inode, so the number cannot be handed to
+    a replacement file, and "same inode as last time, newer mtime" means "the same file, rewritten"."""
+
+    def __init__(self, path: Path):
+        self.path, self.handle, self.seen = path, None, None
+        self.in_place = self.replaced = 0
+
+    def look(self) -> None:
+        if not self.path.exists():
+            return
+        current = os.stat(self.path)
+        now = (current.st_ino, current.st_mtime_ns, current.st_size)
+        if self.seen is not None:
+            if now == self.seen:
+                return  # not written since the last look
+            if now[0] == self.seen[0]:
+                self.in_place += 1
+            else:
+                self.replaced += 1
+            self.handle.close()
+        self.handle, self.seen = open(self.path, "rb"), now
+
+    def counts(self) -> dict[str, int]:
+        if self.handle is not None:
+            self.handle.close()
+        return {"in_place": self.in_place, "replaced": self.replaced}
+
+
 def _backup_in_place_write(work: Path, earlier: list[Measured]) -> Measured:
-    """Watch the backup files while BackupAndRestore writes them, then leave the torn file that a kill
-    during the in-place write leaves (the file truncated part-way), for the next phase to restart on."""
+    """Watch the backup files while BackupAndRestore writes them (and CheckpointManager's state file,
+    for comparison), then leave the torn file that a kill during an in-place write leaves (the file
+    truncated part-way), for the next phase to restart on."""
     tf, keras = _tf()
     x, y = _fit_data()
     backup_dir = work / "backup"
-    inodes: dict[str, set[int]] = {"latest.weights.h5": set(), "training_metadata.json": set()}
-    writes: set[int] = set()
+    watches = {name: _RewriteWatch(backup_dir / name) for name in ("latest.weights.h5", "training_metadata.json")}
 
     class Watch(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            for name, seen in inodes.items():
-                if (backup_dir / name).exists():
-                    seen.add(os.stat(backup_dir / name).st_ino)
-            if (backup_dir / "latest.weights.h5").exists():
-                writes.add(os.stat(backup_dir / "latest.weights.h5").st_mtime_ns)
+            for watch in watches.values():
+                watch.look()
 
     model = _compiled(1)
     try:
@@ -923,17 +951,17 @@ def _backup_in_place_write(work: Path, earlier: list[Measured]) -> Measured:
                   callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir), save_freq=1), Watch(), _interrupt_at(8)])
     except _Interrupted:
         pass
-    manager_inodes = set()
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model), str(work / "ckpts"), max_to_keep=2)
-    for _ in range(3):
+    state_file = _RewriteWatch(work / "ckpts" / "checkpoint")
+    for _ in range(4):
         manager.save()
-        manager_inodes.add(os.stat(work / "ckpts" / "checkpoint").st_ino)
+        state_file.look()
     weights = backup_dir / "latest.weights.h5"
     size = weights.stat().st_size
     with open(weights, "r+b") as handle:
         handle.truncate(size // 2)
-    return {"backup_inodes": {name: len(seen) for name, seen in inodes.items()},
-            "backups_written": len(writes), "manager_state_file_inodes": len(manager_inodes)}
+    return {"backup_rewrites": {name: watch.counts() for name, watch in watches.items()},
+            "manager_state_file_rewrites": state_file.counts()}
 
 
 def _backup_restart_on_torn_file(work: Path, earlier: list[Measured]) -> Measured:
@@ -1369,11 +1397,11 @@ FACTS: tuple[Fact, ...] = (
     Fact("backup-and-restore-torn-file",
          "BackupAndRestore rewrites its files in place; a torn latest.weights.h5 makes every restart fail",
          (Phase(_backup_in_place_write), Phase(_backup_restart_on_torn_file)),
-         lambda m: m["backup_inodes"]["latest.weights.h5"] == 1 and m["restart_error"] is not None
-         and m["manager_state_file_inodes"] > 1,
-         lambda m: f"{m['backups_written']} backups, {m['backup_inodes']['latest.weights.h5']} inode(s) for "
-         f"latest.weights.h5 (CheckpointManager's state file: {m['manager_state_file_inodes']}); restart on the "
-         f"torn file: {m['restart_error']}"),
+         lambda m: all(w["in_place"] > 0 and w["replaced"] == 0 for w in m["backup_rewrites"].values())
+         and m["manager_state_file_rewrites"]["in_place"] == 0 and m["manager_state_file_rewrites"]["replaced"] > 0
+         and m["restart_error"] is not None,
+         lambda m: f"backup rewrites {m['backup_rewrites']}; CheckpointManager's state file "
+         f"{m['manager_state_file_rewrites']}; restart on the torn file: {m['restart_error']}"),
     Fact("shuffle-reshuffle-fresh-process",
          "shuffle(reshuffle_each_iteration=True) with a seed starts its order sequence over in a fresh "
          "process: a resumed epoch sees the first epoch's order",
