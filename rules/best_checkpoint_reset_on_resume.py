@@ -73,6 +73,7 @@ class BestCheckpointResetOnResume(Rule):
     - keras-team/keras#12803, keras-team/keras#11420, keras-team/tf-keras#430
     - https://keras.io/api/callbacks/model_checkpoint/ (`initial_value_threshold`)
     - `tests/harness/test_runtime_best_checkpoint_reset.py`
+    - `docs/framework.md#callback-state` (callback state)
     """
 
     code = "CKPT106"

@@ -47,13 +47,13 @@ class CheckpointKeyMismatch(ProjectRule):
 
     ## Why is this bad?
     A checkpoint is a graph keyed by attribute names. An object under a key the file does not have is
-    simply not restored — and `restore()` does not complain. Measured on TF 2.21 (tf-facts.md answer b):
+    simply not restored — and `restore()` does not complain. Measured on TF 2.21 (`docs/framework.md#key-mismatch`):
     saved as `net=`, restored as `model=`, `restore()` is silent and the weights keep their fresh
     initial values; `assert_nontrivial_match()` still passes (the save counter matched); only
     `assert_consumed()`/`assert_existing_objects_matched()` raise "Found 4 Python objects that were not
     bound to checkpointed values". Evaluation then scores a random model, or a resumed run starts over
-    (failure-modes.md #12: tensorflow/tensorflow#39843, #20516: "Nothing except the root object matched
-    a checkpointed value").
+    (tensorflow/tensorflow#27937; `assert_nontrivial_match()` only catches the case where nothing
+    matched, mnicnc404/CartoonGan-tensorflow#53: "Nothing except the root object matched a checkpointed value").
 
     ## Use instead
     ```python
@@ -63,8 +63,8 @@ class CheckpointKeyMismatch(ProjectRule):
     ```
 
     ## References
-    - tf-facts.md answer b; failure-modes.md #12, #3
-    - tensorflow/tensorflow#39843, #20516
+    - `docs/framework.md#key-mismatch`, `docs/framework.md#checking-a-restore`
+    - tensorflow/tensorflow#27937, mnicnc404/CartoonGan-tensorflow#53
     """
 
     code = "CKPT203"

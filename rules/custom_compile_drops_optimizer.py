@@ -67,6 +67,7 @@ class CustomCompileDropsOptimizer(Rule):
     ## References
     - Keras source: `Trainer.compile_from_config` (keras/src/trainers/trainer.py)
     - https://keras.io/guides/serialization_and_saving/ (`get_compile_config`, `compile_from_config`)
+    - `docs/framework.md#custom-compile` (custom compile)
     """
 
     code = "CKPT208"

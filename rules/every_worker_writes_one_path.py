@@ -66,6 +66,7 @@ class EveryWorkerWritesOnePath(Rule):
     - tensorflow/tensorflow#38635, tensorflow/tensorflow#31070, ray-project/ray#27938
     - https://www.tensorflow.org/tutorials/distribute/multi_worker_with_keras (model saving and loading)
     - https://www.tensorflow.org/tutorials/distribute/multi_worker_with_ctl (checkpoint saving and restoring)
+    - `docs/framework.md#multi-worker-saves` (multi-worker saves)
     """
 
     code = "CKPT303"

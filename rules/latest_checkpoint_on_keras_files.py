@@ -57,6 +57,7 @@ class LatestCheckpointOnKerasFiles(Rule):
     - tensorflow/tensorflow#74342
     - https://www.tensorflow.org/tutorials/keras/save_and_load
     - https://www.tensorflow.org/api_docs/python/tf/train/latest_checkpoint
+    - `docs/framework.md#no-checkpoint-state-file` (no checkpoint state file)
     """
 
     code = "CKPT207"

@@ -26,10 +26,10 @@ class OptimizerDiscardedAfterLoad(Rule):
     ## Why is this bad?
     `load_model` restores the optimizer the model was saved with — Adam's moments, `iterations`, the
     learning-rate schedule's position. `compile()` replaces it. Measured on TF 2.21 + Keras 3.15
-    (tf-facts.md answer h): after `compile(optimizer=Adam())` or `compile(optimizer='adam')` the
-    restored optimizer is gone and `iterations` is 0; `compile(loss=...)` without an optimizer silently
-    swaps in a fresh RMSprop. The resumed run trains with a cold optimizer and a restarted schedule, with
-    no error (failure-modes.md #21: kubeflow/kale#238, tensorflow/tensorflow#33842, #70050, #42877).
+    (`docs/framework.md#compiling-after-load_model`): after `compile(optimizer=Adam())` or
+    `compile(optimizer='adam')` the restored optimizer is gone and `iterations` is 0; `compile(loss=...)`
+    without an optimizer silently swaps in a fresh RMSprop. The resumed run trains with a cold optimizer
+    and a restarted schedule, with no error (keras-team/keras#10806, keras-team/keras#2378).
     `compile(optimizer=model.optimizer, ...)` keeps the restored optimizer and is not flagged.
 
     ## Use instead
@@ -41,8 +41,8 @@ class OptimizerDiscardedAfterLoad(Rule):
     ```
 
     ## References
-    - tf-facts.md answer h, row 4; failure-modes.md #21
-    - kubeflow/kale PR#238, tensorflow/tensorflow#33842, #70050, #42877
+    - `docs/framework.md#compiling-after-load_model`, `docs/framework.md#keras-files`
+    - keras-team/keras#10806, keras-team/keras#2378
     """
 
     code = "CKPT204"

@@ -86,10 +86,15 @@ def test_special_files_named_pyproject_are_not_read(tmp_path):
 
 def test_a_tree_deeper_than_the_recursion_limit(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.ckptlint]\nignore = ['CKPT3']\n")
-    deep = tmp_path
+    levels = [tmp_path]
     for _ in range(1100):
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "bad.py").write_text(BAD)
-    result = run_ckptlint("check", "--no-cache", ".", cwd=tmp_path)
+        levels.append(levels[-1] / "d")
+        levels[-1].mkdir()
+    (levels[-1] / "bad.py").write_text(BAD)
+    try:
+        result = run_ckptlint("check", "--no-cache", ".", cwd=tmp_path)
+    finally:  # bottom-up: pytest's own clean-up of old temporary directories recurses and would fail on it
+        (levels[-1] / "bad.py").unlink()
+        for level in reversed(levels[1:]):
+            level.rmdir()
     assert result.returncode == 0 and "1 file" in result.stdout, result.stderr[-500:]
