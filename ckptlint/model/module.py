@@ -250,6 +250,10 @@ class ModuleModel:
         path = ancestors(self.module, node) or []
         return list(reversed(path[:-1]))
 
+    def held_by_class(self, keys) -> bool:
+        """One of these bindings is an attribute of a class (`self.manager = ...`)."""
+        return any((binding := self.bindings.get(key)) is not None and binding.scope.kind == "class" for key in keys)
+
     def in_graph_mode_branch(self, node: cst.CSTNode) -> bool:
         """Inside the branch of `if tf.executing_eagerly(): ... else: <here>` (or `if not
         tf.executing_eagerly(): <here>`): TF1 graph-mode code that TF2 code paths never run."""
@@ -461,7 +465,11 @@ class ModuleModel:
                 if attribute.attr.value in MODEL_ATTRIBUTES:
                     found.update(values.objects(attribute.value, call.scope))
                 elif isinstance(attribute.value, cst.Name) and attribute.value.value == "self":
-                    found.update(variables(values.objects(attribute, call.scope)))
+                    objects = values.objects(attribute, call.scope)
+                    found.update(variables(objects))
+                    # `self.network_vars`, set elsewhere to `a.trainable_variables + b.trainable_variables`
+                    found.update(obj.owner for obj in objects
+                                 if obj.kind is ObjKind.DERIVED and obj.attr in MODEL_ATTRIBUTES and obj.owner is not None)
 
             def visit_Name(self, name: cst.Name) -> None:
                 objects = values.objects(name, call.scope)

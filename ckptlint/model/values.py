@@ -354,6 +354,10 @@ class Values:
             return set(self.objects(expr.body, scope) | self.objects(expr.orelse, scope))
         if isinstance(expr, cst.BooleanOperation):
             return set(self.objects(expr.left, scope) | self.objects(expr.right, scope))
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add) and any(
+                isinstance(side, cst.Attribute) and side.attr.value in MODEL_ATTRIBUTES for side in (expr.left, expr.right)):
+            # `a.trainable_variables + b.trainable_variables`: the list holds both models' variables
+            return set(self.objects(expr.left, scope) | self.objects(expr.right, scope))
         if isinstance(expr, cst.NamedExpr):
             return set(self.objects(expr.value, scope))
         if isinstance(expr, cst.Await):
