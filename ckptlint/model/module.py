@@ -618,7 +618,27 @@ class ModuleModel:
 
     def _trains_elsewhere(self, call: Call) -> bool:
         imported = self.imported_call(call)
-        return bool(imported and imported.get("trains"))
+        if imported and imported.get("trains"):
+            return True
+        # `strategy.run(model.train_sample, args=...)`, `tf.function(trainer.step)`: a method of another
+        # module's class that trains, handed over to be run
+        for arg in call.node.args:
+            value = arg.value
+            if isinstance(value, cst.Attribute) and (
+                    self._imported_method(value, call.scope, call.order) or {}).get("trains"):
+                return True
+        return False
+
+    def _imported_method(self, expr: cst.Attribute, scope: Scope, at: int) -> dict | None:
+        """What another module's summary says of `obj.method` (not called), `obj` an instance of its class."""
+        for obj in self.objects(expr.value, scope, at):
+            if obj.kind is ObjKind.IMPORTED and obj.callee and not obj.path:
+                entry = self.values.imported_entry(obj.callee)
+                if entry is not None and entry[0] == "class":
+                    method = entry[1].get("methods", {}).get(expr.attr.value)
+                    if method is not None:
+                        return method
+        return None
 
     def trained_objects(self, call: Call) -> frozenset[Obj]:
         """What a training call updates: the optimizer and the models of `apply_gradients`/`minimize`,
