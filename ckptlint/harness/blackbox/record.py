@@ -14,6 +14,7 @@ optimizer updates made so far by that process):
   restore {api, path, fp}   restore_failed {api, message}
   rng_use {api, op_seed}    shuffle {seed, reshuffle}
   kill {reason: update|save, point, signal, where?}
+  halt {n}                                 a worker whose peer was killed stopped before update n + 1
   hook_error {where, message}              exit {n, points}
   uncounted {where}                        updates ran where the probe could not be called (XLA)
 """

@@ -33,6 +33,9 @@ class ProbeConfig:
     kill_in_save: Optional[int] = None
     signal: str = "kill"
     snapshot_saves: bool = True
+    # A worker of a cluster whose peer is killed: stop before this update, where it would wait for the
+    # dead peer's gradients, so that ckptlint can end it at the same point every time.
+    halt_at: Optional[int] = None
 
 
 class Registry:
@@ -151,10 +154,21 @@ class Probe:
             return "resume", {"point": self._pending_resume_point}
         return None
 
+    def halt_due(self) -> bool:
+        return self.config.halt_at is not None and self.updates + 1 >= self.config.halt_at
+
+    def halt(self) -> None:
+        """Wait here until ckptlint ends the process (it does so as soon as it reads the event)."""
+        self.emit("halt", n=self.updates)
+        while True:
+            time.sleep(1.0)
+
     def before_update(self, prepared: Any = None) -> None:
         """Called just before each optimizer update, after its forward and backward pass. The state read
         here already holds what the forward pass changed (BatchNorm statistics, seed generators), in a
         resumed run as in the uninterrupted one, so the two compare bitwise."""
+        if self.halt_due():
+            self.halt()
         due = self.pre_update_snapshot_due()
         if due is None:
             return
