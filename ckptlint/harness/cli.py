@@ -43,10 +43,16 @@ def _add_blackbox_arguments(group: argparse._ArgumentGroup) -> None:
                        help="skip U2, the second uninterrupted run")
     group.add_argument("--allow", default=None, metavar="CAUSES",
                        help="rng,data-order: accept these causes of divergence (stated in the output)")
+    group.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="run N worker processes per trial on 127.0.0.1, each with its own TF_CONFIG "
+                            "(MultiWorkerMirroredStrategy); {worker} in COMMAND becomes the worker's index")
+    group.add_argument("--kill-worker", default="all", metavar="I|all",
+                       help="with --workers: kill worker I only, or every worker (default all); "
+                            "the whole cluster is restarted for R")
 
 
 _BLACKBOX_ONLY = {"kill_at": None, "kill_in_save": None, "signal": "kill", "grace": 30.0, "timeout": 600.0,
-                  "no_determinism_check": False, "allow": None}
+                  "no_determinism_check": False, "allow": None, "workers": 1, "kill_worker": "all"}
 _FACTORY_ONLY = {"steps": None, "method": None, "strategy": None}
 
 
@@ -80,7 +86,7 @@ def _run_blackbox(args: argparse.Namespace) -> int:
     opts = BlackboxOptions(command=list(args.target), kill_at=args.kill_at, kill_in_save=args.kill_in_save,
                            signal=args.signal, grace=args.grace, determinism_check=not args.no_determinism_check,
                            atol=args.atol, rtol=args.rtol, timeout=args.timeout, allow=parse_allow(args.allow),
-                           workdir=args.workdir)
+                           workdir=args.workdir, workers=args.workers, kill_worker=args.kill_worker)
     opts.validate()
     progress = TerminalProgress.for_terminal(sys.stderr, machine_format=args.format == "json")
     try:

@@ -61,6 +61,7 @@ class Outcome:
     error: Optional[dict[str, str]] = None
     notes: list[str] = field(default_factory=list)
     curves: dict[str, Any] = field(default_factory=dict)
+    workers: list[Any] = field(default_factory=list)  # cluster runs: a cluster_analysis.WorkerResult each
 
     @property
     def exit_code(self) -> int:
@@ -134,7 +135,7 @@ def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRe
     crash = resumed_run_crash(r, runs["R"])
     if crash is not None:
         return Outcome(CRASHED, crash["message"], error=crash, determinism=determinism)
-    outcome = _compare_resume(u, k, r, opts)
+    outcome = compare_resume(u, k, r, opts)
     outcome.determinism = determinism
     return outcome
 
@@ -259,7 +260,7 @@ def identify_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, r_start: Opt
     return None
 
 
-def _compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: BlackboxOptions) -> Outcome:
+def compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: BlackboxOptions) -> Outcome:
     notes: list[str] = []
     r_start = r.snapshot("start") or r.snapshot("final")
     u_start = u.snapshot("start")
@@ -303,8 +304,7 @@ def _compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: Blackb
         causes += _divergence_causes(u, r, s, first_divergent, causes)
     allowed = [c for c in causes if c.allowable and c.code in opts.allow]
     remaining = [c for c in causes if c not in allowed]
-    where = f"update {s} (save point {resume.save_point}" + (f", {resume.api} {_shown(resume.path, r)})"
-                                                             if resume.api else ", identified by its state)")
+    where = describe_resume(resume, r)
     curves = _curves(u, k, r, s)
     if remaining:
         summary = "; ".join(c.message for c in remaining)
@@ -315,6 +315,12 @@ def _compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: Blackb
         summary = f"R resumed from {where}; accepted by --allow: " + "; ".join(c.message for c in allowed)
     return Outcome(PASS, summary, [], allowed, components, resume, equivalence=equivalence, notes=notes,
                    curves=curves)
+
+
+def describe_resume(resume: ResumePoint, r: TrialRecord) -> str:
+    """update s (save point p, the restore call and the file it read) -- or how s was identified."""
+    return f"update {resume.update} (save point {resume.save_point}" + (
+        f", {resume.api} {_shown(resume.path, r)})" if resume.api else ", identified by its state)")
 
 
 def _shown(path: Optional[str], r: TrialRecord) -> str:

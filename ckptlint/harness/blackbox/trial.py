@@ -54,6 +54,7 @@ class TrialSpec:
     quiet_after_peer_died: float = 5.0
     quiet_after_peer_finished: float = 60.0
     audit_connections: bool = False   # record every remote address a process connects to (Linux /proc)
+    ports: tuple[int, ...] = ()       # a cluster's ports on 127.0.0.1, one per worker
 
 
 @dataclass
