@@ -141,7 +141,7 @@ class _Verification:
         return run
 
     def run(self) -> BlackboxReport:
-        first = [self.spec("U", snapshot_saves=True)]
+        first = [self.spec("U", snapshot_saves=True, snapshot_every_update=self.opts.signal == "term")]
         if self.opts.kill_at is not None:
             first.append(self.spec("K", kill_at=self.opts.kill_at, halt_at=self.opts.kill_at + 1))
         if self.opts.determinism_check:

@@ -49,6 +49,7 @@ class TrialSpec:
     timeout: float = 600.0
     seed: int = 1234
     snapshot_saves: bool = False
+    snapshot_every_update: bool = False
     # A group of processes: how long the others may go without progress once one has ended, before they
     # are ended too (a peer that died: they are blocked on it; a peer that finished: they may still work).
     quiet_after_peer_died: float = 5.0
@@ -148,7 +149,7 @@ def _write_probe_config(spec: TrialSpec, pspec: ProcessSpec, record_dir: str) ->
     os.makedirs(record_dir, exist_ok=True)
     config = {"record_dir": record_dir, "trial": spec.name, "trial_dir": spec.trial_dir, "seed": spec.seed,
               "kill_at": spec.kill_at, "kill_in_save": spec.kill_in_save, "signal": spec.signal,
-              "snapshot_saves": spec.snapshot_saves}
+              "snapshot_saves": spec.snapshot_saves, "snapshot_every_update": spec.snapshot_every_update}
     config.update(pspec.probe)
     path = os.path.join(record_dir, "probe.json")
     with open(path, "w", encoding="utf-8") as fh:
