@@ -132,12 +132,26 @@ def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRe
         why = "it timed out" if run.timed_out else f"it exited with code {run.returncode} first"
         return Outcome(INCONCLUSIVE, f"K was not killed at the chosen point: {why} "
                                      f"(K made {k.updates} updates; U made {u.updates})", determinism=determinism)
+    ignored = ignored_term(opts, [k], u.updates)
+    if ignored is not None:
+        return Outcome(INCONCLUSIVE, ignored, determinism=determinism)
     crash = resumed_run_crash(r, runs["R"])
     if crash is not None:
         return Outcome(CRASHED, crash["message"], error=crash, determinism=determinism)
     outcome = compare_resume(u, k, r, opts)
     outcome.determinism = determinism
     return outcome
+
+
+def ignored_term(opts: BlackboxOptions, k: list[TrialRecord], total: int) -> Optional[str]:
+    """--signal term: K went on after its SIGTERM and made all of U's updates before the grace period ran
+    out, so nothing was left for R to resume (the program ignores the signal, or something caught it)."""
+    if opts.signal != "term" or not k or not all(record.updates >= total for record in k):
+        return None
+    return (f"K ignored its SIGTERM: it trained on to the end ({total} updates) within --grace {opts.grace:g}s, "
+            f"so there was nothing to resume (under MultiWorkerMirroredStrategy TF itself catches SIGTERM as a "
+            f"preemption notice for PreemptionCheckpointHandler); shorten --grace to test the resume after "
+            f"the kill that follows")
 
 
 def inconclusive(determinism: dict[str, Any]) -> Outcome:

@@ -23,7 +23,8 @@ from typing import Any, Optional
 
 from ckptlint.harness.blackbox.analysis import (CRASHED, ERROR, FAIL, INCONCLUSIVE, NO_RESUME, PASS, Cause,
                                                Outcome, check_determinism, compare_resume, describe_resume,
-                                               inconclusive, resumed_run_crash, uninterrupted_run_problem)
+                                               ignored_term, inconclusive, resumed_run_crash,
+                                               uninterrupted_run_problem)
 from ckptlint.harness.blackbox.options import BlackboxOptions
 from ckptlint.harness.blackbox.record import TrialRecord
 from ckptlint.harness.blackbox.statediff import first_difference, renamed_like
@@ -111,6 +112,9 @@ def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRu
     if kill is None:
         return Outcome(INCONCLUSIVE, f"K was not killed at the chosen point ({_k_story(k, runs['K'])}; "
                                      f"U made {u[0].updates} updates)", determinism=determinism)
+    ignored = ignored_term(opts, k, u[0].updates)
+    if ignored is not None:
+        return Outcome(INCONCLUSIVE, ignored, determinism=determinism, kill=kill)
     crash = _resumed_crash(r, runs["R"])
     if crash is not None:
         return Outcome(CRASHED, crash["message"], error=crash, determinism=determinism, kill=kill)
