@@ -2,9 +2,15 @@
 checkpoints the model, the optimizer and the step counter to the real directory while every other worker
 writes a scratch directory of its own (and removes it), and where every worker restores the chief's
 latest checkpoint, as TF's "Custom training loop with Keras and MultiWorkerMirroredStrategy" tutorial
-does. `--without-optimizer` leaves the optimizer out of the checkpoint (the bug the suite expects named).
+does. Each flag makes one bug the suite expects named:
 
-Usage: python custom_loop.py --out OUT_DIR [--without-optimizer]   (TF_CONFIG names the cluster)
+  --without-optimizer       the optimizer is left out of the checkpoint
+  --every-worker-writes-out every worker saves into OUT_DIR itself, the chief's directory
+                            (tensorflow/tensorflow#38635)
+  --restore-own-directory   every worker restores the latest checkpoint of the directory it writes, so the
+                            workers other than the chief (whose scratch directory is gone) restore nothing
+
+Usage: python custom_loop.py --out OUT_DIR [flags]   (TF_CONFIG names the cluster)
 """
 
 import argparse
@@ -19,6 +25,8 @@ import tensorflow as tf
 parser = argparse.ArgumentParser()
 parser.add_argument("--out", required=True)
 parser.add_argument("--without-optimizer", action="store_true")
+parser.add_argument("--every-worker-writes-out", action="store_true")
+parser.add_argument("--restore-own-directory", action="store_true")
 parser.add_argument("--steps", type=int, default=12)
 args = parser.parse_args()
 
@@ -38,9 +46,10 @@ with strategy.scope():
     step = tf.Variable(0, dtype=tf.int64)
 state = dict(model=model, step=step) if args.without_optimizer else dict(model=model, optimizer=optimizer, step=step)
 checkpoint = tf.train.Checkpoint(**state)
-directory = args.out if is_chief else os.path.join(args.out, "scratch", f"worker-{index}")
+shares_out = is_chief or args.every_worker_writes_out
+directory = args.out if shares_out else os.path.join(args.out, "scratch", f"worker-{index}")
 manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
-latest = tf.train.latest_checkpoint(args.out)  # every worker restores the chief's
+latest = tf.train.latest_checkpoint(directory if args.restore_own_directory else args.out)
 if latest:
     checkpoint.restore(latest).assert_existing_objects_matched()
 
@@ -64,6 +73,6 @@ while int(step.numpy()) < args.steps:
     step.assign_add(1)
     if int(step.numpy()) % 3 == 0:
         manager.save()  # every worker saves (the save may synchronise); only the chief's is kept
-        if not is_chief:
+        if not shares_out:
             shutil.rmtree(directory, ignore_errors=True)
 print(f"worker {index}: step {int(step.numpy())}, local loss {float(strategy.experimental_local_results(loss)[0]):.6f}")
