@@ -12,7 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from ckptlint import __version__
-from ckptlint.errors import CkptlintError
+from ckptlint.errors import CkptlintError, InternalError
 
 # subcommand -> (module, function adding its arguments, function running it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str, str, str]] = {
@@ -48,8 +48,19 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _never_fail_to_print() -> None:
+    """A report must not crash on a character the terminal's encoding lacks (a file name that is not
+    UTF-8, a message on an ASCII-only console): such characters are printed as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _never_fail_to_print()
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
@@ -59,10 +70,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_load(module, run)(args))
     except CkptlintError as exc:
-        print(f"ckptlint: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(f"ckptlint: error: {exc}", exc.exit_code, args, exc.__cause__ if isinstance(exc, InternalError) else None)
     except KeyboardInterrupt:
         print("ckptlint: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug of ckptlint: one line and exit code 2, never a traceback read as a result
+        return _fail(f"ckptlint: error: internal error: {exc!r} (please report it; --verbose prints the traceback)",
+                     2, args, exc)
+
+
+def _fail(line: str, code: int, args: argparse.Namespace, error: BaseException | None) -> int:
+    from ckptlint.report.escape import for_stream
+
+    print(for_stream(line), file=sys.stderr)
+    if error is not None and getattr(args, "verbose", False):
+        import traceback
+
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    return code

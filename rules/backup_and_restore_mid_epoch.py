@@ -27,7 +27,7 @@ class BackupAndRestoreMidEpoch(Rule):
     Keras 3 does not resume mid-epoch. The backup records the batch it was taken at, but on restart
     `fit` only reads the *epoch* back (`model._initial_epoch`) and runs that epoch again from its first
     batch, on top of weights and an optimizer that already saw part of it. Measured on TF 2.21 +
-    Keras 3.15 (tf-facts.md row 9; tests/test_runtime_backup_and_restore.py on the
+    Keras 3.15 (`docs/framework.md#backupandrestore`; tests/harness/test_runtime_backup_and_restore.py on the
     `backup_mid_epoch` sample project): 4 epochs x 5 batches with `save_freq=3`, the job killed after
     batch 4 of epoch 1 (10 steps). The last backup was taken after 9 steps; the restarted `fit` runs
     epoch 1 again from its first batch and ends with `optimizer.iterations == 24` instead of 20 — four
@@ -50,8 +50,8 @@ class BackupAndRestoreMidEpoch(Rule):
     epoch-end backup comes often enough.
 
     ## References
-    - tf-facts.md, row 9 (BackupAndRestore save_freq=3 stopped mid-epoch: 24 vs 20 steps)
-    - failure-modes.md #10, #14; keras-team/keras#19389
+    - `docs/framework.md#backupandrestore` (save_freq=3 stopped mid-epoch: 24 vs 20 steps)
+    - keras-team/keras#19389, keras-team/keras#19179
     """
 
     code = "CKPT105"

@@ -104,13 +104,13 @@ class CheckpointApiSignature(Rule):
     ## Why is this bad?
     The mistake raises `TypeError` (or Keras's `ValueError: The following argument(s) are not
     supported`) — but only when the line runs, and checkpoint code runs late: after the first epoch,
-    at the end of training, or in the resume script nobody ran yet. Measured on TF 2.21 (tf-facts.md
-    answer f): `checkpoint.save(checkpoint_prefix=...)` raises `TypeError: Checkpoint.save() got an
-    unexpected keyword argument 'checkpoint_prefix'` after hours of training, and the checkpoint is never
-    written. `tf.train.Checkpoint(model, optimizer)` raises because only `root` may be positional; a
-    `CheckpointManager` without `max_to_keep` raises. Keras 3 removed `save_format=` and `options=` from
-    `save_weights`/`load_weights` and `period=` from `ModelCheckpoint` (failure-modes.md #5). Modules that
-    import `tf_keras` (Keras 2) are not checked against the Keras 3 signatures.
+    at the end of training, or in the resume script nobody ran yet. Measured on TF 2.21
+    (`docs/framework.md#api-signatures`): `checkpoint.save(checkpoint_prefix=...)` raises `TypeError:
+    Checkpoint.save() got an unexpected keyword argument 'checkpoint_prefix'` after hours of training,
+    and the checkpoint is never written. `tf.train.Checkpoint(model, optimizer)` raises: only `root` may
+    be positional; a `CheckpointManager` without `max_to_keep` raises. Keras 3 removed `save_format=` and
+    `options=` from `save_weights`/`load_weights`, `period=` from `ModelCheckpoint` (keras-team/keras#18709).
+    Modules that import `tf_keras` (Keras 2) are not checked against the Keras 3 signatures.
 
     ## Use instead
     ```python
@@ -125,7 +125,7 @@ class CheckpointApiSignature(Rule):
     `period=`, ...), extra positional arguments and missing arguments get no fix.
 
     ## References
-    - tf-facts.md answer f; failure-modes.md #5
+    - `docs/framework.md#api-signatures`; keras-team/keras#18709, tensorflow/tensorflow#74342
     - tensorflow/tensorflow `python/checkpoint/checkpoint.py`; keras `src/saving/saving_api.py`
     """
 

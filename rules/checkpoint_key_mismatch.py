@@ -47,13 +47,13 @@ class CheckpointKeyMismatch(ProjectRule):
 
     ## Why is this bad?
     A checkpoint is a graph keyed by attribute names. An object under a key the file does not have is
-    simply not restored — and `restore()` does not complain. Measured on TF 2.21 (tf-facts.md answer b):
+    simply not restored — and `restore()` does not complain. Measured on TF 2.21 (`docs/framework.md#key-mismatch`):
     saved as `net=`, restored as `model=`, `restore()` is silent and the weights keep their fresh
     initial values; `assert_nontrivial_match()` still passes (the save counter matched); only
     `assert_consumed()`/`assert_existing_objects_matched()` raise "Found 4 Python objects that were not
     bound to checkpointed values". Evaluation then scores a random model, or a resumed run starts over
-    (failure-modes.md #12: tensorflow/tensorflow#39843, #20516: "Nothing except the root object matched
-    a checkpointed value").
+    (tensorflow/tensorflow#27937; `assert_nontrivial_match()` only catches the case where nothing
+    matched, mnicnc404/CartoonGan-tensorflow#53: "Nothing except the root object matched a checkpointed value").
 
     ## Use instead
     ```python
@@ -63,8 +63,8 @@ class CheckpointKeyMismatch(ProjectRule):
     ```
 
     ## References
-    - tf-facts.md answer b; failure-modes.md #12, #3
-    - tensorflow/tensorflow#39843, #20516
+    - `docs/framework.md#key-mismatch`, `docs/framework.md#checking-a-restore`
+    - tensorflow/tensorflow#27937, mnicnc404/CartoonGan-tensorflow#53
     """
 
     code = "CKPT203"
@@ -222,6 +222,8 @@ def test_resume(tmpdir, model, optimizer):
             yield Diagnostic(restore.node, _message(restore.keys, write.keys, restore.place, problem),
                              related=[(write.node, f"written here with {_keys(write.keys)}")])
 
+    summary_type = Summary
+
     def summarize(self, module: ModuleModel, locator) -> Summary:
         return Summary(
             constants=module_constants(module),
@@ -277,11 +279,14 @@ def _uses(module: ModuleModel, symbolic: bool = False) -> Iterator[_Use]:
             place = _write_place(module, call, managers, symbolic)
             if place is not None:
                 yield _Use("write", place, keys, call.node)
-        for call in module.calls:
+        # Looked up by receiver (ModuleModel.calls_on), not by scanning every call for every checkpoint.
+        reads = module.calls_on(fact, ("restore", "read"))
+        initializations = module.calls_on_keys([key for m in managers for key in m.keys], ("restore_or_initialize",))
+        for call in sorted(reads + initializations, key=lambda call: call.order):
             place = None
-            if call.method in ("restore", "read") and _refers_to(call, fact):
+            if call.method in ("restore", "read"):
                 place = _read_place(module, call.arg(0, "save_path"), call, symbolic)
-            elif call.method == "restore_or_initialize":
+            else:
                 manager = next((m for m in managers if call.receiver in m.keys), None)
                 place = _manager_place(module, manager, symbolic) if manager else None
             if place is not None:

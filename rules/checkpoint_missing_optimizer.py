@@ -25,12 +25,12 @@ class CheckpointMissingOptimizer(Rule):
     at 0, so a learning-rate schedule goes back to its first value and bias correction restarts. The run
     does not fail; it silently trains differently from an uninterrupted run.
 
-    Measured on TF 2.21 + Keras 3.15 (`ckptlint verify`, tf-facts.md row 2): `Checkpoint(model=m)`
+    Measured on TF 2.21 + Keras 3.15 (`docs/framework.md#checkpoint-model-only`): `Checkpoint(model=m)`
     restores the weights but neither the slots nor `iterations` of an optimizer used in a
     `GradientTape` loop; the 5+5-step resume differs from the 10-step run. When the model was
     `compile()`d with the optimizer, Keras tracks it as `model.optimizer` and the checkpoint does carry
     it — that case is not flagged. A checkpoint that is only restored (inference, fine-tuning) is not
-    flagged either. Users hit this as tensorflow/tensorflow#48947 and #47115 (a cosine schedule
+    flagged either. Users hit this as tensorflow/tensorflow#48947 and tensorflow/tensorflow#47115 (a cosine schedule
     restarting after resume).
 
     ## Use instead
@@ -47,8 +47,8 @@ class CheckpointMissingOptimizer(Rule):
     a checkpoint written before the fix still works with `expect_partial()`.
 
     ## References
-    - tf-facts.md, rows 1–2 (what `Checkpoint` keeps); failure-modes.md #2
-    - tensorflow/tensorflow#48947, #47115
+    - `docs/framework.md#checkpoint-model-only`, `docs/framework.md#checkpoint-everything` (what `Checkpoint` keeps)
+    - tensorflow/tensorflow#48947, tensorflow/tensorflow#47115
     """
 
     code = "CKPT101"

@@ -28,12 +28,12 @@ class IteratorNotSaved(Rule):
     the dataset again from its first element: it trains again on the batches it already saw and
     never reaches the ones it would have seen next, so the resumed run differs from an uninterrupted
     one and the data distribution is skewed toward the start of the dataset. Measured on TF 2.21
-    (tf-facts.md row 1, and `ckptlint verify` on the `iterator_position` sample project):
+    (`docs/framework.md#data-order`, and `ckptlint verify` on the `iterator_position` sample project):
     `tf.train.Checkpoint(iterator=it)` restores the position exactly (the next batch after restore is
     the one an uninterrupted run would have seen, and the 3+3-step resume is bitwise equal to 6 steps);
     without it `state[iterator]` and the data position are reported NOT restored and the resumed run
-    diverges. Users report replayed or skipped data (failure-modes.md #9: tensorflow/tensorflow#34020,
-    #24408, #58925; keras-team/keras PR#22490, "sees early data twice").
+    diverges. Users report replayed or skipped data (tensorflow/tensorflow#34020,
+    tensorflow/tensorflow#24408, tensorflow/tensorflow#58925, tensorflow/tensorflow#48178).
 
     ## Use instead
     ```python
@@ -43,8 +43,8 @@ class IteratorNotSaved(Rule):
     buffer or `reshuffle_each_iteration` with a per-epoch seed.)
 
     ## References
-    - tf-facts.md row 1; failure-modes.md #9
-    - tensorflow/tensorflow#34020, #24408, #58925; google/orbax#413
+    - `docs/framework.md#data-order`
+    - tensorflow/tensorflow#34020, tensorflow/tensorflow#24408, tensorflow/tensorflow#58925; google/orbax#413
     """
 
     code = "CKPT104"

@@ -28,12 +28,12 @@ class LatestCheckpointOnPrefix(Rule):
     directory*; `latest_checkpoint` reads that state file from the directory it is given. Given the
     prefix, it looks for `prefix/checkpoint`, finds nothing, and returns `None` — every time, even when
     checkpoints exist. `restore(None)` then restores nothing and raises nothing, so every "resume"
-    silently trains from scratch. Measured on TF 2.21 (tf-facts.md, answer c):
+    silently trains from scratch. Measured on TF 2.21 (`docs/framework.md#save-prefix-and-latest_checkpoint`):
     `save('./initial_checkpoint')` writes `./initial_checkpoint-1`, and
     `latest_checkpoint('./initial_checkpoint')` returns `None`; `restore(None)` returns an
-    `InitializationOnlyStatus` silently. The seed article "How can I change the optimizer in a
-    TensorFlow model after restoring its weights?" does exactly this. (failure-modes.md #7;
-    tensorflow/models#974, mead-ml/mead-baseline PR#495.)
+    `InitializationOnlyStatus` silently. Code that saves to a prefix and then asks for the latest
+    checkpoint of that same prefix does exactly this; users hit it as tensorflow/models#974
+    ("I passed the full path of checkpoint file instead of its directory").
 
     ## Use instead
     ```python
@@ -49,8 +49,8 @@ class LatestCheckpointOnPrefix(Rule):
     prefix form always returned None, so the restore that the code was written to do now happens.
 
     ## References
-    - tf-facts.md, answer c; failure-modes.md #7
-    - tensorflow/models#974; mead-ml/mead-baseline PR#495
+    - `docs/framework.md#save-prefix-and-latest_checkpoint`
+    - tensorflow/models#974
     """
 
     code = "CKPT202"

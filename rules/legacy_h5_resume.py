@@ -21,11 +21,11 @@ class LegacyH5Resume(Rule):
 
     ## Why is this bad?
     Keras 3 reads legacy `.h5` files for compatibility, not for resuming. Measured on TF 2.21 + Keras 3.15
-    (tf-facts.md row 5): the weights load with `compile=False`, but loading a compiled model fails
+    (`docs/framework.md#legacy-h5-files`): the weights load with `compile=False`, but loading a compiled model fails
     (`ValueError: Could not deserialize 'keras.metrics.mse' because it is not a KerasSaveable subclass`
     for a `loss="mse"` model) or its optimizer cannot step; with `compile=False` the optimizer is not
     restored at all, so moments, `iterations` and the learning-rate schedule restart. Keras 3 supports
-    only `.keras` and `.weights.h5` as its own formats (failure-modes.md #5: keras-team/keras#18709,
+    only `.keras` and `.weights.h5` as its own formats (keras-team/keras#18709,
     tensorflow/tensorflow#74342).
 
     ## Use instead
@@ -36,7 +36,7 @@ class LegacyH5Resume(Rule):
     ```
 
     ## References
-    - tf-facts.md row 5; failure-modes.md #5
+    - `docs/framework.md#legacy-h5-files`
     - keras-team/keras#18709, tensorflow/tensorflow#74342
     """
 

@@ -18,12 +18,12 @@ class ManagerSaveWrapped(Rule):
     `checkpoint.save(checkpoint.save(prefix))`, or a name bound to such a result.
 
     ## Why is this bad?
-    Both calls write a checkpoint and both advance `save_counter`. Measured on TF 2.21 (tf-facts.md
-    answer g): `checkpoint.save(manager.save())` writes `ckpt-1` (the manager's) *and* `ckpt-1-2`, then
-    `ckpt-3` and `ckpt-3-4`, ... The manager never prunes the `ckpt-N-M` files (they are not its own), so
-    the directory grows without bound; the `checkpoint` state file names `ckpt-N-M` as the latest while
-    `manager.latest_checkpoint` names `ckpt-N` — two different "latest" checkpoints, and the checkpoint
-    numbers no longer count steps (failure-modes.md #22, tensorflow/tensorflow#34234).
+    Both calls write a checkpoint and both advance `save_counter`. Measured on TF 2.21
+    (`docs/framework.md#wrapped-saves`): `checkpoint.save(manager.save())` writes `ckpt-1` (the
+    manager's) *and* `ckpt-1-2`, then `ckpt-3` and `ckpt-3-4`, ... The manager never prunes the
+    `ckpt-N-M` files (they are not its own), so the directory grows without bound; the `checkpoint` state
+    file names `ckpt-N-M` as the latest while `manager.latest_checkpoint` names `ckpt-N` — two different
+    "latest" checkpoints, and the numbers no longer count steps (on foreign files: tensorflow/tensorflow#34234).
 
     ## Use instead
     ```python
@@ -37,7 +37,7 @@ class ManagerSaveWrapped(Rule):
     first (`prefix = manager.save()`) is left to the author.
 
     ## References
-    - tf-facts.md answer g; failure-modes.md #22
+    - `docs/framework.md#wrapped-saves`
     - tensorflow/tensorflow#34234
     """
 

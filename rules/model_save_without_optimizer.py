@@ -33,7 +33,7 @@ class ModelSaveWithoutOptimizer(Rule):
     Keras saves the optimizer together with the model only when it is the model's own
     (`model.optimizer`, set by `compile`). A model trained by a separate optimizer is saved without
     Adam's moments and without `iterations`: the resumed run starts a fresh optimizer and a fresh
-    learning-rate schedule, with no error. Measured on TF 2.21 + Keras 3.15 (tf-facts.md rows 4, 7, 8):
+    learning-rate schedule, with no error. Measured on TF 2.21 + Keras 3.15 (`docs/framework.md#keras-files`):
     `.keras` and SavedModel keep the optimizer only for a compiled model; `model.export` never keeps it.
     `include_optimizer=False` drops it from `.h5` (Keras 3 ignores it for `.keras`, which still holds
     the optimizer, so that case is not flagged). A one-off export for serving after training is not
@@ -50,7 +50,7 @@ class ModelSaveWithoutOptimizer(Rule):
     `model.save` carries it.
 
     ## References
-    - tf-facts.md rows 4, 7, 8; failure-modes.md #15, #20
+    - `docs/framework.md#keras-files`, `docs/framework.md#savedmodel-and-export`, `docs/framework.md#include_optimizer`
     - tensorflow/tensorflow#47115, keras-team/keras#2378, tensorflow/tensorflow#84268
     """
 

@@ -10,6 +10,7 @@ from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel
 from ckptlint.model.loading import exclusive, is_false, keeps_model_optimizer, loaded_models, resume_evidence, trained_later
 from ckptlint.lint.rule import Diagnostic, Invalid, Rule
+from ckptlint.model.keras_usage import is_keras_compile_call
 
 
 class OptimizerDiscardedAfterLoad(Rule):
@@ -25,10 +26,10 @@ class OptimizerDiscardedAfterLoad(Rule):
     ## Why is this bad?
     `load_model` restores the optimizer the model was saved with — Adam's moments, `iterations`, the
     learning-rate schedule's position. `compile()` replaces it. Measured on TF 2.21 + Keras 3.15
-    (tf-facts.md answer h): after `compile(optimizer=Adam())` or `compile(optimizer='adam')` the
-    restored optimizer is gone and `iterations` is 0; `compile(loss=...)` without an optimizer silently
-    swaps in a fresh RMSprop. The resumed run trains with a cold optimizer and a restarted schedule, with
-    no error (failure-modes.md #21: kubeflow/kale#238, tensorflow/tensorflow#33842, #70050, #42877).
+    (`docs/framework.md#compiling-after-load_model`): after `compile(optimizer=Adam())` or
+    `compile(optimizer='adam')` the restored optimizer is gone and `iterations` is 0; `compile(loss=...)`
+    without an optimizer silently swaps in a fresh RMSprop. The resumed run trains with a cold optimizer
+    and a restarted schedule, with no error (keras-team/keras#10806, keras-team/keras#2378).
     `compile(optimizer=model.optimizer, ...)` keeps the restored optimizer and is not flagged.
 
     ## Use instead
@@ -40,8 +41,8 @@ class OptimizerDiscardedAfterLoad(Rule):
     ```
 
     ## References
-    - tf-facts.md answer h, row 4; failure-modes.md #21
-    - kubeflow/kale PR#238, tensorflow/tensorflow#33842, #70050, #42877
+    - `docs/framework.md#compiling-after-load_model`, `docs/framework.md#keras-files`
+    - keras-team/keras#10806, keras-team/keras#2378
     """
 
     code = "CKPT204"
@@ -87,6 +88,13 @@ model = keras.models.load_model("run/model.keras", compile=False)
 model.compile(loss="mse")
 print(model.evaluate(x, y))
 model.save("run/model.keras")
+""",
+        # A custom compile() signature: the loaded model had no optimizer to discard (CKPT208).
+        """
+import keras
+gan = keras.models.load_model("run/gan.keras")
+gan.compile(d_optimizer=keras.optimizers.Adam(), g_optimizer=keras.optimizers.Adam(), loss_fn=loss)
+gan.fit(ds, epochs=10, callbacks=[keras.callbacks.ModelCheckpoint("run/gan.keras")])
 """,
     ]
     INVALID = [
@@ -138,6 +146,8 @@ def main(directory):
             for call in module.compiles_of(loaded.key):
                 if call.order <= load.order or exclusive(module, load.node, call.node):
                     continue
+                if not is_keras_compile_call(call):
+                    continue  # a custom compile(): CKPT208 says what really happens
                 optimizer = call.arg(0, "optimizer")
                 if keeps_model_optimizer(module, optimizer, loaded.key, call.scope) and not compile_false:
                     continue

@@ -36,12 +36,12 @@ class OptimizerGetWeights(Rule):
 
     ## Why is this bad?
     Keras 3 optimizers (and the TF ≥ 2.11 `tf.keras` optimizers) have no `get_weights()`. Measured on
-    TF 2.21 + Keras 3.15 (tf-facts.md answer e): `Adam().get_weights()` raises
+    TF 2.21 + Keras 3.15 (`docs/framework.md#optimizer-get_weights-and-set_weights`): `Adam().get_weights()` raises
     `AttributeError: 'Adam' object has no attribute 'get_weights'`, and `set_weights()` on an optimizer
     that has not been built raises `ValueError: You are calling set_weights() on an optimizer that has
     not yet been built`. Code that saves or restores optimizer state by hand this way crashes at the
     checkpoint — usually after the first epoch (keras-team/keras#16983, tensorflow/tensorflow#58801,
-    failure-modes.md #19). The legacy optimizers (`tf.keras.optimizers.legacy`, `tf.compat.v1.train`)
+    nadavbra/protein_bert#46). The legacy optimizers (`tf.keras.optimizers.legacy`, `tf.compat.v1.train`)
     and `model.get_weights()` are not affected and are not flagged.
 
     ## Use instead
@@ -53,7 +53,7 @@ class OptimizerGetWeights(Rule):
     ```
 
     ## References
-    - tf-facts.md answer e; failure-modes.md #19, #18
+    - `docs/framework.md#optimizer-get_weights-and-set_weights`
     - keras-team/keras#16983, tensorflow/tensorflow#58801
     """
 

@@ -42,14 +42,14 @@ class RestoreStatusUnchecked(Rule):
 
     ## Why is this bad?
     `restore` matches saved values to objects by their keys and never raises on a mismatch: whatever
-    does not match is silently left at its fresh value. Measured on TF 2.21 + Keras 3.15 (tf-facts.md,
-    answer b): a checkpoint saved as `Checkpoint(net=model)` and restored as `Checkpoint(model=model)`
-    restores *nothing* with no error; training then continues from random weights and a fresh
+    does not match is silently left at its fresh value. Measured on TF 2.21 + Keras 3.15
+    (`docs/framework.md#key-mismatch`): a checkpoint saved as `Checkpoint(net=model)` and restored as
+    `Checkpoint(model=model)` restores *nothing* with no error; training then continues from random weights and a fresh
     optimizer. Only the status tells: `assert_consumed()` and `assert_existing_objects_matched()` raise
     "Found 4 Python objects that were not bound to checkpointed values". (`assert_nontrivial_match()`
     passed in that measurement, because `save_counter` matched; it only catches "nothing matched".)
-    Users report this as "a SILENT error" (tensorflow/tensorflow#27937, #33150, #39843,
-    keras-team/keras#14401; failure-modes.md #3 and #12). `ckptlint verify` on the
+    Users report this as "a SILENT error" (tensorflow/tensorflow#27937, tensorflow/tensorflow#33150,
+    tensorflow/tensorflow#52346). `ckptlint verify` on the
     `unchecked_restore` sample project (saved as `net=`, restored as `model=`): with the status
     discarded the resume "succeeds" and the model weights are NOT restored; with
     `.assert_existing_objects_matched()` the restore fails at once with that message.
@@ -57,7 +57,7 @@ class RestoreStatusUnchecked(Rule):
     Which assert to use:
     - `assert_existing_objects_matched()` right after `restore`: every object that exists now was
       matched. It passes even though a Keras 3 optimizer that is not built yet receives its slots
-      later (deferred, not lost; tf-facts.md answer a).
+      later (deferred, not lost; `docs/framework.md#unbuilt-optimizer`).
     - `assert_consumed()` also requires every value in the checkpoint to have found an object, so it
       raises until the optimizer is built: call it after the first training step, or call
       `optimizer.build(model.trainable_variables)` before restoring.
@@ -65,8 +65,8 @@ class RestoreStatusUnchecked(Rule):
       "unresolved object" warnings and says the partial match is intended.
 
     The fresh-start case needs care: `restore(None)` (no checkpoint yet) returns a status whose asserts
-    raise "No checkpoint specified (save_path=None); nothing is being restored." (answer c), so check
-    the path first, and assert only when there is something to restore.
+    raise "No checkpoint specified (save_path=None); nothing is being restored." (see
+    `docs/framework.md#save-prefix-and-latest_checkpoint`), so check the path first, and assert only then.
 
     `CheckpointManager.restore_or_initialize()` returns the path it restored (or None), not a status:
     it is not flagged, but it cannot check the match either; restore by hand (below) when you want the
@@ -90,8 +90,8 @@ class RestoreStatusUnchecked(Rule):
     now raises: that is the point, but your run stops where it used to go on.
 
     ## References
-    - tf-facts.md, answers a, b and c; failure-modes.md #3, #7, #12
-    - tensorflow/tensorflow#27937, #33150, #39843, #52346; keras-team/keras#14401
+    - `docs/framework.md#checking-a-restore`, `docs/framework.md#key-mismatch`, `docs/framework.md#unbuilt-optimizer`
+    - tensorflow/tensorflow#27937, tensorflow/tensorflow#33150, tensorflow/tensorflow#52346, deepchem/deepchem#2596
     """
 
     code = "CKPT201"

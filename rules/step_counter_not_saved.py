@@ -27,10 +27,10 @@ class StepCounterNotSaved(Rule):
     resume: the loop bound lets the run train its full length again, a schedule driven by the counter
     restarts, summaries are written at steps already logged, and a `CheckpointManager` keyed on it
     numbers and prunes checkpoints as if the run had just begun. Measured on TF 2.21 + Keras 3.15
-    (tf-facts.md rows 1–2): a step `tf.Variable` in the checkpoint is restored exactly; one left out
-    is not (`ckptlint verify` reports `state[step]` NOT restored, still at its fresh value). Users hit
-    this as an epoch counter restarting at 1 and a schedule restarting after resume (failure-modes.md
-    #2 and #10; tensorflow/tensorflow#27861, #48947).
+    (`docs/framework.md#checkpoint-everything`): a step `tf.Variable` in the checkpoint is restored
+    exactly; one left out is not (`ckptlint verify` reports `state[step]` NOT restored, still at its
+    fresh value). Users hit this as an epoch counter restarting at 1 and a schedule restarting after
+    resume (tensorflow/tensorflow#27861, tensorflow/tensorflow#48947).
 
     The optimizer's own `iterations` is restored with the optimizer; a counter that lives on a
     `tf.Module` or Keras model/layer subclass is tracked by it and not flagged, nor is a counter no
@@ -42,8 +42,8 @@ class StepCounterNotSaved(Rule):
     ```
 
     ## References
-    - tf-facts.md rows 1–2 (what `Checkpoint` keeps); failure-modes.md #2, #10
-    - tensorflow/tensorflow#27861, #48947; the TF guide "Training checkpoints" (`step=tf.Variable(1)`)
+    - `docs/framework.md#checkpoint-everything` (what `Checkpoint` keeps)
+    - tensorflow/tensorflow#27861, tensorflow/tensorflow#48947; TF guide "Training checkpoints" (`step=tf.Variable(1)`)
     """
 
     code = "CKPT103"

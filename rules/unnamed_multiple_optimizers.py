@@ -36,13 +36,13 @@ class UnnamedMultipleOptimizers(Rule):
     ## Why is this bad?
     Honestly: on Keras 3 this alone does not lose state in `tf.train.Checkpoint` or `.keras` files.
     Those key optimizers by attribute (`generator_optimizer=`, `optimizer`), and even two optimizers with
-    an identical `name=` round-trip correctly (measured on TF 2.21 + Keras 3.15, tf-facts.md answer d).
+    an identical `name=` round-trip correctly (measured on TF 2.21 + Keras 3.15, `docs/framework.md#optimizer-names`).
     What it breaks is everything keyed by *name*: Keras 3 gives unnamed optimizers names from a
     process-global counter (`adam`, `adam_1`, ...), so the name of "the discriminator's optimizer"
     depends on how many optimizers this process built before it — a different order in the resuming
     script, a notebook cell run twice, or a test that builds a model first swaps the names. Name-keyed
     tooling (TensorBoard scalars, custom save code that maps `opt.name` to files, the Keras 2 `.h5`
-    format, where two optimizers collided: tensorflow/tensorflow#40256, "Unable to create link (name
+    format, where optimizer weights collided: keras-team/keras#12466, "Unable to create link (name
     already exists)") then mixes the two optimizers' state up silently.
 
     ## Use instead
@@ -61,8 +61,8 @@ class UnnamedMultipleOptimizers(Rule):
     author's call.
 
     ## References
-    - tf-facts.md answer d; failure-modes.md #17
-    - tensorflow/tensorflow#40256, eriklindernoren/Keras-GAN#128
+    - `docs/framework.md#optimizer-names`
+    - keras-team/keras#12466, tensorflow/tensorflow#27688, eriklindernoren/Keras-GAN#128
     """
 
     code = "CKPT301"

@@ -32,9 +32,9 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     variables whereas the saved optimizer has 10 variables` (measured for Dense(8)->Dense(1) + Adam) and
     training continues with fresh moments,
     `iterations = 0` and a restarted learning-rate schedule. Measured on TF 2.21 + Keras 3.15
-    (tf-facts.md row 6): `iterations` is 0 after such a load, 3 (as saved) when the optimizer was built
+    (`docs/framework.md#weights-files`): `iterations` is 0 after such a load, as saved when the optimizer was built
     first; loading before `compile()` loses it as well (keras-team/keras#20128,
-    bayesflow-org/bayesflow#506; failure-modes.md #6). Loading pretrained weights to fine-tune is not
+    bayesflow-org/bayesflow#506, keras-team/keras#19389). Loading pretrained weights to fine-tune is not
     a resume and is not flagged.
 
     ## Use instead
@@ -54,7 +54,7 @@ class WeightsLoadedIntoUnbuiltOptimizer(Rule):
     `compile()` gets no fix: there is no optimizer to build yet; move the `compile()` up first.
 
     ## References
-    - tf-facts.md row 6, row 10; failure-modes.md #6
+    - `docs/framework.md#weights-files`, `docs/framework.md#modelcheckpoint`
     - keras-team/keras#20128, bayesflow-org/bayesflow#506; keras `base_optimizer.load_own_variables`
     """
 

@@ -29,7 +29,9 @@ def _fresh_detection():
 @pytest.mark.parametrize(("name", "text", "keras"), [
     ("requirements.txt", "tensorflow==2.15.1\nnumpy\n", 2),
     ("requirements.txt", "tensorflow>=2.16,<2.22\n", 3),
-    ("requirements-dev.txt", "tf_keras~=2.16\n", 2),
+    ("requirements-dev.txt", "tf_keras~=2.16\n", None),  # a dev requirement does not decide
+    ("requirements.txt", "tf_keras~=2.16\n", 2),
+    ("pyproject.toml", '[project]\ndependencies = ["libcst"]\n[project.optional-dependencies]\ntest = ["tf_keras"]\n', None),
     ("requirements.txt", "tensorflow-addons==0.23\ntensorflow\n", 2),
     ("requirements.txt", "keras>=3.0\n", 3),
     ("requirements.txt", "keras<3\n", 2),

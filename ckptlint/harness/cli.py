@@ -1,11 +1,16 @@
 """`ckptlint verify TARGET` (factory mode) and `ckptlint verify [OPTIONS] -- COMMAND ...` (black-box mode):
-argument parsing and output. Importing this module does not import TensorFlow."""
+argument parsing and output. Importing this module does not import TensorFlow, and neither does running
+it: every piece of user code runs in child processes (runner.py, blackbox/runner.py)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from typing import Callable, Optional
+
+from ckptlint.errors import CkptlintError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,17 +19,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="+", metavar="TARGET | -- COMMAND",
                         help="path/to/train.py:make_setup or package.module:make_setup (factory mode), "
                              "or `-- COMMAND [ARGS...]`: run your own training command unchanged (black-box)")
-    parser.add_argument("--steps", type=int, default=None, help="N: run A trains 2N steps, run B N + N (default 5)")
-    parser.add_argument("--method", choices=METHOD_NAMES, default=None,
-                        help="save/restore to verify (default: the Setup's own save/restore, else checkpoint); "
-                             "'all' prints a matrix of methods x components")
     parser.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0: bitwise)")
     parser.add_argument("--rtol", type=float, default=0.0, help="relative tolerance (default 0: bitwise)")
-    parser.add_argument("--strategy", choices=["mirrored"], default=None,
-                        help="run both runs under tf.distribute.MirroredStrategy over two logical CPUs")
+    parser.add_argument("--allow", default=None, metavar="CAUSES",
+                        help="accept these causes of divergence as not failures, stated in the output: rng "
+                             "(random state no checkpoint holds, e.g. Dropout masks), data-order (black-box "
+                             "mode: the data order restarts)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="how long one phase of your code (factory mode, default 600) or one trial "
+                             "(black-box mode, default 600) may take before it is stopped")
     parser.add_argument("--format", choices=["text", "json"], default="text", help="report format")
     parser.add_argument("--plot", metavar="PATH", default=None, help="write a PNG of the loss curves")
-    parser.add_argument("--workdir", default=None, help="keep checkpoints and snapshots here (default: temporary)")
+    parser.add_argument("--workdir", default=None,
+                        help="keep checkpoints, snapshots and the logs of your code's output here "
+                             "(default: a temporary directory, removed afterwards)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="on an error, print your code's traceback (and ckptlint's, for internal errors)")
+    factory = parser.add_argument_group("factory mode (TARGET)")
+    factory.add_argument("--steps", type=int, default=None,
+                         help="N: run A trains 2N steps, run B N + N; with Setup.fit, the update to interrupt "
+                              "after (default 5)")
+    factory.add_argument("--method", choices=METHOD_NAMES, default=None,
+                         help="save/restore to verify (default: the Setup's own save/restore, else checkpoint); "
+                              "'all' prints a matrix of methods x components")
+    factory.add_argument("--strategy", choices=["mirrored"], default=None,
+                         help="run both runs under tf.distribute.MirroredStrategy over two logical CPUs")
+    factory.add_argument("--allow-rng", action="store_true", help=argparse.SUPPRESS)  # older spelling of --allow rng
     _add_blackbox_arguments(parser.add_argument_group("black-box mode (-- COMMAND)"))
 
 
@@ -37,12 +57,8 @@ def _add_blackbox_arguments(group: argparse._ArgumentGroup) -> None:
                        help="kill: die at once, no cleanup (default); term: SIGTERM, a grace period, then kill")
     group.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
                        help="--signal term: seconds between SIGTERM and SIGKILL (default 30)")
-    group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                       help="per trial (default 600)")
     group.add_argument("--no-determinism-check", action="store_true",
                        help="skip U2, the second uninterrupted run")
-    group.add_argument("--allow", default=None, metavar="CAUSES",
-                       help="rng,data-order: accept these causes of divergence (stated in the output)")
     group.add_argument("--workers", type=int, default=1, metavar="N",
                        help="run N worker processes per trial on 127.0.0.1, each with its own TF_CONFIG "
                             "(MultiWorkerMirroredStrategy); {worker} in COMMAND becomes the worker's index")
@@ -51,9 +67,9 @@ def _add_blackbox_arguments(group: argparse._ArgumentGroup) -> None:
                             "the whole cluster is restarted for R")
 
 
-_BLACKBOX_ONLY = {"kill_at": None, "kill_in_save": None, "signal": "kill", "grace": 30.0, "timeout": 600.0,
-                  "no_determinism_check": False, "allow": None, "workers": 1, "kill_worker": "all"}
-_FACTORY_ONLY = {"steps": None, "method": None, "strategy": None}
+_BLACKBOX_ONLY = {"kill_at": None, "kill_in_save": None, "signal": "kill", "grace": 30.0,
+                  "no_determinism_check": False, "workers": 1, "kill_worker": "all"}
+_FACTORY_ONLY = {"steps": None, "method": None, "strategy": None, "allow_rng": False}
 
 
 def is_blackbox(target: list[str]) -> bool:
@@ -62,8 +78,6 @@ def is_blackbox(target: list[str]) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ckptlint.errors import CkptlintError
-
     if is_blackbox(args.target):
         misplaced = [k for k, v in _FACTORY_ONLY.items() if getattr(args, k) != v]
         if misplaced:
@@ -73,20 +87,26 @@ def run(args: argparse.Namespace) -> int:
     misplaced = [k for k, v in _BLACKBOX_ONLY.items() if getattr(args, k) != v]
     if misplaced:
         raise CkptlintError(f"--{misplaced[0].replace('_', '-')} is for the black-box mode (`-- COMMAND`)")
+    allowed = {part.strip() for part in (args.allow or "").split(",") if part.strip()}
+    if allowed - {"rng"}:
+        raise CkptlintError(f"--allow in the factory mode accepts rng (got {', '.join(sorted(allowed - {'rng'}))})")
+    args.allow_rng = args.allow_rng or "rng" in allowed
     if args.steps is None:
         args.steps = 5
     return _run_factory(args)
 
 
 def _run_blackbox(args: argparse.Namespace) -> int:
-    from ckptlint.harness.blackbox.options import BlackboxOptions, parse_allow
+    from ckptlint.harness.blackbox.options import DEFAULT_TIMEOUT, BlackboxOptions, parse_allow
     from ckptlint.harness.blackbox.progress import TerminalProgress
     from ckptlint.harness.blackbox.runner import verify_command
 
     opts = BlackboxOptions(command=list(args.target), kill_at=args.kill_at, kill_in_save=args.kill_in_save,
                            signal=args.signal, grace=args.grace, determinism_check=not args.no_determinism_check,
-                           atol=args.atol, rtol=args.rtol, timeout=args.timeout, allow=parse_allow(args.allow),
-                           workdir=args.workdir, workers=args.workers, kill_worker=args.kill_worker)
+                           atol=args.atol, rtol=args.rtol,
+                           timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
+                           allow=parse_allow(args.allow), workdir=args.workdir, workers=args.workers,
+                           kill_worker=args.kill_worker)
     opts.validate()
     progress = TerminalProgress.for_terminal(sys.stderr, machine_format=args.format == "json")
     try:
@@ -104,11 +124,27 @@ def _run_blackbox(args: argparse.Namespace) -> int:
 
 def _run_factory(args: argparse.Namespace) -> int:
     from ckptlint.harness.api import verify
+    from ckptlint.harness.process import Terminated
+    from ckptlint.harness.runner import DEFAULT_TIMEOUT
 
-    args.target = args.target[0]
-    report = verify(args.target, steps=args.steps, method=args.method, atol=args.atol, rtol=args.rtol,
-                    strategy=args.strategy, workdir=args.workdir, progress=_progress())
+    target = args.target[0]
+    try:
+        report = verify(target, steps=args.steps, method=args.method, atol=args.atol, rtol=args.rtol,
+                        strategy=args.strategy, workdir=args.workdir, progress=_progress(),
+                        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
+                        allow_rng=args.allow_rng)
+    except CkptlintError:
+        raise
+    except Terminated:
+        print("ckptlint: terminated (children stopped, temporary files removed)", file=sys.stderr)
+        return 143
+    except Exception as exc:  # a bug of ckptlint's own: one line, the traceback only when asked
+        if args.verbose:
+            traceback.print_exc()
+        raise CkptlintError(f"internal error: {type(exc).__name__}: {exc}") from None
     print(report.to_json() if args.format == "json" else report.to_text())
+    if args.verbose:
+        _print_user_tracebacks(report)
     if args.plot:
         from ckptlint.harness.plot import write_plot
 
@@ -118,14 +154,23 @@ def _run_factory(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _print_user_tracebacks(report: object) -> None:
+    reports = list(getattr(report, "reports", {}).values()) or [report]
+    shown = set()
+    for r in reports:
+        error = getattr(r, "error", None) or {}
+        text = error.get("traceback")
+        if text and text not in shown:
+            shown.add(text)
+            print(f"\nyour code's traceback ({error.get('phase')}):\n{text}", file=sys.stderr)
+
+
 def _progress() -> Optional[Callable[[str], None]]:
-    """One line per phase on stderr, only when a person is watching."""
-    if not sys.stderr.isatty():
+    """One line per phase on stderr, only when a person is watching (a terminal, not CI)."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
         return None
 
     def say(message: str) -> None:
         print(f"ckptlint verify: {message}", file=sys.stderr, flush=True)
 
     return say
-
-

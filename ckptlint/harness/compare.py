@@ -4,17 +4,20 @@ the negative control. Pure functions over Snapshots and loss logs: no TensorFlow
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from ckptlint.harness.snapshot import Snapshot
 
 RESTORED, NOT_RESTORED, DIFFERS, MISSING, UNEXPECTED = "restored", "NOT restored", "differs", "missing", "unexpected"
-VARIABLE_STATUSES = (RESTORED, NOT_RESTORED, DIFFERS, MISSING, UNEXPECTED)
-COUNT_KEYS = {RESTORED: "restored", NOT_RESTORED: "not_restored", DIFFERS: "differs",
-              MISSING: "missing", UNEXPECTED: "unexpected"}
+# created after the restore (an unbuilt model's layer, deferred restoration) and holding a fresh value
+REINITIALISED = "re-initialised"
+VARIABLE_STATUSES = (RESTORED, NOT_RESTORED, REINITIALISED, DIFFERS, MISSING, UNEXPECTED)
+COUNT_KEYS = {RESTORED: "restored", NOT_RESTORED: "not_restored", REINITIALISED: "reinitialised",
+              DIFFERS: "differs", MISSING: "missing", UNEXPECTED: "unexpected"}
 # component statuses
 C_RESTORED, C_LOST, C_DIFFERS, C_ERROR, C_NA = "restored", "lost", "differs", "error", "n/a"
 NOT_OK = frozenset({C_LOST, C_DIFFERS, C_ERROR})
@@ -78,47 +81,100 @@ def classify(saved: Optional[np.ndarray], initial: Optional[np.ndarray], restore
     return VariableDiff(key, DIFFERS, max_abs_diff(restored, saved), list(saved.shape))
 
 
+def align(reference: list[tuple[str, np.ndarray]], other: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """`other` in `reference`'s order when both hold the same variables by path, in another order.
+
+    Position is how checkpoints match slots, and the default here; but an optimizer whose slots were
+    created by a restore (tf_keras legacy creates them in the checkpoint's order, without its name scope:
+    "dense/kernel/m" for "Adam/dense/kernel/m") lists the same variables in another order than the one
+    that trained, and that is not a difference of state. Paths match when equal or when one ends with
+    the other; every variable must find exactly one partner, or the order is kept.
+    """
+    ref_paths = [_plain_path(key) for key, _ in reference]
+    other_paths = [_plain_path(key) for key, _ in other]
+    if ref_paths == other_paths or len(ref_paths) != len(other_paths):
+        return other
+    order: list[int] = []
+    for path in ref_paths:
+        partners = [i for i, p in enumerate(other_paths)
+                    if p == path or p.endswith("/" + path) or path.endswith("/" + p)]
+        if len(partners) != 1 or partners[0] in order:
+            return other
+        order.append(partners[0])
+    return [other[i] for i in order]
+
+
+def _plain_path(key: str) -> str:
+    """A variable's path without its position and without the control-flow name scopes TF adds when the
+    variable is created inside a traced loop or branch ("while/Adam/dense/kernel/m")."""
+    path = key.split(" ", 1)[-1]
+    return re.sub(r"^(?:(?:while|cond|case)(?:_\d+)?/)+", "", path)
+
+
 def diff_restore(saved: Snapshot, initial: Snapshot, restored: Snapshot,
-                 holds: "callable", errors: dict[str, str]) -> list[Component]:
-    """Per component, match variables by position and classify each one."""
+                 holds: Callable[[str], bool], errors: dict[str, str], *,
+                 created_after_restore: frozenset[str] = frozenset(), unused: Sequence[str] = (),
+                 notes: Optional[dict[str, str]] = None) -> list[Component]:
+    """Per component, match variables by position and classify each one.
+
+    created_after_restore: components read at the first update because they did not exist right after the
+    restore; a fresh value there is "re-initialised". unused: keys of model variables the first update had
+    no gradient for; when the model holds more variables than were saved, they are left out of the
+    positional match and shown as unexpected.
+    """
     names = list(saved.values) + [n for n in restored.values if n not in saved.values]
     components = []
     for name in names:
         kind = saved.kinds.get(name) or restored.kinds.get(name, "")
         s_items = list(saved.values.get(name, {}).items())
-        i_items = list(initial.values.get(name, {}).values())
-        r_items = list(restored.values.get(name, {}).items())
+        i_items = [v for _, v in align(s_items, list(initial.values.get(name, {}).items()))]
+        r_all = align(s_items, list(restored.values.get(name, {}).items()))
+        left_out: list[tuple[str, np.ndarray]] = []
+        if kind == "model" and unused and len(r_all) > len(s_items):
+            excess = len(r_all) - len(s_items)
+            drop = set(list(unused)[:excess])
+            left_out = [item for item in r_all if item[0] in drop]
+            r_all = [item for item in r_all if item[0] not in drop]
         variables = []
-        for pos in range(max(len(s_items), len(r_items))):
+        for pos in range(max(len(s_items), len(r_all))):
             s = s_items[pos][1] if pos < len(s_items) else None
-            r = r_items[pos][1] if pos < len(r_items) else None
+            r = r_all[pos][1] if pos < len(r_all) else None
             i = i_items[pos] if pos < len(i_items) else None
-            key = (r_items[pos] if pos < len(r_items) else s_items[pos])[0]
-            variables.append(classify(s, i, r, key))
-        components.append(_component(name, kind, variables, holds(kind), errors.get(kind.split(":")[0])))
+            key = (r_all[pos] if pos < len(r_all) else s_items[pos])[0]
+            diff = classify(s, i, r, key)
+            if kind == "rng" and diff.unchanged and diff.status != MISSING:
+                # training never drew from it: where a restore leaves it cannot change any update
+                diff = VariableDiff(key, RESTORED, 0.0, diff.shape, True)
+            if diff.status == NOT_RESTORED and name in created_after_restore and kind == "model":
+                diff.status = REINITIALISED
+            variables.append(diff)
+        for key, value in left_out:
+            variables.append(VariableDiff(f"{key} (no gradient at the first update: not used by the model)",
+                                          UNEXPECTED, None, list(value.shape)))
+        note = (notes or {}).get(name, "")
+        components.append(_component(name, kind, variables, holds(kind), errors.get(kind.split(":")[0]), note))
     return components
 
 
 def _component(name: str, kind: str, variables: list[VariableDiff], holdable: bool,
-               error: Optional[str]) -> Component:
+               error: Optional[str], note: str = "") -> Component:
     counts = {COUNT_KEYS[s]: sum(v.status == s for v in variables) for s in VARIABLE_STATUSES}
     counts["unchanged"] = sum(v.unchanged for v in variables)
     diffs = [v.max_abs_diff for v in variables if v.max_abs_diff is not None]
     worst = max(diffs) if diffs else None
-    note = ""
     if error:
         status, note = C_ERROR, error
     elif kind == "data:unobservable":
         status, note = C_NA, UNOBSERVABLE_DATA
     elif not variables:
         status, note = C_NA, "nothing to compare (no variables)"
-    elif counts["not_restored"] or counts["missing"]:
+    elif counts["not_restored"] or counts["missing"] or counts["reinitialised"]:
         status = C_LOST
     elif counts["differs"] or counts["unexpected"]:
         status = C_DIFFERS
     else:
         status = C_RESTORED
-        if counts["unchanged"] == len(variables):
+        if counts["unchanged"] == len(variables) and not note:
             note = "training never changed it: equal to a fresh value either way"
     if status in NOT_OK and status != C_ERROR and not holdable:
         note = "this method cannot hold it"
@@ -153,12 +209,15 @@ def compare_runs(final_a: Snapshot, final_b: Snapshot, loss_a: list[list[float]]
     same = True
     for name, a_entries in final_a.values.items():
         a_vals = list(a_entries.values())
-        b_vals = list(final_b.values.get(name, {}).values())
+        b_vals = [v for _, v in align(list(a_entries.items()), list(final_b.values.get(name, {}).items()))]
         worst = 0.0 if len(a_vals) == len(b_vals) else float("inf")
+        # RNG state counts through what it changes (weights, losses), not as a result of its own: a
+        # restore that draws a layer seed moves Python's random state without changing any update
+        counted = final_a.kinds.get(name) != "rng"
         for a, b in zip(a_vals, b_vals):
             worst = max(worst, max_abs_diff(a, b))
-            same = same and close(a, b, atol, rtol)
-        same = same and len(a_vals) == len(b_vals)
+            same = same and (close(a, b, atol, rtol) or not counted)
+        same = same and (len(a_vals) == len(b_vals) or not counted)
         final_diff[name] = worst
     first, max_loss = None, 0.0
     for step, (la, lb) in enumerate(zip(loss_a, loss_b), start=1):

@@ -1,14 +1,16 @@
 """`--method all`: one verification per built-in method, shown as a matrix of methods x components.
 
 Cells: restored / lost / differs / error / n/a (the method's format cannot hold the component, or the
-method does not apply to this setup). The last column says whether the resumed run was identical.
+method does not apply to this setup). Random-number state is its own column ("rng"). The last column says
+whether the resumed run was identical; "rng only" means it diverged and became identical once the saved
+RNG state was carried over, so the format kept everything else.
 The matrix's verdict and exit code are those of the default method's row (`user` when the Setup has its
 own save/restore, else `checkpoint`).
 
-JSON ("schema": "ckptlint.verify-matrix/1"): {"schema", "target", "steps", "strategy", "default",
+JSON ("schema": "ckptlint.verify-matrix/2"): {"schema", "target", "steps", "strategy", "default",
 "verdict", "exit_code", "components": [str], "cells": {method: {component: cell}},
-"resume": {method: "identical" | "diverged" | "error" | "n/a"}, "unavailable": {method: reason},
-"reports": {method: <ckptlint.verify/1 report>}, "timings": {phase: seconds}}.
+"resume": {method: "identical" | "rng only" | "diverged" | "error" | "n/a"}, "unavailable": {method: reason},
+"reports": {method: <ckptlint.verify/2 report>}, "timings": {phase: seconds}}.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ckptlint.harness.compare import Component
+from ckptlint.harness.diagnosis import rng_explains
 from ckptlint.harness.verdict import EXIT_CODES, Report
 
-MATRIX_SCHEMA = "ckptlint.verify-matrix/1"
+MATRIX_SCHEMA = "ckptlint.verify-matrix/2"
 
 
 @dataclass
@@ -85,7 +88,9 @@ class MatrixReport:
         report = self.reports[method]
         if report.error is not None or report.equivalence is None:
             return "error"
-        return "identical" if report.equivalence.equivalent else "diverged"
+        if report.equivalence.equivalent:
+            return "identical"
+        return "rng only" if rng_explains(report) else "diverged"
 
     def cells(self) -> dict[str, dict[str, str]]:
         return {m: {c: self.cell(m, c) for c in self.component_names()} for m in self.methods}

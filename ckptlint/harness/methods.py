@@ -24,7 +24,8 @@ from typing import Any, Callable, Optional
 
 from ckptlint.harness.methods_names import METHOD_NAMES
 from ckptlint.harness.contract import Setup
-from ckptlint.harness.target import one_line
+from ckptlint.harness import optimizers
+from ckptlint.harness.userfault import describe
 
 # component kinds a model-only file format can hold (Setup.state entries are not part of the model)
 MODEL_KINDS = frozenset({"model", "slots", "iterations", "lr"})
@@ -143,16 +144,35 @@ def _h5_save(setup: Setup, directory: str) -> None:
 
 
 def _h5_restore(setup: Setup, directory: str) -> Restored:
-    """load_model(.h5); when that fails, do what users do: compile=False (weights only)."""
+    """load_model(.h5); when that fails, or returns a model that cannot train, do what users do:
+    load the weights (compile=False) into the model and keep training with a fresh optimizer."""
     import keras
 
     path = os.path.join(directory, "model.h5")
     try:
-        return Restored(adopt_model(setup, keras.saving.load_model(path)))
+        loaded = keras.saving.load_model(path)
     except Exception as exc:
-        loaded = keras.saving.load_model(path, compile=False)
-        message = f"load_model raised {one_line(exc)}; weights loaded with compile=False"
-        return Restored(adopt_model(setup, loaded), {kind: message for kind in OPTIMIZER_KINDS})
+        problem = f"load_model raised {describe(exc).message}"
+    else:
+        if not _h5_optimizer_unusable(loaded):
+            return Restored(adopt_model(setup, loaded))
+        problem = ("load_model returned an optimizer built over no variables, which cannot train "
+                   "(\"Unknown variable ... This optimizer can only be called for the variables it was originally "
+                   "built with\"); the optimizer state in the file is not restored")
+    loaded = keras.saving.load_model(path, compile=False)
+    message = f"{problem}; weights loaded with compile=False"
+    return Restored(adopt_model(setup, loaded, keep_optimizer=True), {kind: message for kind in OPTIMIZER_KINDS})
+
+
+def _h5_optimizer_unusable(model: Any) -> bool:
+    """Keras 3's legacy-h5 loader compiles the model and marks its optimizer built, but over no variables."""
+    from ckptlint.harness import optimizers
+
+    opt = getattr(model, "optimizer", None)
+    if opt is None or not getattr(model, "trainable_variables", None):
+        return False
+    built_over = optimizers.trained_variables(opt)
+    return optimizers.is_built(opt) is True and built_over is not None and not built_over
 
 
 def _weights_save(setup: Setup, directory: str) -> None:
@@ -202,7 +222,7 @@ def _backup_restore(setup: Setup, directory: str) -> Restored:
 
 # -- adopting a loaded model ---------------------------------------------------------------------------
 
-def adopt_model(setup: Setup, loaded: Any) -> Setup:
+def adopt_model(setup: Setup, loaded: Any, keep_optimizer: bool = False) -> Setup:
     """Put a loaded model's state into the Setup the training code will use.
 
     Keras-trained setups (no train_step) continue on the loaded model itself, with its optimizer, exactly
@@ -211,7 +231,7 @@ def adopt_model(setup: Setup, loaded: Any) -> Setup:
     """
     old = setup.model
     loaded_opt = getattr(loaded, "optimizer", None)
-    if setup.train_step is None and loaded_opt is not None:
+    if setup.train_step is None and loaded_opt is not None and not keep_optimizer:
         setup.model = loaded
         for name, opt in list(setup.optimizers.items()):
             if opt is getattr(old, "optimizer", None):
@@ -221,12 +241,25 @@ def adopt_model(setup: Setup, loaded: Any) -> Setup:
     for target, source in zip(old.weights, loaded.weights):
         target.assign(source.numpy())
     own_opt = setup.optimizers.get("optimizer") or getattr(old, "optimizer", None)
-    if loaded_opt is not None and own_opt is not None and getattr(loaded_opt, "built", False):
-        if not own_opt.built:
-            own_opt.build(old.trainable_variables)
-        for target, source in zip(own_opt.variables, loaded_opt.variables):
-            target.assign(source.numpy())
+    if keep_optimizer or loaded_opt is None or own_opt is None or not optimizers.is_built(loaded_opt):
+        return setup
+    if not optimizers.is_built(own_opt):
+        with strategy_of(old).scope():
+            optimizers.build(own_opt, list(old.trainable_variables))
+    for target, source in zip(optimizers.all_variables(own_opt), optimizers.all_variables(loaded_opt)):
+        target.assign(source.numpy())
     return setup
+
+
+def strategy_of(model: Any) -> Any:
+    """The distribution strategy the model's variables were created under (the program may make its own)."""
+    import tensorflow as tf
+
+    for v in getattr(model, "weights", []) or []:
+        strategy = getattr(getattr(v, "value", v), "_distribute_strategy", None)
+        if strategy is not None:
+            return strategy
+    return tf.distribute.get_strategy()
 
 
 METHODS: dict[str, Method] = {

@@ -1,30 +1,32 @@
-"""Orchestrate one verification: run A, the cold-start control and run B part 1 in this process, run B
-part 2 in fresh worker processes (one per method, in parallel), then compare and report.
+"""Supervise one verification. This process runs no user code and never imports TensorFlow.
 
-Sharing this process between run A, run B part 1 and the control is sound because each starts from a
-cleared Keras session and identical seeds; only the restore needs a process with nothing in memory.
+It starts the training process (primary.py: freshness check, run A, the cold-start control, run B part 1
+for each method) and, at the same time, the fresh-process workers (worker.py), which import TensorFlow
+while the training process works and restore each method's checkpoint as soon as it is saved. It
+watches their phases (`--timeout` per phase), keeps their output out of its own, and on every way out
+(done, error, timeout, Ctrl-C, SIGTERM) stops them and removes the temporary work directory.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.matrix import MatrixReport
-from ckptlint.harness.verdict import Report
 from ckptlint.harness.target import TargetRef, parse_target
-from ckptlint.harness.tfenv import DEFAULT_SEED
+from ckptlint.harness.tfenv import DEFAULT_SEED, STRATEGIES
+from ckptlint.harness.verdict import Report
 
 Progress = Callable[[str], None]
+DEFAULT_TIMEOUT = 600.0
 
 
 @dataclass
@@ -37,159 +39,248 @@ class VerifyOptions:
     seed: int = DEFAULT_SEED
     workdir: Optional[str] = None
     jobs: int = max(1, os.cpu_count() or 1)
-    worker_timeout: float = 1800.0
+    timeout: float = DEFAULT_TIMEOUT  # seconds one phase of user code may take
+    allow_rng: bool = False
 
 
-@dataclass
-class _Pending:
-    """Run B part 1 done for one method; its fresh-process half still to run."""
+def validate(opts: VerifyOptions) -> None:
+    """Reject options that would make every verdict meaningless (a negative tolerance fails correct code)."""
+    from ckptlint.harness.methods_names import METHOD_NAMES
 
-    method: str
-    directory: str
-    job_path: str
-    losses_b1: list[list[float]]
-    weight_diffs_b1: list[float]
+    if not isinstance(opts.steps, int) or isinstance(opts.steps, bool) or opts.steps < 1:
+        raise CkptlintError(f"--steps must be a whole number of at least 1 (got {opts.steps!r})")
+    for name in ("atol", "rtol"):
+        value = getattr(opts, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise CkptlintError(f"--{name} must be a finite number >= 0 (got {value!r})")
+    if not isinstance(opts.timeout, (int, float)) or not math.isfinite(opts.timeout) or opts.timeout <= 0:
+        raise CkptlintError(f"--timeout must be a number of seconds > 0 (got {opts.timeout!r})")
+    if opts.method is not None and opts.method not in METHOD_NAMES:
+        raise CkptlintError(f"unknown --method {opts.method!r} (choose from: {', '.join(METHOD_NAMES)})")
+    if opts.strategy is not None and opts.strategy not in STRATEGIES:
+        raise CkptlintError(f"unknown --strategy {opts.strategy!r} (choose from: {', '.join(STRATEGIES)})")
+    if opts.jobs < 1:
+        raise CkptlintError(f"jobs must be at least 1 (got {opts.jobs})")
+
+
+def require_tensorflow() -> None:
+    try:
+        found = importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        found = False
+    if not found:
+        raise CkptlintError("verify needs TensorFlow, which is not installed here: pip install 'ckptlint[tf]'")
 
 
 def run(target: Any, opts: VerifyOptions, progress: Optional[Progress] = None) -> Union[Report, MatrixReport]:
-    from ckptlint.harness.methods import METHOD_CHOICES
+    from ckptlint.harness.process import terminate_on_sigterm
 
-    say = progress or (lambda _msg: None)
-    if opts.steps < 1:
-        raise CkptlintError(f"--steps must be at least 1 (got {opts.steps})")
-    if opts.method is not None and opts.method not in METHOD_CHOICES:
-        raise CkptlintError(f"unknown --method {opts.method!r} (choose from: {', '.join(METHOD_CHOICES)})")
+    validate(opts)
     ref = parse_target(target)
+    if opts.workdir is not None and os.path.exists(opts.workdir) and not os.path.isdir(opts.workdir):
+        raise CkptlintError(f"--workdir {opts.workdir}: exists and is not a directory")
+    require_tensorflow()
     owned = opts.workdir is None
-    workdir = tempfile.mkdtemp(prefix="ckptlint-verify-") if owned else os.path.abspath(opts.workdir)
-    os.makedirs(workdir, exist_ok=True)
+    if owned:
+        workdir = tempfile.mkdtemp(prefix="ckptlint-verify-")
+    else:
+        workdir = os.path.abspath(opts.workdir)
+        if os.path.exists(workdir) and not os.path.isdir(workdir):
+            raise CkptlintError(f"--workdir {opts.workdir}: exists and is not a directory")
+        try:
+            os.makedirs(workdir, exist_ok=True)
+        except OSError as exc:
+            raise CkptlintError(f"--workdir {opts.workdir}: cannot create it ({exc.strerror})") from None
     try:
-        return _run(ref, opts, workdir, say)
+        with terminate_on_sigterm():
+            return _supervise(ref, opts, workdir, progress or (lambda _message: None))
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(ref: TargetRef, opts: VerifyOptions, workdir: str, say: Progress) -> Union[Report, MatrixReport]:
-    from ckptlint.harness.tfenv import configure_devices, quiet_tf_logs
+def _supervise(ref: TargetRef, opts: VerifyOptions, workdir: str, say: Progress) -> Union[Report, MatrixReport]:
+    from ckptlint.harness import process
+    from ckptlint.harness.methods_names import BUILTIN_METHODS
+    from ckptlint.harness.primary import Outputs
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    say("start-up: importing TensorFlow and the target")
-    quiet_tf_logs()
-    if not configure_devices(opts.strategy):
-        # TF is already initialized here with one CPU: the whole verification moves to a fresh process
-        say("TensorFlow already initialized with one CPU device: running in a fresh process")
-        return _run_elsewhere(ref, opts, workdir)
-    import numpy as np
-    import tensorflow  # noqa: F401  (timed as start-up)
-
-    from ckptlint.harness.compare import judge_control
-    from ckptlint.harness.methods import METHODS, default_method
-    from ckptlint.harness.session import Session
-    from ckptlint.harness.snapshot import take_snapshot, weights_vector
-    from ckptlint.harness.training import PhaseError, guarded, run_steps
-
-    session = Session(ref, opts.strategy, opts.seed)
-    n = opts.steps
-    timings["start-up"] = time.perf_counter() - t0
-
-    def report_for(method: str, **fields: Any) -> Report:
-        return Report(target=ref.describe(), method=method, steps=n, strategy=opts.strategy, **fields)
-
-    # Run A: 2N uninterrupted steps (also decides the method list and whether data position is verified)
-    t0 = time.perf_counter()
-    say(f"run A: {2 * n} uninterrupted steps")
-    setup = session.fresh()
-    default = default_method(setup)
-    methods = list(METHODS) if opts.method == "all" else [opts.method or default]
-    if opts.method == "all" and not setup.has_own_checkpointing:
-        methods.remove("user")
-    data_position = setup.batch is None
+    out = Outputs(workdir)
+    for stale in (out.summary,):
+        if os.path.exists(stale):
+            os.remove(stale)
+    request = os.path.join(workdir, "request.json")
+    with open(request, "w", encoding="utf-8") as fh:
+        json.dump({"target": ref.to_dict(), "options": {**asdict(opts), "workdir": workdir}, "workdir": workdir}, fh)
+    n_workers = 1 if opts.method != "all" else max(1, min(opts.jobs, len(BUILTIN_METHODS)))
+    strategy_args = ["--strategy", opts.strategy] if opts.strategy else []
+    started = time.perf_counter()
+    primary = process.spawn("training process", "ckptlint.harness.primary", [request], workdir)
+    children = [primary]
     try:
-        log_a = run_steps(setup, 0, 2 * n, record_weights=True)
-        final_a = guarded("inventory", take_snapshot, setup, data_position)
-    except PhaseError as exc:
-        error = {"phase": exc.phase, "message": exc.message}
-        return _wrap({m: report_for(m, error=error, timings=timings) for m in methods}, opts, ref, default, timings)
-    a_weights = os.path.join(workdir, "a_weights.npy")
-    np.save(a_weights, np.stack(log_a.weight_vectors))
-    timings["run A"] = time.perf_counter() - t0
+        for i in range(n_workers):
+            children.append(process.spawn(f"fresh process {i + 1}", "ckptlint.harness.worker", strategy_args,
+                                          workdir, stdin=True))
+        outcome = _watch(primary, children[1:], opts, say)
+    finally:
+        process.terminate(children)
+        process.release(children)
+    outcome.timings["total (supervisor)"] = time.perf_counter() - started
+    return _reports(ref, opts, out, outcome)
 
-    # Negative control: a cold start over the same last N steps, without restore
-    t0 = time.perf_counter()
-    say(f"control: cold start, {n} steps without restore")
-    cold = session.fresh()
-    try:
-        # its optimizers built untrained: the fresh values of slots that Keras creates lazily
-        session.build_optimizers(cold, final_a.built_over)
-        fresh = guarded("inventory", take_snapshot, cold, data_position)
-        run_steps(cold, n, n, record_weights=False)
-        control = judge_control(log_a.weight_vectors[-1], weights_vector(cold), opts.atol, opts.rtol)
-    except PhaseError:
-        fresh, control = None, None  # a cold start that cannot train proves nothing; the verdict cannot be "pass"
-    del cold
-    timings["control"] = time.perf_counter() - t0
 
-    # Run B part 1 for each method: N steps, snapshot, save
-    t0 = time.perf_counter()
+@dataclass
+class _Outcome:
+    """What the supervisor saw: the training process's fate, and each job's result or failure."""
+
+    primary_error: Optional[dict[str, Any]] = None
+    job_methods: dict[str, str] = field(default_factory=dict)  # job path -> method
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> worker result
+    timings: dict[str, float] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)  # child name -> tail of its output
+    deaths: list[str] = field(default_factory=list)  # fresh processes that died between jobs, and how
+
+
+def _watch(primary: Any, workers: list[Any], opts: VerifyOptions, say: Progress) -> _Outcome:
+    from ckptlint.harness import process
+    from ckptlint.harness.assemble import load_result
+
+    outcome = _Outcome()
+    assigned: dict[str, Any] = {}  # job path -> worker
+    done_primary = False
+    next_worker = 0
+    first_job_at: Optional[float] = None
+    live = [primary, *workers]
+    for event in process.events(live, opts.timeout):
+        child, data = event.child, event.data
+        kind = data.get("event")
+        if kind == "phase":
+            say(f"{child.name}: {data.get('name')}" if child is not primary else str(data.get("name")))
+        elif kind == "fatal":
+            raise CkptlintError(str(data.get("message")))
+        elif kind == "saved":
+            usable = [w for w in workers if w.popen.poll() is None and not w.finished]
+            worker = usable[next_worker % len(usable)] if usable else None
+            next_worker += 1
+            first_job_at = first_job_at or time.perf_counter()
+            outcome.job_methods[data["job"]] = data["method"]
+            try:
+                if worker is None:
+                    raise BrokenPipeError
+                process.send_job(worker, data["job"])
+                assigned[data["job"]] = worker
+            except (BrokenPipeError, OSError):
+                why = "; ".join(outcome.deaths) or "it ended before this job"
+                outcome.results[data["method"]] = _failure("restore (fresh process)",
+                                                           f"no fresh process left to run it ({why})")
+        elif kind == "result":
+            method = outcome.job_methods.get(data["job"], "")
+            with open(data["job"], encoding="utf-8") as fh:
+                result_path = json.load(fh)["result"]
+            outcome.results[method] = load_result(result_path) or _failure("restore (fresh process)", "no result")
+            assigned.pop(data["job"], None)
+        elif kind == "done" and child is primary:
+            done_primary = True
+            for worker in workers:
+                process.close_jobs(worker)
+        elif kind == "timeout":
+            message = f"timed out after {opts.timeout:g} s (--timeout); stopped"
+            _stop(child, primary, workers, assigned, outcome, data.get("phase"), message)
+            if child is primary:
+                outcome.primary_error = _failure(str(data.get("phase")), message)["error"]
+        elif kind == "exited":
+            if child is primary and not done_primary and outcome.primary_error is None:
+                phase = child.phase or (child.history[-1] if child.history else "start-up")
+                outcome.primary_error = _failure(phase, _died(child, "the training process"))["error"]
+                outcome.logs[child.name] = child.output_tail()
+                for worker in workers:
+                    process.close_jobs(worker)
+            elif child is not primary:
+                if child.popen.returncode not in (0, None) and not any(o is child for o in assigned.values()):
+                    outcome.deaths.append(_died(child, child.name))
+                for job, owner in list(assigned.items()):
+                    if owner is child:
+                        phase = child.phase or (child.history[-1] if child.history else "restore (fresh process)")
+                        outcome.results[outcome.job_methods[job]] = _failure(phase, _died(child, "the fresh process"))
+                        outcome.logs[child.name] = child.output_tail()
+                        del assigned[job]
+    if first_job_at is not None:
+        outcome.timings["run B part 2 (fresh process)"] = time.perf_counter() - first_job_at
+    return outcome
+
+
+def _stop(child: Any, primary: Any, workers: list[Any], assigned: dict[str, Any], outcome: _Outcome,
+          phase: Optional[str], message: str) -> None:
+    from ckptlint.harness import process
+
+    process.terminate([child])
+    if child is primary:
+        for worker in workers:
+            process.close_jobs(worker)
+        return
+    for job, owner in list(assigned.items()):
+        if owner is child:
+            outcome.results[outcome.job_methods[job]] = _failure(str(phase), message)
+            del assigned[job]
+
+
+def _died(child: Any, what: str) -> str:
+    how = child.exit_description()
+    hint = ""
+    code = child.popen.returncode
+    if code is not None and code > 0:
+        hint = " (the code called os._exit() or sys.exit() outside a phase ckptlint could catch?)"
+    elif code is not None and code < 0:
+        hint = " (out of memory, or a crash in native code?)"
+    last = [line for line in child.output_tail(40).splitlines()
+            if line.strip() and not line.startswith(("I0000", "W0000", "E0000", "WARNING: All log"))][-1:]
+    said = f"; its last output: {last[0].strip()[:300]}" if last else ""
+    return f"{what} {how} without a result{hint}{said}"
+
+
+def _failure(phase: str, message: str) -> dict[str, Any]:
+    return {"error": {"phase": phase, "message": message, "where": None, "traceback": None}}
+
+
+def _reports(ref: TargetRef, opts: VerifyOptions, out: Any, outcome: _Outcome) -> Union[Report, MatrixReport]:
+    from ckptlint.harness.assemble import control_of, method_report
+
+    summary: Optional[dict[str, Any]] = None
+    if os.path.exists(out.summary):
+        with open(out.summary, encoding="utf-8") as fh:
+            summary = json.load(fh)
+    if summary is None:
+        error = outcome.primary_error or _failure("start-up", "the training process ended without a result")["error"]
+        methods = [opts.method] if opts.method not in (None, "all") else ["checkpoint"]
+        reports = {m: _report(ref, opts, m, error=error) for m in methods}
+        return _wrap(reports, opts, ref, methods[0], outcome.timings, {})
+    timings = {**summary.get("timings", {}), **outcome.timings}
+    control = control_of(summary)
     reports: dict[str, Report] = {}
-    unavailable: dict[str, str] = {}
-    pending: list[_Pending] = []
-    for method_name in methods:
-        method = METHODS[method_name]
-        say(f"run B ({method_name}): {n} steps, then save")
-        setup = session.fresh()
-        reason = method.unavailable(setup)
-        if reason is not None:
-            if opts.method != "all":
-                raise CkptlintError(f"--method {method_name} does not apply: {reason}")
-            unavailable[method_name] = reason
+    for method in summary["methods"]:
+        if method in summary["unavailable"]:
             continue
-        directory = os.path.join(workdir, method_name)
-        os.makedirs(os.path.join(directory, "checkpoint"), exist_ok=True)
-        try:
-            log_b1 = run_steps(setup, 0, n, record_weights=True)
-            saved = guarded("inventory", take_snapshot, setup, data_position)
-            saved.save(os.path.join(directory, "saved"))
-            guarded("save", method.save, setup, os.path.join(directory, "checkpoint"))
-        except PhaseError as exc:
-            reports[method_name] = report_for(method_name, error={"phase": exc.phase, "message": exc.message})
-            continue
-        diffs = [float(np.max(np.abs(v - a), initial=0.0)) if v.shape == a.shape else float("inf")
-                 for v, a in zip(log_b1.weight_vectors, log_a.weight_vectors)]
-        job = {"target": ref.to_dict(), "method": method_name, "steps": n, "strategy": opts.strategy,
-               "seed": opts.seed, "data_position": data_position, "a_weights": a_weights,
-               "checkpoint_dir": os.path.join(directory, "checkpoint"), "saved": os.path.join(directory, "saved"),
-               "out": directory, "result": os.path.join(directory, "result.json")}
-        job_path = os.path.join(directory, "job.json")
-        with open(job_path, "w", encoding="utf-8") as fh:
-            json.dump(job, fh)
-        pending.append(_Pending(method_name, directory, job_path, log_b1.losses, diffs))
-    del setup
-    timings["run B part 1 (train+save)"] = time.perf_counter() - t0
+        report = _report(ref, opts, method)
+        report.control = control
+        report.random_ops = summary.get("random_ops", [])
+        if method in summary["errors"]:
+            report.error = summary["errors"][method]
+        else:
+            result = outcome.results.get(method)
+            if result is None:
+                error = outcome.primary_error or _failure("restore (fresh process)", "no result")["error"]
+                result = {"error": error}
+            report = method_report(report, method, out, summary, result, opts.atol, opts.rtol)
+            worker_timings = result.get("timings", {})
+            report.timings = {**timings, **{f"worker {k}": v for k, v in worker_timings.items()}}
+        if not report.timings:
+            report.timings = dict(timings)
+        reports[method] = report
+    return _wrap(reports, opts, ref, summary["default"], timings, summary["unavailable"])
 
-    # Run B part 2: fresh processes, in parallel
-    t0 = time.perf_counter()
-    if pending:
-        say(f"run B: restore in {len(pending)} fresh process(es) and train {n} more steps")
-    workers = max(1, min(opts.jobs, len(pending) or 1))
-    groups = [pending[i::workers] for i in range(workers)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda g: _spawn([p.job_path for p in g], opts.worker_timeout), groups))
-    by_method = {p.method: r for group, rs in zip(groups, outcomes) for p, r in zip(group, rs)}
-    results = [by_method[p.method] for p in pending]
-    timings["run B part 2 (fresh process)"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    for p, result in zip(pending, results):
-        reports[p.method] = _assemble(report_for(p.method), p, result, final_a, log_a.losses, opts, control, fresh)
-    timings["compare"] = time.perf_counter() - t0
-    for method_name, report in reports.items():
-        worker = next((r for p, r in zip(pending, results) if p.method == method_name), {})
-        report.timings = {**timings, **{f"worker {k}": v for k, v in worker.get("timings", {}).items()}}
-    ordered = {m: reports[m] for m in methods if m in reports}
-    return _wrap(ordered, opts, ref, default, timings, unavailable)
+def _report(ref: TargetRef, opts: VerifyOptions, method: str, **fields: Any) -> Report:
+    return Report(target=ref.describe(), method=method, steps=opts.steps, strategy=opts.strategy,
+                  allow_rng=opts.allow_rng, **fields)
 
 
 def _wrap(reports: dict[str, Report], opts: VerifyOptions, ref: TargetRef, default: str, timings: dict[str, float],
@@ -198,75 +289,3 @@ def _wrap(reports: dict[str, Report], opts: VerifyOptions, ref: TargetRef, defau
         return next(iter(reports.values()))
     return MatrixReport(target=ref.describe(), steps=opts.steps, strategy=opts.strategy, reports=reports,
                         unavailable=unavailable or {}, default=default, timings=timings)
-
-
-def _run_elsewhere(ref: TargetRef, opts: VerifyOptions, workdir: str) -> Union[Report, MatrixReport]:
-    """Run the whole verification in a fresh interpreter (where logical devices can still be set up)."""
-    from dataclasses import asdict
-
-    request = os.path.join(workdir, "verify-request.json")
-    with open(request, "w", encoding="utf-8") as fh:
-        json.dump({"target": ref.to_dict(), "options": {**asdict(opts), "workdir": os.path.join(workdir, "run")},
-                   "result": os.path.join(workdir, "verify-result.json")}, fh)
-    outcome = _spawn([request], opts.worker_timeout, module="ckptlint.harness.delegate")[0]
-    if "ckptlint_error" in outcome:
-        raise CkptlintError(outcome["ckptlint_error"])
-    if "error" in outcome and "schema" not in outcome:
-        raise CkptlintError(f"verification process failed: {outcome['error']['message']}")
-    if outcome["schema"] == MatrixReport.SCHEMA:
-        return MatrixReport.from_dict(outcome)
-    return Report.from_dict(outcome)
-
-
-def _spawn(job_paths: list[str], timeout: float, module: str = "ckptlint.harness.worker") -> list[dict[str, Any]]:
-    """Run jobs in one fresh interpreter that sees the same import path as this one."""
-    if not job_paths:
-        return []
-    env = dict(os.environ)
-    paths = [p or os.getcwd() for p in sys.path] + [env.get("PYTHONPATH", "")]
-    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    result_paths = []
-    for job_path in job_paths:
-        with open(job_path, encoding="utf-8") as fh:
-            result_paths.append(json.load(fh)["result"])
-    crash = None
-    try:
-        proc = subprocess.run([sys.executable, "-m", module, *job_paths], env=env,
-                              capture_output=True, text=True, timeout=timeout * len(job_paths))
-        if proc.returncode != 0:
-            tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-1:] or ["no output"]
-            crash = f"worker exited with code {proc.returncode}: {tail[0]}"
-    except subprocess.TimeoutExpired:
-        crash = f"timed out after {timeout * len(job_paths):.0f}s"
-    results = []
-    for path in result_paths:
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as fh:
-                results.append(json.load(fh))
-        else:
-            results.append({"error": {"phase": "restore (fresh process)", "message": crash or "no result"}})
-    return results
-
-
-def _assemble(report: Report, pending: _Pending, result: dict[str, Any], final_a: Any,
-              losses_a: list[list[float]], opts: VerifyOptions, control: Any, fresh: Any) -> Report:
-    from ckptlint.harness.compare import compare_runs, diff_restore
-    from ckptlint.harness.methods import METHODS
-    from ckptlint.harness.snapshot import Snapshot
-
-    if result.get("error"):
-        report.error = result["error"]
-        return report
-    saved = Snapshot.load(os.path.join(pending.directory, "saved"))
-    initial = Snapshot.load(os.path.join(pending.directory, "initial"))
-    if fresh is not None:
-        initial = initial.filled_from(fresh)
-    restored = Snapshot.load(os.path.join(pending.directory, "restored"))
-    final_b = Snapshot.load(os.path.join(pending.directory, "final"))
-    report.components = diff_restore(saved, initial, restored, METHODS[pending.method].holds_kind,
-                                     result.get("restore_errors", {}))
-    report.equivalence = compare_runs(final_a, final_b, losses_a, pending.losses_b1 + result["losses"],
-                                      pending.weight_diffs_b1 + result["weight_diffs"], opts.atol, opts.rtol)
-    report.control = control
-    return report

@@ -1,13 +1,14 @@
-"""Build fresh Setups from the user's factory inside one process (parent or worker)."""
+"""Build fresh Setups from the user's factory inside one process (the training process or a worker)."""
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
+from ckptlint.errors import CkptlintError
 from ckptlint.harness.contract import Setup
 from ckptlint.harness.target import TargetRef, call_factory, load_factory
 from ckptlint.harness.tfenv import DEFAULT_SEED, enable_determinism, fresh_start, make_strategy
-from ckptlint.harness.training import check_trainable, guarded
+from ckptlint.harness.training import check_trainable
 
 
 class Session:
@@ -25,25 +26,37 @@ class Session:
         """A brand-new Setup, built from identical seeds and a cleared Keras session."""
         fresh_start(self.seed)
         setup = call_factory(self.factory, self.ref, self.strategy)
+        problems = setup.problems()
+        if problems:
+            raise CkptlintError(f"factory {self.ref.describe()}: {problems[0]}")
         check_trainable(setup)
+        if self.strategy_name is not None:
+            check_strategy(setup, self.factory, self.strategy, self.ref, self.strategy_name)
         return setup
 
-    def build_optimizers(self, setup: Setup, built_over: dict[str, Optional[list[int]]]) -> None:
-        """Build optimizers that are still unbuilt after restore, over the variables they were trained on.
 
-        Keras 3 creates slots lazily and TF defers their restoration until then, so slots are only
-        comparable once built. Building AFTER the user's restore is what the first resumed train step does
-        anyway; building BEFORE would change the code path under test (e.g. it makes `load_weights`
-        restore an optimizer that a real resume would silently skip).
-        """
-        from ckptlint.harness.snapshot import model_variables
+def check_strategy(setup: Setup, factory: Any, strategy: Any, ref: TargetRef, name: str) -> None:
+    """Under --strategy, the model must have been created in the strategy's scope; otherwise TF fails
+    later with the cryptic "Mixing different tf.distribute.Strategy objects"."""
+    import inspect
 
-        variables = model_variables(setup.model)
-        for name, positions in built_over.items():
-            opt = setup.optimizers.get(name)
-            if opt is None or positions is None or getattr(opt, "built", True):
-                continue
-            if any(p >= len(variables) for p in positions):
-                continue  # the restored model has fewer variables: reported as missing slots
-            with self.strategy.scope():
-                guarded("optimizer build", opt.build, [variables[p] for p in positions])
+    from ckptlint.harness.snapshot import model_variables
+
+    try:
+        takes_strategy = "strategy" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        takes_strategy = True
+    contract = (f"with --strategy {name} the factory must take a `strategy` argument and create the model "
+                "and its optimizers inside `with strategy.scope():`")
+    if not takes_strategy:
+        raise CkptlintError(f"factory {ref.describe()} does not take `strategy`: {contract}")
+    variables = model_variables(setup.model)
+    outside = [v for v in variables if _strategy_of(v) is not strategy]
+    if variables and outside:
+        raise CkptlintError(f"factory {ref.describe()}: {len(outside)} model variable(s) were created outside "
+                            f"the strategy's scope; {contract}")
+
+
+def _strategy_of(variable: Any) -> Any:
+    value = getattr(variable, "value", variable)  # a Keras 3 variable wraps the tf.Variable
+    return getattr(value, "_distribute_strategy", None)

@@ -6,8 +6,12 @@ Component names (stable; rule tests and the JSON report use them):
   "optimizer iterations[<name>]"  the optimizer's step count
   "learning rate[<name>]"         the learning rate the optimizer will use at its next step
   "state[<key>]"                  each entry of Setup.state (step counters, RNG state, metrics, iterators)
+  "rng"                           random-number state the setup draws from without declaring it: Keras seed
+                                  generators of the layers, tf.random Generators in the train step's reach,
+                                  TensorFlow's global generator, NumPy's and Python's global state (rng.py)
   "data position"                 only when Setup.batch is None: the next batch of every tf.data iterator in
-                                  Setup.state (or not observable when there is none)
+                                  Setup.state or found in the train step's reach (discover.py), or not
+                                  observable when there is none
 
 Variables are matched across processes by position inside their component (as TF object checkpoints and
 Keras optimizers themselves do), each shown with its current path. A tf.data iterator's "value" is the next
@@ -49,11 +53,12 @@ def state_name(key: str) -> str:
 
 @dataclass
 class Snapshot:
-    """component -> ordered {variable key -> value}, plus what each component is and how optimizers were built."""
+    """component -> ordered {variable key -> value}, plus what each component is."""
 
     values: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
-    # optimizer name -> positions (in the model's variable list) of the variables it was built over
+    # kept for readers built on the earlier layout (the black-box mode passes it on); the factory mode no
+    # longer builds optimizers itself, so it leaves this empty
     built_over: dict[str, Optional[list[int]]] = field(default_factory=dict)
 
     def save(self, path: str) -> None:
@@ -63,17 +68,13 @@ class Snapshot:
                 arrays[f"a{len(index)}"] = value
                 index.append([component, key])
         np.savez(path + ".npz", **arrays)
-        meta = {"index": index, "kinds": self.kinds, "built_over": self.built_over,
-                "components": list(self.values)}
+        meta = {"index": index, "kinds": self.kinds, "built_over": self.built_over, "components": list(self.values)}
         with open(path + ".json", "w", encoding="utf-8") as fh:
             json.dump(meta, fh)
 
     def filled_from(self, reference: "Snapshot") -> "Snapshot":
-        """This snapshot, with positions it lacks taken from `reference`.
-
-        An unbuilt optimizer has no slots before restore; their fresh values come from a reference setup
-        whose optimizers were built without training (fresh setups are bit-identical).
-        """
+        """This snapshot, with positions it lacks taken from `reference` (another fresh setup: fresh setups
+        are bit-identical, which the freshness check makes sure of)."""
         values = {c: dict(entries) for c, entries in self.values.items()}
         for component, ref_entries in reference.values.items():
             mine = values.setdefault(component, {})
@@ -86,7 +87,8 @@ class Snapshot:
     def load(cls, path: str) -> "Snapshot":
         with open(path + ".json", encoding="utf-8") as fh:
             meta = json.load(fh)
-        snap = cls(values={c: {} for c in meta["components"]}, kinds=meta["kinds"], built_over=meta["built_over"])
+        snap = cls(values={c: {} for c in meta["components"]}, kinds=meta["kinds"],
+                   built_over=meta.get("built_over", {}))
         with np.load(path + ".npz", allow_pickle=False) as data:
             for i, (component, key) in enumerate(meta["index"]):
                 snap.values[component][key] = data[f"a{i}"]
@@ -109,7 +111,7 @@ def model_variables(model: Any) -> list[Any]:
     def walk(obj: Any) -> None:
         if isinstance(obj, (keras.Variable, tf.Variable)):
             add(obj)
-        elif isinstance(obj, keras.layers.Layer):
+        elif isinstance(obj, keras.layers.Layer) or _is_tf_keras_layer(obj):
             for v in obj.weights:
                 add(v)
         elif isinstance(obj, dict):
@@ -129,60 +131,76 @@ def model_variables(model: Any) -> list[Any]:
     return found
 
 
+def _is_tf_keras_layer(obj: Any) -> bool:
+    """A tf_keras (Keras 2) layer or model: its `weights` are the model's; walking its object graph would
+    also reach the optimizer it tracks."""
+    return type(obj).__module__.startswith("tf_keras.") or any(
+        c.__module__.startswith("tf_keras.") for c in type(obj).__mro__)
+
+
 def weights_vector(setup: Setup) -> np.ndarray:
     """All model variables flattened into one float64 vector (for the per-step weight-difference curve)."""
     parts = [np.asarray(_read(v), dtype=np.float64).ravel() for v in model_variables(setup.model)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def take_snapshot(setup: Setup, data_position: bool) -> Snapshot:
-    """Read every component's current values (host copies; nothing in TF is changed)."""
-    snap = Snapshot()
-    model_vars = model_variables(setup.model)
-    snap.values[MODEL] = _keyed(model_vars)
-    snap.kinds[MODEL] = "model"
-    positions = {id(v): i for i, v in enumerate(model_vars)}
-    for name, opt in setup.optimizers.items():
-        _optimizer_components(snap, name, opt, positions)
-    iterators: dict[str, np.ndarray] = {}
-    for key, obj in setup.state.items():
-        try:
-            kind, entries = _state_entries(obj)
-        except TypeError as exc:
-            raise TypeError(f"Setup.state[{key!r}]: {exc}") from None
-        snap.values[state_name(key)] = entries
-        snap.kinds[state_name(key)] = f"state:{kind}"
-        if kind == "iterator":
-            iterators.update({f"{key}/{k}": v for k, v in entries.items()})
-    if data_position:
-        snap.values[DATA] = iterators
-        snap.kinds[DATA] = "data" if iterators else "data:unobservable"
+def take_snapshot(setup: Setup, data_position: bool, *, rng: bool = True) -> Snapshot:
+    """Read every component's current values (host copies; nothing in TF is changed).
+
+    Works inside a `tf.function` trace too (the first-update probe runs there): values are read eagerly.
+    """
+    import tensorflow as tf
+
+    from ckptlint.harness.discover import discover_cached
+
+    with tf.init_scope():
+        snap = Snapshot()
+        model_vars = model_variables(setup.model)
+        snap.values[MODEL] = _keyed(model_vars)
+        snap.kinds[MODEL] = "model"
+        for name, opt in setup.optimizers.items():
+            optimizer_components(snap, name, opt)
+        iterators: dict[str, np.ndarray] = {}
+        for key, obj in setup.state.items():
+            try:
+                kind, entries = _state_entries(obj)
+            except TypeError as exc:
+                raise TypeError(f"Setup.state[{key!r}]: {exc}") from None
+            snap.values[state_name(key)] = entries
+            snap.kinds[state_name(key)] = f"state:{kind}"
+            if kind == "iterator":
+                iterators.update({f"{key}/{k}": v for k, v in entries.items()})
+        if rng:
+            from ckptlint.harness.rng import RNG, read_rng
+
+            snap.values[RNG] = read_rng(setup)
+            snap.kinds[RNG] = "rng"
+        if data_position:
+            for path, iterator in discover_cached(setup).iterators.items():
+                try:
+                    iterators[f"{path}/next batch"] = peek_iterator(iterator)
+                except (TypeError, ValueError, tf.errors.OpError):
+                    continue
+            snap.values[DATA] = iterators
+            snap.kinds[DATA] = "data" if iterators else "data:unobservable"
     return snap
 
 
-def _optimizer_components(snap: Snapshot, name: str, opt: Any, positions: dict[int, int]) -> None:
-    iterations = getattr(opt, "iterations", None)
-    lr_var = getattr(opt, "_learning_rate", None)
-    slots = [
-        v for v in getattr(opt, "variables", [])
-        if v is not iterations and v is not lr_var
-    ]
-    snap.values[slots_name(name)] = _keyed(slots)
+def optimizer_components(snap: Snapshot, name: str, opt: Any) -> None:
+    """Slots, step count and next learning rate of one optimizer (any family: see optimizers.py)."""
+    from ckptlint.harness import optimizers
+
+    snap.values[slots_name(name)] = _keyed(optimizers.slot_variables(opt))
     snap.kinds[slots_name(name)] = "slots"
+    iterations = optimizers.iterations_variable(opt)
     snap.values[iterations_name(name)] = {"iterations": _read(iterations)} if iterations is not None else {}
     snap.kinds[iterations_name(name)] = "iterations"
     try:
-        lr = np.asarray(_read(opt.learning_rate), dtype=np.float64)
+        lr = np.asarray(_read(optimizers.next_learning_rate(opt)), dtype=np.float64)
         snap.values[lr_name(name)] = {"learning_rate": lr}
     except Exception:  # an optimizer without a readable learning rate: nothing to compare
         snap.values[lr_name(name)] = {}
     snap.kinds[lr_name(name)] = "lr"
-    built = getattr(opt, "built", False)
-    tracked = getattr(opt, "_trainable_variables", None)
-    if built and tracked is not None and all(id(v) in positions for v in tracked):
-        snap.built_over[name] = [positions[id(v)] for v in tracked]
-    else:
-        snap.built_over[name] = None
 
 
 def _state_entries(obj: Any) -> tuple[str, dict[str, np.ndarray]]:
@@ -233,6 +251,11 @@ def peek_iterator(iterator: Any) -> np.ndarray:
             arr = np.frombuffer(b"".join(np.asarray(arr).ravel().astype(bytes)), dtype=np.uint8)
         parts.append(arr.astype(np.float64).ravel())
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def keyed(variables: list[Any]) -> dict[str, np.ndarray]:
+    """Variables as an ordered {"000 path": value} dict: the position makes duplicate paths distinct."""
+    return _keyed(variables)
 
 
 def _keyed(variables: list[Any]) -> dict[str, np.ndarray]:

@@ -29,7 +29,12 @@ class TargetRef:
     module: Optional[str] = None
 
     def describe(self) -> str:
-        return f"{self.path or self.module}:{self.attr}"
+        """As the user would type it: a file under the working directory by its relative path."""
+        where = self.module or self.path or ""
+        if self.path and not self.module:
+            relative = os.path.relpath(self.path)
+            where = relative if not relative.startswith("..") else self.path
+        return f"{where}:{self.attr}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,7 +129,9 @@ def _import_file(path: str, label: str) -> ModuleType:
         sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise CkptlintError(f"{label}: importing {os.path.basename(path)} raised {one_line(exc)}") from None
+        from ckptlint.harness.userfault import describe
+
+        raise CkptlintError(f"{label}: importing {os.path.basename(path)} raised {describe(exc).one_line()}") from None
     return module
 
 
@@ -151,7 +158,9 @@ def call_factory(factory: Callable[..., Any], ref: TargetRef, strategy: Any) -> 
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        raise CkptlintError(f"factory {ref.describe()} raised {one_line(exc)}") from None
+        from ckptlint.harness.userfault import describe
+
+        raise CkptlintError(f"factory {ref.describe()} raised {describe(exc).one_line()}") from None
     if not isinstance(result, Setup):
         raise CkptlintError(
             f"factory {ref.describe()} returned {type(result).__name__}, expected ckptlint.harness.Setup"

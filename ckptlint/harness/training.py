@@ -13,18 +13,26 @@ import numpy as np
 
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.contract import Setup
-from ckptlint.harness.target import one_line
+from ckptlint.harness.userfault import UserFault, describe
 
 T = TypeVar("T")
 
 
 class PhaseError(Exception):
-    """User code failed during a phase; carries the phase name and a one-line message."""
+    """User code failed during a phase; carries the phase name, a one-line message naming the user's file
+    and line, and the user's traceback (shown by `verify --verbose`)."""
 
-    def __init__(self, phase: str, message: str) -> None:
+    def __init__(self, phase: str, message: str, fault: Optional[UserFault] = None) -> None:
         super().__init__(f"{phase}: {message}")
         self.phase = phase
         self.message = message
+        self.fault = fault
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's `error` object."""
+        return {"phase": self.phase, "message": self.message,
+                "where": self.fault.where if self.fault else None,
+                "traceback": self.fault.traceback if self.fault else None}
 
 
 def guarded(phase: str, fn: Callable[..., T], *args: Any) -> T:
@@ -36,7 +44,8 @@ def guarded(phase: str, fn: Callable[..., T], *args: Any) -> T:
     except PhaseError:
         raise
     except BaseException as exc:
-        raise PhaseError(phase, one_line(exc)) from exc
+        fault = describe(exc)
+        raise PhaseError(phase, fault.one_line(), fault) from exc
 
 
 @dataclass
@@ -48,7 +57,11 @@ class StepLog:
 
 
 def check_trainable(setup: Setup) -> None:
-    """A Setup must say how to train: its own train_step, or a compiled model plus batch()."""
+    """A Setup must say how to train: its own train_step, a compiled model plus batch(), or fit()."""
+    if setup.fit is not None:
+        if getattr(setup.model, "optimizer", None) is None:
+            raise CkptlintError("Setup.fit needs a compiled model (model.compile(optimizer=..., loss=...))")
+        return
     if setup.train_step is None:
         if setup.batch is None:
             raise CkptlintError("the Setup has neither train_step nor batch: nothing to train on")

@@ -3,8 +3,12 @@
 `read_artifact(path)` reads TF object checkpoints (a prefix such as `ckpt-3`, or a directory whose
 `checkpoint` state file names the latest), SavedModel directories (`variables/variables` only),
 `.keras` archives, Keras 3 `.weights.h5` and legacy `.h5` files. It never executes code from the
-artifact: no `load_model`, no unpickling, no Lambda layers; config JSON is parsed as JSON only and TF's
-checkpoint reader only reads tensors. `diff_artifacts(a, b, atol, rtol)` compares two of them.
+artifact: no `load_model`, no unpickling, no Lambda layers; config JSON is parsed as JSON only, HDF5 is
+read with h5py, and TF checkpoints are parsed by `tf_bundle` (TensorFlow is never imported).
+`diff_artifacts(a, b, atol, rtol)` compares two of them.
+
+Artifacts are untrusted: every size they declare is checked before anything is allocated or inflated
+(`limits.py`), tensor values are read in bounded chunks, and bad input is a CkptlintError (one line).
 
 Component names (`Variable.component`, `Inventory.components_present()`, `--require`):
 
@@ -19,7 +23,7 @@ Component names (`Variable.component`, `Inventory.components_present()`, `--requ
 - ``data iterator``  ``tf.data`` iterator state (a variant tensor: listed, never compared)
 - ``other``          anything else (e.g. a float variable saved directly on the checkpoint)
 
-Importing this package does not import TensorFlow or h5py; only reading an artifact does.
+Importing this package does not import numpy or h5py; only reading an artifact does.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ leftovers with the same shapes; otherwise it is reported as only-in-A / only-in-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ckptlint.inspect.inventory import COMPONENTS, Inventory, Variable
+from ckptlint.inspect.limits import DEFAULT_LIMITS
 
 EQUAL, CHANGED, ONLY_A, ONLY_B, NOT_COMPARED = "equal", "changed", "only in A", "only in B", "not compared"
 
@@ -79,7 +81,32 @@ class DiffResult:
         }
 
 
-def compare_values(va: Variable, vb: Variable, atol: float, rtol: float) -> VariableDiff:
+def _paired(left: Iterator[Any], right: Iterator[Any]) -> Iterator[tuple[Any, Any]]:
+    """Equal-length pieces of two flat element streams whose chunk sizes differ (an HDF5 row block
+    against a byte range of a TF shard); each side holds at most one chunk plus a remainder."""
+    import numpy as np
+
+    a_buf = b_buf = None
+    a_done = b_done = False
+    while True:
+        if not a_done and (a_buf is None or len(a_buf) == 0):
+            a_buf = next(left, None)
+            a_done = a_buf is None
+        if not b_done and (b_buf is None or len(b_buf) == 0):
+            b_buf = next(right, None)
+            b_done = b_buf is None
+        if a_done or b_done:
+            if (a_buf is not None and len(a_buf)) or (b_buf is not None and len(b_buf)):
+                raise ValueError("the two tensors hold different numbers of elements")
+            return
+        n = min(len(a_buf), len(b_buf))
+        yield np.asarray(a_buf[:n]), np.asarray(b_buf[:n])
+        a_buf, b_buf = a_buf[n:], b_buf[n:]
+
+
+def compare_values(va: Variable, vb: Variable, atol: float, rtol: float,
+                   chunk_bytes: int = DEFAULT_LIMITS.chunk_bytes) -> VariableDiff:
+    """Compare two tensors chunk by chunk: memory stays bounded whatever their size."""
     import numpy as np
 
     entry = VariableDiff(CHANGED, va.component, va.path, vb.path, va.shape, vb.shape, va.dtype, vb.dtype)
@@ -89,21 +116,32 @@ def compare_values(va: Variable, vb: Variable, atol: float, rtol: float) -> Vari
     if va.shape != vb.shape:
         entry.note = f"shape {list(va.shape)} vs {list(vb.shape)}"
         return entry
-    a, b = np.asarray(va.values()), np.asarray(vb.values())
-    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
-        entry.status = EQUAL if a.shape == b.shape and bool(np.all(a == b)) else CHANGED
-        return entry
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    delta = np.abs(a64 - b64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(delta == 0, 0.0, delta / np.abs(b64))
-    entry.max_abs = float(delta.max()) if delta.size else 0.0
-    entry.max_rel = float(rel.max()) if rel.size else 0.0
-    nan_mismatch = bool(np.any(np.isnan(a64) != np.isnan(b64)))
-    within = bool(np.all((delta <= atol + rtol * np.abs(b64)) | (np.isnan(a64) & np.isnan(b64))))
-    entry.status = EQUAL if within and not nan_mismatch else CHANGED
-    if va.dtype != vb.dtype:
-        entry.note = f"dtype {va.dtype} vs {vb.dtype}"
+    equal, max_abs, max_rel, numeric, nan_one_side = True, 0.0, 0.0, True, False
+    with np.errstate(all="ignore"):
+        for a, b in _paired(va.chunks(chunk_bytes), vb.chunks(chunk_bytes)):
+            if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+                numeric = False
+                equal = equal and a.shape == b.shape and bool(np.all(a == b))
+                continue
+            if not a.size:
+                continue
+            a64, b64 = a.astype(np.float64), b.astype(np.float64)
+            a_nan, b_nan = np.isnan(a64), np.isnan(b64)
+            same = (a64 == b64) | (a_nan & b_nan)  # equal infinities are equal, not inf - inf = NaN apart
+            delta = np.where(same, 0.0, np.abs(a64 - b64))  # NaN where exactly one side is NaN
+            known = np.where(np.isnan(delta), 0.0, delta)
+            rel = np.where(known == 0, 0.0, known / np.abs(b64))
+            max_abs = max(max_abs, float(known.max()))
+            max_rel = max(max_rel, float(np.where(np.isnan(rel), np.inf, rel).max()))
+            nan_one_side = nan_one_side or bool(np.any(a_nan != b_nan))
+            equal = equal and bool(np.all(same | (delta <= atol + rtol * np.abs(b64))))
+    entry.status = EQUAL if equal and not nan_one_side else CHANGED
+    if numeric:
+        entry.max_abs, entry.max_rel = max_abs, max_rel
+    notes = [f"dtype {va.dtype} vs {vb.dtype}"] if va.dtype != vb.dtype else []
+    if nan_one_side:
+        notes.append("NaN on one side only")
+    entry.note = "; ".join(notes)
     return entry
 
 

@@ -7,9 +7,11 @@ listing a large checkpoint must not load every tensor into memory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from collections.abc import Callable
+
+from ckptlint.inspect.limits import DEFAULT_LIMITS
 
 # Component names (documented in ckptlint/inspect/__init__.py). Kept here so every module agrees.
 MODEL = "model"
@@ -25,9 +27,15 @@ COMPONENTS: tuple[str, ...] = (MODEL, OPTIMIZER, ITERATIONS, STEP_COUNTERS, SAVE
 
 
 class ValueSource(Protocol):
-    """Something that can read one stored tensor by its storage key (an open file, a TF reader)."""
+    """Something that reads stored tensors by storage key (an open HDF5 file, a TF tensor bundle).
+
+    `read` returns a whole tensor and refuses large ones; `chunks` yields a tensor's elements in C
+    order a bounded number of bytes at a time, which is how anything but a scalar is compared.
+    """
 
     def read(self, key: str) -> Any: ...
+
+    def chunks(self, key: str, chunk_bytes: int) -> Iterator[Any]: ...
 
     def close(self) -> None: ...
 
@@ -51,17 +59,25 @@ class Variable:
     slot_for: str | None = None  # path of the model variable a slot belongs to (None: no match)
     order: int = 0  # position among the artifact's model variables (model order), for positional matching
     readable: bool = True  # False for tensors numpy cannot hold (tf.data iterator state is a variant)
-    _loader: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+    _source: ValueSource | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_slot(self) -> bool:
         return self.slot_kind is not None
 
     def values(self) -> Any:
-        """The tensor as a numpy array, read now (not cached: inventories of large models stay small)."""
-        if self._loader is None or not self.readable:
+        """The tensor as a numpy array, read now (not cached: inventories of large models stay small).
+
+        Tensors over `Limits.max_whole_read` are refused: read those with `chunks()`."""
+        if self._source is None or not self.readable:
             raise ValueError(f"{self.path}: values cannot be read ({self.dtype})")
-        return self._loader(self.key)
+        return self._source.read(self.key)
+
+    def chunks(self, chunk_bytes: int = DEFAULT_LIMITS.chunk_bytes) -> Iterator[Any]:
+        """The tensor's elements in C order as flat numpy arrays of at most about `chunk_bytes`."""
+        if self._source is None or not self.readable:
+            raise ValueError(f"{self.path}: values cannot be read ({self.dtype})")
+        return self._source.chunks(self.key, chunk_bytes)
 
 
 @dataclass
@@ -91,6 +107,7 @@ class Inventory:
     notes: list[str] = field(default_factory=list)
     declared_optimizer: str | None = None  # optimizer named in the model's compile config, if any
     _source: ValueSource | None = field(default=None, repr=False, compare=False)
+    _by_path: tuple[int, dict[str, Variable]] | None = field(default=None, repr=False, compare=False)
 
     def components_present(self) -> set[str]:
         """Names of the components with at least one variable; "optimizer" also when only `iterations`."""
@@ -103,7 +120,11 @@ class Inventory:
         return [v for v in self.variables if v.component == component]
 
     def by_path(self) -> dict[str, Variable]:
-        return {v.path: v for v in self.variables}
+        """Variables by canonical path, built once (rebuilt if variables are added): rendering looks up
+        every scalar, and a fresh dict per lookup made inspecting 8,000 variables quadratic."""
+        if self._by_path is None or self._by_path[0] != len(self.variables):
+            self._by_path = (len(self.variables), {v.path: v for v in self.variables})
+        return self._by_path[1]
 
     def close(self) -> None:
         if self._source is not None:

@@ -10,6 +10,7 @@ the optimizer's name when it is a known Keras optimizer.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 # optimizer name -> {slots per variable -> slot kinds in build order} (keras/src/optimizers/*.py build())
@@ -95,11 +96,12 @@ def layout(name: str | None, tensors: list[StoredTensor], model_shapes: list[tup
     lr_candidates = [start + 1, start] if start < len(tensors) and _is_float_scalar(tensors[start]) else [start]
     preferred = sorted(SLOT_KINDS.get(base_name(name), {}))
     ks = preferred + [k for k in (1, 2, 3, 4) if k not in preferred]
+    model_has_scalars = () in model_shapes
     for first in lr_candidates:
         rest = tensors[first:]
         # trailing scalars (Nadam's u_product) are not slots unless the model has scalar weights
         end = len(rest)
-        while end > 0 and rest[end - 1].shape == () and () not in model_shapes:
+        while end > 0 and rest[end - 1].shape == () and not model_has_scalars:
             end -= 1
         slot_shapes = [t.shape for t in rest[:end]]
         for k in ks:
@@ -119,7 +121,8 @@ def layout(name: str | None, tensors: list[StoredTensor], model_shapes: list[tup
     # No alignment with the model (it changed, or lost layers): a slot is attributed only to a model
     # variable whose shape no other model variable shares; the rest have no matching model variable.
     first = lr_candidates[0]
-    unique = {s: i for i, s in enumerate(model_shapes) if model_shapes.count(s) == 1}
+    counts = Counter(model_shapes)
+    unique = {s: i for i, s in enumerate(model_shapes) if counts[s] == 1}
     slots = {i: ("slot", unique.get(tensors[i].shape)) for i in range(first, len(tensors)) if tensors[i].shape != ()}
     extra = [i for i in range(first, len(tensors)) if i not in slots]
     return Layout(

@@ -7,13 +7,12 @@ only; nothing it names is imported or deserialized, so Lambda layers and custom 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect import keras_layout
-from ckptlint.inspect.h5source import H5Source, h5py_module, open_weights_member, read_zip
+from ckptlint.inspect.h5source import DatasetInfo, H5Source, check_declared_total, h5py_module
 from ckptlint.inspect.inventory import (
     ITERATIONS,
     MODEL,
@@ -24,13 +23,19 @@ from ckptlint.inspect.inventory import (
     OptimizerInfo,
     Variable,
 )
+from ckptlint.inspect.keras_zip import open_keras_archive
+from ckptlint.inspect.limits import DEFAULT_LIMITS, Limits
+from ckptlint.inspect.safe_io import first_line
 
-_VARS = re.compile(r"^(?P<owner>.*?)/?vars/(?P<index>\d+)$")
+_VARS = re.compile(r"^(?P<owner>.*?)/?vars/(?P<index>[0-9]+)$")
 
 
 def natural_key(text: str) -> list[Any]:
-    """`dense_2` before `dense_10`: h5py lists groups alphabetically, not in creation order."""
-    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", text)]
+    """`dense_2` before `dense_10`: h5py lists groups alphabetically, not in creation order.
+
+    Pieces alternate text / number, so two keys always compare like with like."""
+    parts = re.split(r"([0-9]+)", text)
+    return [int(part) if i % 2 else part for i, part in enumerate(parts)]
 
 
 def _snake(name: str) -> str:
@@ -41,16 +46,28 @@ def _snake(name: str) -> str:
     return name
 
 
+def _get(obj: Any, key: str) -> Any:
+    """obj[key] when obj is a dict: config.json is untrusted, any value may have any type."""
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
+_MAX_NESTING = 100  # Keras models nest a handful of levels; a crafted config can nest thousands
+
+
 def layer_order(config: Any, prefix: str = "") -> list[str]:
     """Weights-store group paths of the model's layers, in model order, from config.json (JSON only)."""
-    if not isinstance(config, dict):
-        return []
-    layers = (config.get("config") or {}).get("layers")
-    if not isinstance(layers, list):
-        return []
-    used: dict[str, int] = {}
     out: list[str] = []
-    for layer in layers:
+    # depth-first, in order, without recursion: (layers still to visit, their group prefix, depth)
+    stack: list[tuple[list[Any], dict[str, int], str, int]] = []
+    layers = _get(_get(config, "config"), "layers")
+    if isinstance(layers, list):
+        stack.append((list(reversed(layers)), {}, prefix, 0))
+    while stack:
+        pending, used, group, depth = stack[-1]
+        if not pending:
+            stack.pop()
+            continue
+        layer = pending.pop()
         if not isinstance(layer, dict) or layer.get("class_name") == "InputLayer":
             continue
         name = _snake(str(layer.get("class_name", "layer")))
@@ -59,40 +76,57 @@ def layer_order(config: Any, prefix: str = "") -> list[str]:
             name = f"{name}_{used[name]}"
         else:
             used[name] = 0
-        path = f"{prefix}layers/{name}"
+        path = f"{group}layers/{name}"
         out.append(path)
-        out.extend(layer_order(layer, prefix=path + "/"))
+        inner = _get(_get(layer, "config"), "layers")
+        if isinstance(inner, list) and depth + 1 < _MAX_NESTING:
+            stack.append((list(reversed(inner)), {}, path + "/", depth + 1))
     return out
 
 
 def declared_optimizer(config: Any) -> str | None:
     """The optimizer named in compile_config, as a lowercase name ("adam"), or None."""
-    if not isinstance(config, dict):
-        return None
-    compile_config = config.get("compile_config")
-    if not isinstance(compile_config, dict):
-        return None
-    opt = compile_config.get("optimizer")
+    opt = _get(_get(config, "compile_config"), "optimizer")
     if isinstance(opt, str):
-        return opt.lower()
+        return opt.lower()[:100]
     if isinstance(opt, dict):
-        return str(opt.get("class_name") or (opt.get("config") or {}).get("name") or "optimizer").lower()
+        name = opt.get("class_name") or _get(opt.get("config"), "name") or "optimizer"
+        return str(name).lower()[:100]
     return None
 
 
-def _datasets(source: H5Source) -> list[tuple[str, tuple[int, ...], str, dict[str, Any]]]:
+def _datasets(source: H5Source) -> list[tuple[DatasetInfo, str | None]]:
+    """Every dataset (each object once, however many hard links name it), checked, with the `name`
+    attribute of its group (Keras 3 stores an optimizer's name there)."""
     h5py = h5py_module()
-    found: list[tuple[str, tuple[int, ...], str, dict[str, Any]]] = []
+    found: list[tuple[str, Any]] = []
 
     def visit(name: str, obj: Any) -> None:
         if isinstance(obj, h5py.Dataset):
-            found.append((name, tuple(int(d) for d in obj.shape), str(obj.dtype), dict(obj.parent.attrs)))
+            found.append((name, obj))
 
     try:
         source.file.visititems(visit)
+        out = []
+        for name, obj in found:
+            info = source.describe(name, obj)
+            label = source.attribute(obj.parent, "name")
+            out.append((info, _text(label)))
+        return out
+    except CkptlintError:
+        raise
     except Exception as exc:
-        raise CkptlintError(f"{source.label}: damaged HDF5 file ({exc})") from None
-    return found
+        raise CkptlintError(f"{source.label}: damaged HDF5 file ({first_line(exc)})") from None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")[:200]
+    if hasattr(value, "shape") and getattr(value, "shape", ()) != ():
+        return None
+    return str(value)[:200] or None
 
 
 def _is_optimizer_group(owner: str, tensors: list[keras_layout.StoredTensor]) -> bool:
@@ -102,19 +136,23 @@ def _is_optimizer_group(owner: str, tensors: list[keras_layout.StoredTensor]) ->
     return tensors[0].shape == () and "int" in tensors[0].dtype
 
 
-def read_store(path: str, fmt: str, source: H5Source, config: Any = None) -> Inventory:
+def read_store(path: str, fmt: str, source: H5Source, config: Any = None,
+               limits: Limits = DEFAULT_LIMITS) -> Inventory:
     """Classify every dataset of a Keras 3 weights store (shared by .keras and .weights.h5)."""
     groups: dict[str, list[tuple[int, keras_layout.StoredTensor, str | None]]] = {}
     unexpected: list[str] = []
-    for name, shape, dtype, attrs in _datasets(source):
+    datasets = _datasets(source)
+    check_declared_total(source.label, [info for info, _ in datasets], source.stored_bytes, limits)
+    readable = {info.key: info.readable for info, _ in datasets}
+    for info, label in datasets:
+        name = info.key
         match = _VARS.match(name)
         if not match:
             unexpected.append(name)
             continue
         owner = match.group("owner")
-        label = attrs.get("name")
         groups.setdefault(owner, []).append(
-            (int(match.group("index")), keras_layout.StoredTensor(name, shape, dtype), str(label) if label else None)
+            (int(match.group("index")), keras_layout.StoredTensor(name, info.shape, info.dtype), label)
         )
     if not groups:
         found = f"; it holds {', '.join(unexpected[:3])}" if unexpected else ""
@@ -138,7 +176,7 @@ def read_store(path: str, fmt: str, source: H5Source, config: Any = None) -> Inv
             component = RNG if "seed_generator" in owner else MODEL
             if component == MODEL and t.shape == () and "int" in t.dtype:
                 component = STEP_COUNTERS
-            var = Variable(t.key, t.key, t.shape, t.dtype, component, _loader=source.read)
+            var = Variable(t.key, t.key, t.shape, t.dtype, component, readable=readable[t.key], _source=source)
             if component == MODEL:
                 var.order = len(model_vars)
                 model_vars.append(var)
@@ -152,7 +190,7 @@ def read_store(path: str, fmt: str, source: H5Source, config: Any = None) -> Inv
         info = OptimizerInfo(path=opt_path, name=name, n_trainable=lay.n_trainable)
         for index, t, _ in entries:
             var = Variable(f"{opt_path}/vars/{index}", t.key, t.shape, t.dtype, OPTIMIZER, optimizer=opt_path,
-                           order=opt_index * 1_000_000 + index, _loader=source.read)
+                           order=opt_index * 1_000_000 + index, readable=readable[t.key], _source=source)
             if index == lay.iterations:
                 var.path, var.component = f"{opt_path}/iterations", ITERATIONS
                 info.iterations_path = var.path
@@ -173,34 +211,20 @@ def read_store(path: str, fmt: str, source: H5Source, config: Any = None) -> Inv
     return inv
 
 
-def read_keras_archive(path: str) -> Inventory:
-    members = read_zip(path)
-    if "model.weights.h5" not in members:
-        names = members["__names__"].decode().split("\n")
-        raise CkptlintError(f"{path}: not a Keras 3 .keras archive (no model.weights.h5; members: "
-                            f"{', '.join(n for n in names if n)[:200] or 'none'})")
-    config = _json_member(path, members, "config.json")
-    metadata = _json_member(path, members, "metadata.json")
-    source = open_weights_member(path, members["model.weights.h5"])
+def read_keras_archive(path: str, limits: Limits = DEFAULT_LIMITS) -> Inventory:
+    archive, source = open_keras_archive(path, limits)
     try:
-        inv = read_store(path, "keras", source, config)
+        inv = read_store(path, "keras", source, archive.config, limits)
     except BaseException:
         source.close()
         raise
     inv.read_path = f"{path} (model.weights.h5)"
-    if isinstance(metadata, dict) and metadata.get("keras_version"):
-        inv.notes.append(f"saved by Keras {metadata['keras_version']}")
+    inv.notes.extend(archive.notes)
+    version = _get(archive.metadata, "keras_version")
+    if version:
+        inv.notes.append(f"saved by Keras {str(version)[:40]}")
     return inv
 
 
-def read_weights_h5(path: str, source: H5Source) -> Inventory:
-    return read_store(path, "weights-h5", source, None)
-
-
-def _json_member(path: str, members: dict[str, bytes], name: str) -> Any:
-    if name not in members:
-        return None
-    try:
-        return json.loads(members[name].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CkptlintError(f"{path}: {name} is not valid JSON ({exc})") from None
+def read_weights_h5(path: str, source: H5Source, limits: Limits = DEFAULT_LIMITS) -> Inventory:
+    return read_store(path, "weights-h5", source, None, limits)

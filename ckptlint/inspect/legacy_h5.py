@@ -9,90 +9,118 @@ The `model_config`/`training_config` attributes are parsed as JSON only.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ckptlint.errors import CkptlintError
-from ckptlint.inspect.h5source import H5Source, first_line
+from ckptlint.inspect.h5source import DatasetInfo, H5Source, check_declared_total, h5py_module
 from ckptlint.inspect.inventory import ITERATIONS, MODEL, OPTIMIZER, Inventory, OptimizerInfo, Variable
+from ckptlint.inspect.keras_zip import parse_json
+from ckptlint.inspect.limits import DEFAULT_LIMITS, Limits
+from ckptlint.inspect.safe_io import first_line
 
 
 def is_legacy(source: H5Source) -> bool:
-    f = source.file
-    return "model_weights" in f or "layer_names" in f.attrs
+    try:
+        return source.resolve("model_weights") is not None or "layer_names" in source.file.attrs
+    except CkptlintError:
+        raise
+    except Exception as exc:
+        raise CkptlintError(f"{source.label}: damaged HDF5 file ({first_line(exc)})") from None
 
 
-def _names(attrs: Any, key: str) -> list[str]:
-    raw = attrs.get(key, [])
-    return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in list(raw)]
+def _names(source: H5Source, obj: Any, key: str) -> list[str]:
+    raw = source.attribute(obj, key)
+    if raw is None:
+        return []
+    items = raw.reshape(-1).tolist() if hasattr(raw, "reshape") else [raw]
+    return [n.decode("utf-8", "backslashreplace") if isinstance(n, bytes) else str(n) for n in items]
 
 
-def _declared(source: H5Source) -> str | None:
-    raw = source.file.attrs.get("training_config")
+def _declared(source: H5Source, limits: Limits) -> str | None:
+    raw = source.attribute(source.file, "training_config", limits.max_json_bytes)
     if raw is None:
         return None
     try:
-        cfg = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-        opt = cfg.get("optimizer_config") or {}
-        return str(opt.get("class_name") or "").lower() or None
-    except (ValueError, AttributeError):
+        cfg = parse_json(raw if isinstance(raw, (bytes, str)) else str(raw), f"{source.label}: training_config")
+    except CkptlintError:
+        return None  # the optimizer's name is a nicety; a broken config must not hide the weights
+    opt = cfg.get("optimizer_config") if isinstance(cfg, dict) else None
+    name = opt.get("class_name") if isinstance(opt, dict) else None
+    if not name:
         return None
+    return str(name).lower()[:100]
 
 
-def _slot_kind(short: str, model_names: list[str]) -> tuple[str, str | None]:
-    """`sequential_dense_kernel_momentum` -> ("momentum", "sequential/dense/kernel")."""
-    best: str | None = None
-    for name in model_names:
-        flat = name.replace("/", "_")
-        if short.startswith(flat + "_") and (best is None or len(flat) > len(best.replace("/", "_"))):
-            best = name
-    if best is None:
-        return short.rsplit("_", 1)[-1], None
-    return short[len(best.replace("/", "_")) + 1 :], best
+def _slot_kind(short: str, by_flat_name: dict[str, str]) -> tuple[str, str | None]:
+    """`sequential_dense_kernel_momentum` -> ("momentum", "sequential/dense/kernel"): the longest model
+    variable name (with `/` as `_`) that the slot name extends, tried from the longest prefix down."""
+    cut = len(short)
+    while (cut := short.rfind("_", 0, cut)) > 0:
+        owner = by_flat_name.get(short[:cut])
+        if owner is not None:
+            return short[cut + 1 :], owner
+    return short.rsplit("_", 1)[-1], None
 
 
-def read_legacy_h5(path: str, source: H5Source) -> Inventory:
-    f = source.file
-    weights = f["model_weights"] if "model_weights" in f else f
+def _dataset(source: H5Source, group_path: str, name: str) -> DatasetInfo:
+    key = f"{group_path}/{name}".strip("/")
+    obj = source.resolve(key)
+    if obj is None:
+        raise CkptlintError(f"{source.label}: {key} is named in weight_names but missing")
+    return source.describe(key, obj)
+
+
+def read_legacy_h5(path: str, source: H5Source, limits: Limits = DEFAULT_LIMITS) -> Inventory:
+    h5py = h5py_module()
     variables: list[Variable] = []
     model_names: list[str] = []
+    infos: list[DatasetInfo] = []
     try:
-        for layer in _names(weights.attrs, "layer_names"):
-            group = weights[layer]
-            for wname in _names(group.attrs, "weight_names"):
-                ds = group[wname]
-                var = Variable(wname, f"{group.name}/{wname}".lstrip("/"), tuple(int(d) for d in ds.shape),
-                               str(ds.dtype), MODEL, order=len(model_names), _loader=source.read)
-                variables.append(var)
+        weights = source.resolve("model_weights") or source.file
+        if not isinstance(weights, h5py.Group):
+            raise CkptlintError(f"{path}: damaged legacy HDF5 model (model_weights is not a group)")
+        for layer in _names(source, weights, "layer_names"):
+            group = source.resolve(f"{weights.name}/{layer}")
+            if not isinstance(group, h5py.Group):
+                raise CkptlintError(f"{path}: damaged legacy HDF5 model (layer {layer!r} is missing)")
+            for wname in _names(source, group, "weight_names"):
+                info = _dataset(source, group.name, wname)
+                infos.append(info)
+                variables.append(Variable(wname, info.key, info.shape, info.dtype, MODEL, order=len(model_names),
+                                          readable=info.readable, _source=source))
                 model_names.append(wname)
         optimizers: list[OptimizerInfo] = []
-        if "optimizer_weights" in f:
-            group = f["optimizer_weights"]
-            names = _names(group.attrs, "weight_names")
+        group = source.resolve("optimizer_weights")
+        if isinstance(group, h5py.Group):
+            names = _names(source, group, "weight_names")
             opt_name = names[0].split("/", 1)[0] if names else None
-            info = OptimizerInfo(path="optimizer", name=opt_name)
+            opt = OptimizerInfo(path="optimizer", name=opt_name)
+            by_flat_name = {name.replace("/", "_"): name for name in model_names}
             owners: set[str] = set()
             for index, full in enumerate(names):
-                ds = group[full]
+                info = _dataset(source, "optimizer_weights", full)
+                infos.append(info)
                 short = full.split("/", 1)[-1]
-                var = Variable(f"optimizer/vars/{index}", f"optimizer_weights/{full}", tuple(int(d) for d in ds.shape),
-                               str(ds.dtype), OPTIMIZER, optimizer="optimizer", order=index, _loader=source.read)
+                var = Variable(f"optimizer/vars/{index}", info.key, info.shape, info.dtype, OPTIMIZER,
+                               optimizer="optimizer", order=index, readable=info.readable, _source=source)
                 if short in ("iteration", "iterations", "iter"):
                     var.path, var.component = "optimizer/iterations", ITERATIONS
-                    info.iterations_path = var.path
+                    opt.iterations_path = var.path
                 elif short in ("learning_rate", "lr"):
                     var.path = "optimizer/learning_rate"
                 elif var.shape == ():
                     var.path = f"optimizer/{short}"
                 else:
-                    kind, owner = _slot_kind(short, model_names)
+                    kind, owner = _slot_kind(short, by_flat_name)
                     var.slot_kind, var.slot_for = kind, owner
-                    info.slot_kinds[kind] = info.slot_kinds.get(kind, 0) + 1
+                    opt.slot_kinds[kind] = opt.slot_kinds.get(kind, 0) + 1
                     if owner:
                         owners.add(owner)
                 variables.append(var)
-            info.n_trainable = len(owners)
-            optimizers.append(info)
+            opt.n_trainable = len(owners)
+            optimizers.append(opt)
+        check_declared_total(source.label, infos, source.stored_bytes, limits)
+        declared = _declared(source, limits)
     except CkptlintError:
         raise
     except Exception as exc:
@@ -100,4 +128,4 @@ def read_legacy_h5(path: str, source: H5Source) -> Inventory:
     if not variables:
         raise CkptlintError(f"{path}: legacy HDF5 file holds no weights")
     return Inventory(path=path, format="legacy-h5", read_path=path, variables=variables, optimizers=optimizers,
-                     declared_optimizer=_declared(source), _source=source)
+                     declared_optimizer=declared, _source=source)

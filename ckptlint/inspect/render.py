@@ -6,6 +6,8 @@ Rendering reads only what it shows: scalar values (iterations, counters) and, fo
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from ckptlint.inspect.diff import DiffResult
@@ -22,6 +24,17 @@ from ckptlint.inspect.inventory import (
     Variable,
 )
 from ckptlint.inspect.verdicts import Verdict, scalar_value
+
+# Control characters and bidirectional overrides from an artifact's names must not reach a terminal
+# as they are (a newline forges report lines, ESC sequences rewrite the screen).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """`text` with control characters escaped and lone surrogates (undecodable names) spelled out."""
+    escaped = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+    return escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("model variables", (MODEL,)),
@@ -40,7 +53,7 @@ def _value_text(inv: Inventory, var: Variable) -> str:
     value = scalar_value(inv, var.path)
     if isinstance(value, bytes):
         value = value[:40]
-    return f" = {value:g}" if isinstance(value, float) else f" = {value}"
+    return f" = {value:g}" if isinstance(value, float) else f" = {str(value)[:80]}"
 
 
 def _variable_line(inv: Inventory, var: Variable, width: int) -> str:
@@ -72,7 +85,7 @@ def inspect_text(inv: Inventory, verdicts: list[Verdict], missing_required: list
     if missing_required:
         lines.append("")
         lines.append(f"required component(s) missing: {', '.join(missing_required)}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def inventory_dict(inv: Inventory, verdicts: list[Verdict], missing_required: list[str]) -> dict[str, Any]:
@@ -131,8 +144,19 @@ def diff_text(result: DiffResult) -> str:
         lines.append("")
         lines.append("notes:")
         lines.extend(f"  {n}" for n in result.notes)
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
+
+
+def _strict(value: Any) -> Any:
+    """NaN and infinities (a diverged run's values) as strings, so the output stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
 
 
 def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, sort_keys=False, default=str)
+    return json.dumps(_strict(data), indent=2, sort_keys=False, default=str, allow_nan=False)

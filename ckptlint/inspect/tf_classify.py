@@ -11,10 +11,10 @@ walk that never enters an optimizer.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
-from collections.abc import Callable
+from typing import Any, Protocol
 
 from ckptlint.inspect.inventory import (
     DATA_ITERATOR,
@@ -26,12 +26,22 @@ from ckptlint.inspect.inventory import (
     SAVE_COUNTER,
     STEP_COUNTERS,
     OptimizerInfo,
+    ValueSource,
     Variable,
     slot_kind_from_attr,
 )
+from ckptlint.inspect.tf_graph import ObjectGraph, TrackableObject
 
 _LIST_PLUMBING = {"_variables", "_trainable_variables", "_trainable_variables_indices"}
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+class GraphError(ValueError):
+    """The object graph is valid protobuf but not a plausible checkpoint graph."""
+
+
+class ClassifiableSource(ValueSource, Protocol):
+    def can_read(self, key: str) -> bool: ...
 
 
 @dataclass
@@ -41,40 +51,114 @@ class Classified:
     notes: list[str] = field(default_factory=list)
 
 
-def _children(node: Any) -> list[tuple[str, int]]:
+def _children(node: TrackableObject) -> list[tuple[str, int]]:
     return [(c.local_name, c.node_id) for c in node.children]
 
 
-def _is_keras3_optimizer(node: Any) -> bool:
+def _is_keras3_optimizer(node: TrackableObject) -> bool:
     names = {c.local_name for c in node.children}
     return "_iterations" in names and "_variables" in names
 
 
-def _is_v2_optimizer(node: Any, var_nodes: set[int]) -> bool:
+def _is_v2_optimizer(node: TrackableObject, var_nodes: set[int]) -> bool:
     if len(node.slot_variables):
         return True
     return any(name == "iter" and nid in var_nodes for name, nid in _children(node))
 
 
-def _list_items(graph: Any, node_id: int) -> list[int] | None:
-    """Node ids of a trackable list (children named 0..n-1), or None if the node is not one."""
-    kids = _children(graph.nodes[node_id])
-    if not kids or not all(name.isdigit() for name, _ in kids):
-        return None
-    return [nid for _, nid in sorted(kids, key=lambda kv: int(kv[0]))]
+def _is_index(name: str) -> bool:
+    """A list position: ASCII digits only (`str.isdigit` also accepts '²' and other scripts' digits)."""
+    return name.isascii() and name.isdigit()
 
 
-def _walk(graph: Any, skip: set[int]) -> tuple[dict[int, str], list[int]]:
-    """BFS paths (shortest, like TF's keys) and DFS first-visit order (Keras variable order)."""
-    paths: dict[int, str] = {0: ""}
-    queue = deque([0])
-    while queue:
-        nid = queue.popleft()
-        for name, child in _children(graph.nodes[nid]):
-            if child in paths or child in skip:
+class _ListItems:
+    """Node ids of trackable lists (children named 0..n-1), computed once per node, with a work budget:
+    a crafted graph can point thousands of optimizers at one huge list, which would be quadratic."""
+
+    def __init__(self, graph: ObjectGraph) -> None:
+        self.graph = graph
+        self.cache: dict[int, list[int] | None] = {}
+        self.budget = 4 * sum(len(n.children) for n in graph.nodes) + 10_000
+
+    def __call__(self, node_id: int) -> list[int] | None:
+        if node_id not in self.cache:
+            kids = _children(self.graph.nodes[node_id])
+            items = None
+            if kids and all(_is_index(name) for name, _ in kids):
+                items = [nid for _, nid in sorted(kids, key=lambda kv: int(kv[0]))]
+            self.cache[node_id] = items
+        items = self.cache[node_id]
+        self.budget -= len(items or ()) + 1
+        if self.budget < 0:
+            raise GraphError("optimizer lists are shared far more often than a checkpoint writes them")
+        return items
+
+
+def _stored_keys(graph: ObjectGraph, shapes: dict[str, tuple[int, ...]]) -> dict[int, tuple[str, str]]:
+    """node id -> (stored key, attribute name): the key itself, else the first stored key that extends it
+    with `_` (looked up by bisection in the sorted keys, not by scanning every key for every node)."""
+    ordered = sorted(shapes)
+    node_keys: dict[int, tuple[str, str]] = {}
+    for nid, node in enumerate(graph.nodes):
+        for attr in node.attributes:
+            key = attr.checkpoint_key
+            if key in shapes:
+                node_keys[nid] = (key, attr.name)
                 continue
-            paths[child] = f"{paths[nid]}/{name}" if paths[nid] else name
-            queue.append(child)
+            stem = key + "_"
+            at = bisect.bisect_left(ordered, stem)
+            if at < len(ordered) and ordered[at].startswith(stem):
+                node_keys[nid] = (ordered[at], attr.name)
+    return node_keys
+
+
+_MAX_PATH_CHARS = 4096
+
+
+class _Paths:
+    """BFS paths (the shortest, like TF's keys), spelled out only for the nodes asked about.
+
+    Building every node's path string eagerly costs O(depth^2) on a crafted 20,000-deep chain (2 GB);
+    here each node keeps its BFS parent, and a path longer than any real model's is an error."""
+
+    def __init__(self, graph: ObjectGraph, skip: set[int]) -> None:
+        self.parent: dict[int, tuple[int, str]] = {0: (-1, "")}
+        queue = deque([0])
+        while queue:
+            nid = queue.popleft()
+            for name, child in _children(graph.nodes[nid]):
+                if child in self.parent or child in skip:
+                    continue
+                self.parent[child] = (nid, name)
+                queue.append(child)
+        self.cache: dict[int, str] = {0: ""}
+
+    def __contains__(self, nid: object) -> bool:
+        return nid in self.parent
+
+    def get(self, nid: int, default: Any = None) -> Any:
+        return self[nid] if nid in self.parent else default
+
+    def __getitem__(self, nid: int) -> str:
+        if nid in self.cache:
+            return self.cache[nid]
+        names: list[str] = []
+        length, node = 0, nid
+        while node not in self.cache:
+            node, name = self.parent[node]
+            names.append(name)
+            length += len(name) + 1
+            if length > _MAX_PATH_CHARS:
+                raise GraphError(f"object {nid} is nested more than {_MAX_PATH_CHARS} characters of path deep")
+        path = "/".join(([self.cache[node]] if self.cache[node] else []) + names[::-1])
+        if len(path) > _MAX_PATH_CHARS:
+            raise GraphError(f"object {nid} is nested more than {_MAX_PATH_CHARS} characters of path deep")
+        self.cache[nid] = path
+        return path
+
+
+def _dfs_order(graph: ObjectGraph, skip: set[int]) -> list[int]:
+    """DFS first-visit order (Keras variable order)."""
     order: list[int] = []
     seen = {0}
     stack = [0]
@@ -85,37 +169,33 @@ def _walk(graph: Any, skip: set[int]) -> tuple[dict[int, str], list[int]]:
             if child not in seen and child not in skip:
                 seen.add(child)
                 stack.append(child)
-    return paths, order
+    return order
 
 
 def classify(
-    graph: Any,
+    graph: ObjectGraph,
     shapes: dict[str, tuple[int, ...]],
     dtypes: dict[str, str],
-    loader: Callable[[str], Any],
+    source: ClassifiableSource,
 ) -> Classified:
-    """Turn the object graph plus the reader's shape/dtype maps into classified Variables."""
-    node_keys: dict[int, tuple[str, str]] = {}  # node id -> (stored key, attribute name)
-    for nid, node in enumerate(graph.nodes):
-        for attr in node.attributes:
-            stored = [k for k in shapes if k == attr.checkpoint_key or k.startswith(attr.checkpoint_key + "_")]
-            if stored:
-                node_keys[nid] = (stored[0], attr.name)
+    """Turn the object graph plus the bundle's shape/dtype maps into classified Variables."""
+    node_keys = _stored_keys(graph, shapes)
     var_nodes = set(node_keys)
+    _list_items = _ListItems(graph)
     opt_nodes = [
         nid for nid, n in enumerate(graph.nodes) if _is_keras3_optimizer(n) or _is_v2_optimizer(n, var_nodes)
     ]
-    paths, dfs = _walk(graph, skip=set(opt_nodes))
-    opt_paths, _ = _walk(graph, skip=set())
+    paths, dfs = _Paths(graph, skip=set(opt_nodes)), _dfs_order(graph, skip=set(opt_nodes))
+    opt_paths = _Paths(graph, skip=set())
     role: dict[int, dict[str, Any]] = {}
     optimizers: list[OptimizerInfo] = []
     for opt_index, oid in enumerate(opt_nodes):
         opath = opt_paths.get(oid) or f"optimizer{opt_index if opt_index else ''}"
         info = OptimizerInfo(path=opath, name=None)
         kids = dict(_children(graph.nodes[oid]))
-        all_vars = _list_items(graph, kids["_variables"]) if "_variables" in kids else None
+        all_vars = _list_items(kids["_variables"]) if "_variables" in kids else None
         positions = {nid: i for i, nid in enumerate(all_vars or [])}
-        trainable = (_list_items(graph, kids["_trainable_variables"]) if "_trainable_variables" in kids else None) or []
+        trainable = (_list_items(kids["_trainable_variables"]) if "_trainable_variables" in kids else None) or []
         info.n_trainable = len(trainable) or None
         for i, tv in enumerate(trainable):
             if tv not in paths:  # the model itself was not saved: its weights are reachable only here
@@ -125,7 +205,7 @@ def classify(
             role[iter_id] = {"component": ITERATIONS, "path": f"{opath}/iterations", "optimizer": opath}
             info.iterations_path = f"{opath}/iterations"
         for attr, child in kids.items():
-            items = None if attr in _LIST_PLUMBING else _list_items(graph, child)
+            items = None if attr in _LIST_PLUMBING else _list_items(child)
             if items and all(i in var_nodes for i in items):
                 kind = slot_kind_from_attr(attr)
                 for i, sid in enumerate(items):
@@ -165,7 +245,7 @@ def classify(
             path=info_role["path"], key=key, shape=shape, dtype=dtype, component=info_role["component"],
             optimizer=info_role.get("optimizer"), slot_kind=info_role.get("slot_kind"),
             order=info_role.get("order", model_order.get(nid, len(model_order) + nid)),
-            readable=dtype not in ("variant", "resource"), _loader=loader,
+            readable=source.can_read(key), _source=source,
         )
         if var.slot_kind is not None:
             var.slot_for = _slot_owner_path(info_role.get("slot_owner"), shape, role, paths, node_keys, shapes)
@@ -174,7 +254,7 @@ def classify(
 
 
 def _slot_owner_path(owner: int | None, slot_shape: tuple[int, ...], role: dict[int, dict[str, Any]],
-                     paths: dict[int, str], node_keys: dict[int, tuple[str, str]],
+                     paths: _Paths, node_keys: dict[int, tuple[str, str]],
                      shapes: dict[str, tuple[int, ...]]) -> str | None:
     """Path of the model variable a slot is kept for; None when there is none or its shape differs."""
     if owner is None or owner not in node_keys:
@@ -201,7 +281,7 @@ def _component_of(nid: int, path: str, shape: tuple[int, ...], dtype: str, attr_
 
 
 def classify_by_name(shapes: dict[str, tuple[int, ...]], dtypes: dict[str, str],
-                     loader: Callable[[str], Any]) -> Classified:
+                     source: ClassifiableSource) -> Classified:
     """Name-based fallback for checkpoints without an object graph (TF1 `tf.compat.v1.train.Saver`).
 
     TF1 optimizers store slots as `<variable>/<Optimizer>[_N]` (`dense/kernel/Adam_1`) and count steps in
@@ -213,8 +293,7 @@ def classify_by_name(shapes: dict[str, tuple[int, ...]], dtypes: dict[str, str],
     owners: set[str] = set()
     for i, key in enumerate(sorted(shapes)):
         shape, dtype = tuple(shapes[key]), dtypes[key]
-        var = Variable(key, key, shape, dtype, MODEL, order=i, readable=dtype not in ("variant", "resource"),
-                       _loader=loader)
+        var = Variable(key, key, shape, dtype, MODEL, order=i, readable=source.can_read(key), _source=source)
         parent, _, last = key.rpartition("/")
         if last == "global_step" and shape == ():
             var.component = STEP_COUNTERS

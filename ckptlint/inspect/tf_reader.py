@@ -1,86 +1,61 @@
-"""Read TF object-based checkpoints and SavedModel variables with TF's checkpoint reader.
+"""Inventory of a TF object-based checkpoint or a SavedModel's `variables/variables`.
 
-`py_checkpoint_reader` only reads the tensor bundle (index + data shards): it never loads a graph or runs
-an op, so an untrusted checkpoint is safe to open. For SavedModel directories only
-`variables/variables` is read; `saved_model.pb` is never loaded. TF is imported here and only here, after
-TF_CPP_MIN_LOG_LEVEL silences its C++ log spam; every C++ error becomes a one-line CkptlintError.
+The tensor bundle is read by `tf_bundle` (no TensorFlow import: nothing from the artifact reaches TF's
+C++ readers, and no TF start-up time, memory or log lines), the object graph by `tf_graph`, and the
+tensors are classified by `tf_classify`. `saved_model.pb` is never read. Every tensor's checksum is
+verified up front, in chunks, so a truncated or corrupt checkpoint is a one-line error before any report.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from ckptlint.errors import CkptlintError
-from ckptlint.inspect.h5source import first_line
 from ckptlint.inspect.inventory import Inventory
-from ckptlint.inspect.tf_classify import classify, classify_by_name
+from ckptlint.inspect.limits import DEFAULT_LIMITS, Limits, human
+from ckptlint.inspect.protowire import WireError
+from ckptlint.inspect.tf_bundle import TensorBundle
+from ckptlint.inspect.tf_classify import GraphError, classify, classify_by_name
+from ckptlint.inspect.tf_graph import ObjectGraph, decode_object_graph
 
 GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
-def _tf_modules() -> tuple[Any, Any]:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _object_graph(bundle: TensorBundle, limits: Limits) -> ObjectGraph:
+    entry = bundle.entries[GRAPH_KEY]
+    if entry.dtype.name != "string" or entry.shape != ():
+        raise CkptlintError(f"{bundle.prefix}: corrupt object graph in checkpoint (a {entry.dtype.name} "
+                            f"{list(entry.shape)} tensor, not a string)")
+    if entry.size > limits.max_object_graph_bytes:
+        raise CkptlintError(f"{bundle.prefix}: object graph of {human(entry.size)} is over the "
+                            f"{human(limits.max_object_graph_bytes)} limit")
+    data = bundle.read(GRAPH_KEY).item()
     try:
-        from tensorflow.core.protobuf import trackable_object_graph_pb2
-        from tensorflow.python.training import py_checkpoint_reader
-    except ImportError:
-        raise CkptlintError(
-            "reading TF checkpoints and SavedModels needs TensorFlow: pip install 'ckptlint[tf]'"
-        ) from None
-    return py_checkpoint_reader, trackable_object_graph_pb2
+        return decode_object_graph(data)
+    except WireError as exc:
+        raise CkptlintError(f"{bundle.prefix}: corrupt object graph in checkpoint ({exc})") from None
 
 
-class TFSource:
-    """An open checkpoint reader; values are read per key on demand."""
-
-    def __init__(self, prefix: str) -> None:
-        reader_mod, _ = _tf_modules()
-        self.prefix = prefix
-        try:
-            self.reader = reader_mod.NewCheckpointReader(prefix)
-        except Exception as exc:  # tf.errors.OpError subclasses, or ValueError for odd paths
-            raise CkptlintError(f"{prefix}: unreadable TF checkpoint ({first_line(exc)})") from None
-
-    def read(self, key: str) -> Any:
-        try:
-            return self.reader.get_tensor(key)
-        except Exception as exc:  # DataLossError for a truncated data shard
-            raise CkptlintError(
-                f"{self.prefix}: truncated or corrupt checkpoint data: cannot read {key} ({first_line(exc)})"
-            ) from None
-
-    def close(self) -> None:
-        self.reader = None
-
-
-def read_tf(path: str, prefix: str, fmt: str) -> Inventory:
+def read_tf(path: str, prefix: str, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Inventory:
     """Inventory of a TF checkpoint prefix (`fmt` "tf-checkpoint" or "savedmodel")."""
-    _, graph_pb2 = _tf_modules()
-    source = TFSource(prefix)
+    bundle = TensorBundle(prefix, limits)
     try:
-        shapes = {k: tuple(int(d) for d in v) for k, v in source.reader.get_variable_to_shape_map().items()}
-        dtypes = {k: v.name for k, v in source.reader.get_variable_to_dtype_map().items()}
-    except Exception as exc:
-        raise CkptlintError(f"{prefix}: unreadable TF checkpoint index ({first_line(exc)})") from None
-    graph_bytes = None
-    if GRAPH_KEY in shapes:
-        graph_bytes = source.read(GRAPH_KEY)
-        del shapes[GRAPH_KEY]
-        dtypes.pop(GRAPH_KEY, None)
-    if graph_bytes is not None:
-        graph = graph_pb2.TrackableObjectGraph()
-        try:
-            graph.ParseFromString(graph_bytes)
-        except Exception as exc:
-            raise CkptlintError(f"{prefix}: corrupt object graph in checkpoint ({first_line(exc)})") from None
-        result = classify(graph, shapes, dtypes, source.read)
-    else:
-        result = classify_by_name(shapes, dtypes, source.read)
-    # Read every tensor once up front (one at a time), so a truncated data shard is an error here,
-    # not a traceback in the middle of a report.
-    for var in result.variables:
-        if var.readable:
-            source.read(var.key)
-    return Inventory(path=path, format=fmt, read_path=prefix, variables=result.variables,
-                     optimizers=result.optimizers, notes=result.notes, _source=source)
+        entries = {k: e for k, e in bundle.entries.items() if k != GRAPH_KEY}
+        shapes = {k: e.shape for k, e in entries.items()}
+        dtypes = {k: e.dtype.name for k, e in entries.items()}
+        if GRAPH_KEY in bundle.entries:
+            try:
+                result = classify(_object_graph(bundle, limits), shapes, dtypes, bundle)
+            except GraphError as exc:
+                raise CkptlintError(f"{prefix}: corrupt object graph in checkpoint ({exc})") from None
+        else:
+            result = classify_by_name(shapes, dtypes, bundle)
+        for var in result.variables:
+            bundle.verify(var.key)
+        partitioned = [k for k, e in entries.items() if e.sliced]
+        if partitioned:
+            result.notes.append(f"{len(partitioned)} partitioned (sliced) variable(s) listed without their values: "
+                                + ", ".join(partitioned[:3]))
+        return Inventory(path=path, format=fmt, read_path=prefix, variables=result.variables,
+                         optimizers=result.optimizers, notes=result.notes, _source=bundle)
+    except BaseException:
+        bundle.close()
+        raise

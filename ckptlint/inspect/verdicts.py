@@ -7,6 +7,7 @@ show the same thing and CI can key on the level.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from ckptlint.inspect.inventory import MODEL, SAVE_COUNTER, STEP_COUNTERS, Inventory, OptimizerInfo
@@ -24,18 +25,20 @@ class Verdict:
 def scalar_value(inv: Inventory, path: str | None) -> Any:
     """A scalar variable's value as a Python number (None when absent or unreadable)."""
     var = inv.by_path().get(path) if path else None
-    if var is None or not var.readable:
+    if var is None or not var.readable or prod(var.shape) != 1:
         return None
     value = var.values()
     return value.item() if hasattr(value, "item") else value
 
 
 def _slots_nonzero(inv: Inventory, opt: OptimizerInfo) -> bool:
+    """Any non-zero slot value, read chunk by chunk and stopping at the first one found."""
     import numpy as np
 
     for var in inv.variables:
-        if var.optimizer == opt.path and var.is_slot and var.readable and np.any(np.asarray(var.values()) != 0):
-            return True
+        if var.optimizer == opt.path and var.is_slot and var.readable:
+            if any(np.any(np.asarray(chunk) != 0) for chunk in var.chunks()):
+                return True
     return False
 
 

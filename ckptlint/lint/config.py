@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -50,10 +51,11 @@ class Config:
     keras_version: int | None = None  # the Keras generation the code targets (2 or 3); None: detect it
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes which findings a file gets (the cache key's config part)."""
-        payload = json.dumps([self.select, self.ignore, self.extend_select, self.per_file_ignores, self.max_file_size,
-                              self.keras_version], default=list)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """Hash of every key of the configuration (the cache key's config part). Every key, not just the
+        ones known to change findings today: a key left out is a stale result the day it starts to."""
+        payload = json.dumps([str(self.root), *(getattr(self, f.name) for f in fields(self) if f.name not in ("root", "source"))],
+                             default=list)
+        return hashlib.sha256(payload.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def is_excluded(self, path: Path) -> bool:
         real = str(path.resolve())
@@ -108,6 +110,14 @@ class Config:
         return tuple(codes)
 
 
+def _is_regular_file(path: Path) -> bool:
+    """A regular file (through links): a FIFO or a device named pyproject.toml is not read."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 @functools.lru_cache(maxsize=256)
 def _resolved(path: Path) -> str:
     """A config root, resolved once (exclusion is checked for every file and directory walked)."""
@@ -159,16 +169,34 @@ def parse_table(table: dict, root: Path, origin: str) -> Config:
     return Config(root=root, source=root / "pyproject.toml", **values)
 
 
+MAX_CONFIG_BYTES = 4_000_000  # a pyproject.toml larger than this is not a configuration file
+
+
 def load_pyproject(path: Path) -> Config | None:
-    """The [tool.ckptlint] table of one pyproject.toml, or None when it has none."""
+    """The [tool.ckptlint] table of one pyproject.toml, or None when it has none. A file that is not
+    TOML (or TOML that tomllib cannot take: nested thousands deep) is an error of one line; one whose
+    `tool` is not a table has no table of ours."""
+    from ckptlint.lint.sources import FileTooLarge, UnreadableFile, read_regular_file
+
     origin = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8")
+    except FileTooLarge as exc:
+        raise CkptlintError(f"{origin}: cannot read: {exc.size:,} bytes is too large for a configuration file") from None
+    except UnreadableFile as exc:
+        raise CkptlintError(f"{origin}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CkptlintError(f"{origin}: cannot read: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CkptlintError(f"{origin}: invalid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CkptlintError(f"{origin}: cannot read: {exc}") from None
-    table = data.get("tool", {}).get("ckptlint")
+    except (RecursionError, MemoryError):
+        raise CkptlintError(f"{origin}: invalid TOML: nested too deeply to read") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # tomllib's own limits (huge numbers, dates)
+        raise CkptlintError(f"{origin}: invalid TOML: {exc}") from None
+    tool = data.get("tool")
+    table = tool.get("ckptlint") if isinstance(tool, dict) else None
     if table is None:
         return None
     if not isinstance(table, dict):
@@ -186,20 +214,30 @@ class ConfigResolver:
     _cache: dict[Path, Config] = field(default_factory=dict)
 
     def for_directory(self, directory: Path, *, resolved: bool = False) -> Config:
-        """`resolved`: the caller already resolved `directory` (the walk does, once per directory)."""
+        """`resolved`: the caller already resolved `directory` (the walk does, once per directory).
+        Walks up without recursion: a directory can be nested deeper than Python's recursion limit."""
         if self.explicit is not None:
             return self.explicit
         if not resolved:
             directory = directory.resolve()
-        if directory in self._cache:
-            return self._cache[directory]
-        candidate = directory / "pyproject.toml"
-        config = load_pyproject(candidate) if candidate.is_file() else None
-        if config is None:
-            parent = directory.parent
-            config = self.for_directory(parent) if parent != directory else Config(root=self.default_root)
-        self._cache[directory] = config
-        return config
+        unresolved: list[Path] = []  # directories below the first one already known, nearest first
+        current = directory
+        while current not in self._cache:
+            candidate = current / "pyproject.toml"
+            config = load_pyproject(candidate) if _is_regular_file(candidate) else None
+            if config is not None:
+                self._cache[current] = config
+                break
+            unresolved.append(current)
+            if current.parent == current:
+                self._cache[current] = Config(root=self.default_root)
+                unresolved.pop()
+                break
+            current = current.parent
+        found = self._cache[current]
+        for below in unresolved:
+            self._cache[below] = found
+        return self._cache[directory]
 
     def for_file(self, path: Path) -> Config:
         return self.for_directory(path.parent)

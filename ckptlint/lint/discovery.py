@@ -1,9 +1,12 @@
-"""Which files to lint: the paths given, directories walked in name order, `.gitignore` (through git)
-and the configured excludes applied, symlinks never followed out of a walk."""
+"""Which files to lint: the paths given, directories walked in name order, `.gitignore` (through git,
+run so that the tree's own git configuration cannot run anything) and the configured excludes applied.
+A walk lists regular files only, follows a symbolic link to a file only when the file is inside the
+walked tree, and never enters a linked directory."""
 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,40 @@ class Discovered:
     excluded_explicit: int  # files named on the command line that the config excludes
 
 
+# A linted tree is data, and so is its .git/config: a tarball or a checkout can ship one that sets
+# `core.fsmonitor` (a command git runs on `ls-files`), hooks, a pager or aliases. git is run so that none
+# of those can run anything: the settings that name commands are overridden on the command line (which
+# wins over every config file), the system config is not read, and the environment holds only what git
+# needs to find itself and the user's own settings. git's own ownership check (safe.directory) stays
+# on: it refuses a repository that belongs to another user, and the walk then goes without .gitignore.
+_GIT_HARDENING = (
+    "-c", "core.fsmonitor=false",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.pager=cat",
+    "-c", "core.untrackedCache=false",
+    "-c", "core.sshCommand=false",
+    "-c", "protocol.allow=never",
+    "-c", "credential.helper=",
+    "--no-pager",
+    "--no-replace-objects",
+)
+_GIT_ENVIRONMENT_KEPT = ("PATH", "HOME", "XDG_CONFIG_HOME", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+
+
+def git_environment() -> dict[str, str]:
+    """A minimal environment for git: no GIT_DIR / GIT_WORK_TREE / GIT_CONFIG_* / GIT_EXEC_PATH from the
+    caller's environment (they would point git elsewhere or add configuration), no system config."""
+    env = {name: os.environ[name] for name in _GIT_ENVIRONMENT_KEPT if name in os.environ}
+    env.update({
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",  # a read must not write the index
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "LC_ALL": "C",
+    })
+    return env
+
+
 def _git_visible(directory: Path) -> set[str] | None:
     """Files under `directory` that git does not ignore (tracked or untracked), or None outside git.
     git applies .gitignore exactly (nested files, negations), which a hand-written matcher would not.
@@ -27,10 +64,11 @@ def _git_visible(directory: Path) -> set[str] | None:
     not followed), as `_walk` spells them."""
     try:
         out = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
-            cwd=directory, capture_output=True, timeout=60, check=False,
+            ["git", *_GIT_HARDENING, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "."],
+            cwd=directory, capture_output=True, timeout=60, check=False, env=git_environment(),
+            stdin=subprocess.DEVNULL,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired, ValueError):
         return None
     if out.returncode != 0:
         return None
@@ -69,11 +107,20 @@ def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
     return Discovered(files, excluded_explicit)
 
 
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _walk(root: Path, resolver: ConfigResolver) -> list[tuple[Path, str]]:
     """(path as found, resolved path) of each lintable file under `root`, in sorted order. Each
     directory is resolved and matched against the excludes once; its entries come from one scandir,
     which also says which are symlinks, so a plain file costs no system call of its own."""
     visible = _git_visible(root)
+    tree = os.path.realpath(root)
+    tree_prefix = tree.rstrip(os.sep) + os.sep
     found: list[tuple[Path, str]] = []
     pending = [str(root)]
     while pending:
@@ -103,9 +150,14 @@ def _walk(root: Path, resolver: ConfigResolver) -> list[tuple[Path, str]]:
             if visible is not None and real not in visible:
                 continue
             if is_symlink:
-                if not os.path.isfile(entry.path):
-                    continue  # broken, or a link to a directory
                 real = os.path.realpath(entry.path)
+                # A link out of the walked tree is not followed: its target is not this project's, and
+                # `--fix` would otherwise rewrite a file elsewhere. Broken links and links to
+                # directories or special files are not files to lint.
+                if not (real == tree or real.startswith(tree_prefix)) or not _is_regular(real):
+                    continue
+            elif not entry.is_file(follow_symlinks=False):
+                continue  # a FIFO, socket or device named *.py: reading it could block or never end
             found.append((Path(entry.path), real))
         pending.extend(reversed(subdirectories))  # depth first, in name order, like os.walk
     return found

@@ -2,23 +2,30 @@
 suppressions) -> findings, in a process pool; then the project-wide rules over per-file summaries.
 
 Work crosses process boundaries as small picklable tasks and results (paths in, findings and rule
-summaries out), never as syntax trees.
+summaries out), never as syntax trees. Results are cached as JSON data (FileOutcome.to_data), never
+as pickles (ckptlint.lint.cache).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import traceback
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+from ckptlint.errors import CkptlintError, InternalError
+from ckptlint.lint import serial
 from ckptlint.lint.cache import Cache
 from ckptlint.lint.catalogue import records, rule_records
 from ckptlint.lint.config import Config, ConfigResolver
 from ckptlint.lint.discovery import discover
 from ckptlint.lint.target import Target, detect, from_config
-from ckptlint.lint.sources import Source, UnreadableFile, read_source
+from ckptlint.lint.sources import FileTooLarge, Source, UnreadableFile, decode, read_regular_file
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.pool import Pool, default_jobs
 from ckptlint.lint.prefilter import might_matter
 from ckptlint.lint.registry import all_rules, rule_by_code
 from ckptlint.lint.selection import is_selected
@@ -30,16 +37,32 @@ class FileTask:
     path: str  # as displayed (relative to where the user ran ckptlint when possible)
     codes: tuple[str, ...]  # the rules selected for this file
     max_size: int
-    config_fingerprint: str  # everything the config and the project say that changes a result
+    cache_context: str | None  # the cache key's part shared by this file's configuration (None: no cache)
     keras: int | None = None  # the Keras generation the project targets (ckptlint.lint.target)
+
+
+@dataclass(frozen=True)
+class StoredSummary:
+    """A project rule's summary as the cache holds it (JSON data): rebuilt with the rule's
+    `summary_type.from_data` only if the project pass has to run, which imports the rule anyway."""
+
+    data: object
+
+
+_EMPTY = {"findings": [], "summaries": {}, "notice": None}
 
 
 @dataclass
 class FileOutcome:
     findings: list[Finding] = field(default_factory=list)
-    summaries: dict[str, object] = field(default_factory=dict)  # project rule code -> its summary
+    # project rule code -> (its summary, or a StoredSummary; the file's suppressions or None)
+    summaries: dict[str, tuple] = field(default_factory=dict)
     notice: str | None = None
     internal_error: str | None = None  # a crash of ckptlint itself on this file (exit code 2)
+    internal_traceback: str | None = None  # for --verbose
+    run_notice: str | None = None  # about the run, not this file (the libcst guard's); never cached
+    # Other files this result was computed from, as (path, content digest): the cache checks them again.
+    depends_on: list[tuple[str, str]] = field(default_factory=list)
     # Only with lint_text(..., with_fixes=True) (ckptlint.lint.fix.apply, in-process, never cached): the parsed
     # module and the fixes of the findings kept after suppressions.
     fixes: list = field(default_factory=list)  # [(Finding, rule.Fix)]
@@ -51,6 +74,39 @@ class FileOutcome:
     # their content: a cached result is reused only while they are unchanged.
     dependencies: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def cacheable(self) -> bool:
+        """A crash of ckptlint is not a property of the file: it is tried again next time."""
+        return self.internal_error is None
+
+    def to_data(self) -> dict:
+        from ckptlint.lint.suppressions import Suppressions
+
+        summaries = {}
+        for code, (summary, marks) in self.summaries.items():
+            data = summary.data if isinstance(summary, StoredSummary) else summary.to_data()
+            summaries[code] = {"summary": data, "marks": marks.to_data() if isinstance(marks, Suppressions) else None}
+        return {"findings": [f.to_data() for f in self.findings], "summaries": summaries, "notice": self.notice}
+
+    @classmethod
+    def from_data(cls, data) -> FileOutcome:
+        if data == _EMPTY:  # most files of a code base: nothing found, nothing to summarize
+            return cls()
+        item = serial.record(data, ("findings", "summaries", "notice"))
+        summaries = {}
+        stored = item["summaries"]
+        if type(stored) is not dict:
+            raise serial.DataError("summaries must be an object")
+        if stored:
+            from ckptlint.lint.suppressions import Suppressions
+
+            for code, entry in stored.items():
+                entry = serial.record(entry, ("summary", "marks"))
+                marks = None if entry["marks"] is None else Suppressions.from_data(entry["marks"])
+                summaries[serial.text(code)] = (StoredSummary(entry["summary"]), marks)
+        return cls([Finding.from_data(f) for f in serial.array(item["findings"])], summaries,
+                   serial.optional_text(item["notice"]))
+
 
 @lru_cache(maxsize=64)
 def rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
@@ -58,66 +114,189 @@ def rules_for(codes: tuple[str, ...]) -> tuple[Rule, ...]:
     return tuple(rule() for rule in all_rules() if rule.code in wanted)
 
 
+class PhaseFailed(Exception):
+    """ckptlint itself failed in one phase of one file's analysis: reported as an internal error (exit
+    code 2) naming the file and the phase; the other files are still linted."""
+
+    def __init__(self, phase: str, error: BaseException) -> None:
+        super().__init__(phase, error)
+        self.phase = phase
+        self.error = error
+        self.traceback = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+@contextmanager
+def phase(name: str):
+    """Run one phase (`name` completes "internal error ...": "while parsing", "in CKPT101"); an
+    unexpected exception becomes PhaseFailed(name). A RecursionError or a
+    MemoryError is the input's depth or size, not a bug: it passes through (the file is not analysed)."""
+    try:
+        yield
+    except (PhaseFailed, RecursionError, MemoryError):
+        raise
+    except Exception as exc:
+        raise PhaseFailed(name, exc) from exc
+
+
 def lint_text(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
               keras: int | None = None, imports=None) -> FileOutcome:
     """Lint decoded source. Used by the pool worker and directly by tests. `with_fixes` (for --fix and
-    --diff only) also returns the module and each kept finding's Fix."""
+    --diff only) also returns the module and each kept finding's Fix. Never raises for a problem of the
+    file (it becomes a finding) nor for a bug of ckptlint (it becomes the outcome's internal error)."""
+    outcome = _lint_module(path, source, codes, with_fixes=with_fixes, keras=keras, imports=imports)
+    if source.cell_starts is not None:
+        from ckptlint.lint.notebooks import NotebookSource
+
+        if isinstance(source, NotebookSource):
+            # What the notebook reader found (CKPT000 only where the rules would look, as for files), then
+            # the modules its `%%writefile` cells write, each linted as a module of its own.
+            try:
+                with phase("while reading the notebook's cells"):
+                    outcome.findings += source.problem_findings(path, codes, might_matter)
+            except PhaseFailed as failure:
+                return _failed(outcome, path, failure)
+            for written in source.written:
+                part = _lint_module(path, written.source, codes, keras=keras, imports=imports)
+                # Not fixable here: --fix rewrites the notebook's module, not the files its cells write.
+                outcome.findings += [replace(finding, fixable=False) for finding in part.findings]
+                if outcome.internal_error is None and part.internal_error is not None:
+                    outcome.internal_error, outcome.internal_traceback = part.internal_error, part.internal_traceback
+                outcome.notice = outcome.notice or part.notice
+    return outcome
+
+
+def _lint_module(path: str, source: Source, codes: tuple[str, ...], *, with_fixes: bool = False,
+                 keras: int | None = None, imports=None) -> FileOutcome:
     outcome = FileOutcome()
-    if not source.text.strip() or not might_matter(source.text, codes):
-        return outcome  # before any import of libcst: a run that drops every file never loads it
-    import libcst as cst
-
-    from ckptlint.lint import suppressions
-    from ckptlint.lint.positions import Locator
-    from ckptlint.model import ModuleModel
-
     try:
-        module = cst.parse_module(source.text)
-    except cst.ParserSyntaxError as exc:
-        if "CKPT000" in codes:
-            outcome.findings.append(_syntax_error(path, source, exc))
-        return outcome
+        with phase("in the prefilter"):
+            if not source.text.strip() or not might_matter(source.text, codes):
+                return outcome  # before any import of libcst: a run that drops every file never loads it
+        with warnings.catch_warnings():
+            # Compiling the file's literals (CPython's parser, ast.literal_eval) warns about their
+            # escapes; those warnings are about the linted code, and not ours to print.
+            warnings.simplefilter("ignore")
+            return _analyse(path, source, codes, with_fixes, outcome, keras, imports)
+    except PhaseFailed as failure:
+        outcome.summaries = {}  # half-made: a project pass must not read them
+        return _failed(outcome, path, failure)
     except RecursionError:
-        outcome.notice = f"{path}: skipped: nesting too deep for the parser"
+        return _not_analysed(outcome, path, codes, "nested too deeply for ckptlint's analysis (Python's recursion limit)")
+    except MemoryError:
+        return _not_analysed(outcome, path, codes, "ran out of memory")
+
+
+def _analyse(path: str, source: Source, codes: tuple[str, ...], with_fixes: bool, outcome: FileOutcome,
+             keras: int | None, imports) -> FileOutcome:
+    from ckptlint.lint import guard
+
+    with phase("while checking the nesting (CPython's parser)"):
+        refusal = guard.check(source.text)
+    if refusal is not None:
+        if not refusal.syntax:
+            return _not_analysed(outcome, path, codes, refusal.message.removeprefix("not analysed: "))
+        if "CKPT000" in codes:
+            locator = _locator(None, path, source)
+            outcome.findings.append(Finding("CKPT000", refusal.message, Severity.ERROR,
+                                            locator.at(refusal.line, refusal.column), locator.line_text(refusal.line)))
         return outcome
-    try:
+    with phase("while importing libcst"):
+        import libcst as cst
+
+        from ckptlint.lint import libcst_guard, suppressions
+        from ckptlint.lint.positions import Locator
+        from ckptlint.model import ModuleModel
+    with phase("while checking libcst's traversal"):
+        outcome.run_notice = libcst_guard.check()
+    left_out: list[Finding] = []  # notebook cells libcst rejects, each one CKPT000
+    while True:
+        try:
+            with phase("while parsing"):
+                module = cst.parse_module(source.text)
+            break
+        except PhaseFailed as failure:
+            error = failure.error
+            if not isinstance(error, (cst.ParserSyntaxError, cst.CSTValidationError)):
+                raise
+            # A notebook cell CPython parses but libcst does not is left out, the rest is linted.
+            narrowed = (source.without_part_at(path, error.raw_line, error.raw_column + 1, error.message)
+                        if isinstance(error, cst.ParserSyntaxError) else None)
+            if narrowed is None:
+                outcome.findings += [f for f in left_out if f.code in codes]
+                if "CKPT000" in codes:
+                    with phase("while reporting a syntax error"):
+                        outcome.findings.append(_syntax_error(path, source, error))
+                return outcome
+            source, finding = narrowed
+            left_out.append(finding)
+    with phase("while building the semantic model"):
         model = ModuleModel.build(module, imports)
         model.project_keras = keras
-    except Exception as exc:  # a bug of ours must not end the run: report it, lint the other files
-        outcome.internal_error = f"{path}: internal error while building the semantic model: {exc!r}"
-        return outcome
     locator = Locator(module, path, source)
     rules = [rule for rule in rules_for(codes) if rule.keras is None or rule.keras == (model.keras_generation() or 3)]
     raw: list[Finding] = []
     fixes: dict[int, object] = {}  # id(finding) -> its Fix, with_fixes only
     for rule in rules:
         try:
-            diagnostics = list(rule.check(model))
-            summary = rule.summarize(model, locator) if isinstance(rule, ProjectRule) else None
-        except Exception as exc:
-            outcome.internal_error = f"{path}: internal error in {rule.code}: {exc!r} (please report it)"
+            with phase(f"in {rule.code}"):
+                diagnostics = list(rule.check(model))
+                summary = rule.summarize(model, locator) if isinstance(rule, ProjectRule) else None
+                found = []
+                for diagnostic in diagnostics:
+                    location = locator.location(diagnostic.node)
+                    related = tuple(Related(locator.location(node), message) for node, message in diagnostic.related)
+                    found.append((Finding(rule.code, diagnostic.message, diagnostic.severity or rule.severity, location,
+                                          _source_line(locator, location), related, diagnostic.fixable), diagnostic.fix))
+        except PhaseFailed as failure:  # one rule's bug: the others still run
+            _failed(outcome, path, failure)
             continue
-        for diagnostic in diagnostics:
-            location = locator.location(diagnostic.node)
-            related = tuple(Related(locator.location(node), message) for node, message in diagnostic.related)
-            raw.append(Finding(rule.code, diagnostic.message, diagnostic.severity or rule.severity, location,
-                               _source_line(locator, location), related, diagnostic.fixable))
-            if with_fixes and diagnostic.fix is not None:
-                fixes[id(raw[-1])] = diagnostic.fix
+        for finding, fix in found:
+            raw.append(finding)
+            if with_fixes and fix is not None:
+                fixes[id(finding)] = fix
         if summary is not None:
-            outcome.summaries[rule.code] = summary
+            with phase(f"in {rule.code} (summary)"):
+                outcome.summaries[rule.code] = summary
     # Comments are tokenized only when something could be suppressed: a finding here, or a project
     # rule's summary (its cross-module findings may land in this file). Summaries are kept even under
     # `disable-file`: that hides this file's findings, not the facts other files are checked against.
-    if raw or outcome.summaries or "disable-file" in source.text:
-        marks = suppressions.parse(source.text)
-        outcome.findings = [f for f in raw if not marks.suppresses(f.code, _joined_line(source, f.location))]
-        outcome.summaries = {c: (s, marks) for c, s in outcome.summaries.items()}
-    else:
-        outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
+    with phase("while reading suppressions"):
+        if raw or outcome.summaries or "disable-file" in source.text:
+            marks = suppressions.parse(source.text)
+            outcome.findings = [f for f in raw if not marks.suppresses(f.code, _joined_line(source, f.location))]
+            outcome.summaries = {c: (s, marks) for c, s in outcome.summaries.items()}
+        else:
+            outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
+    outcome.findings[:0] = [f for f in left_out if f.code in codes]
     if with_fixes:
         outcome.module = module
         outcome.fixes = [(f, fixes[id(f)]) for f in outcome.findings if id(f) in fixes]
+    return outcome
+
+
+def _locator(module, path: str, source: Source):
+    from ckptlint.lint.positions import Locator
+
+    return Locator(module, path, source)
+
+
+def _failed(outcome: FileOutcome, path: str, failure: PhaseFailed) -> FileOutcome:
+    """Record a failure of ckptlint on this file (the first one: later phases may fail because of it)."""
+    if outcome.internal_error is None:
+        outcome.internal_error = f"{path}: internal error {failure.phase}: {failure.error!r} (please report it)"
+        outcome.internal_traceback = failure.traceback
+    return outcome
+
+
+def _not_analysed(outcome: FileOutcome, path: str, codes: tuple[str, ...], reason: str) -> FileOutcome:
+    """A file ckptlint cannot analyse (too deep, over its time budget): a CKPT001 finding when selected,
+    so CI sees it, else a notice. Nothing else is reported for the file."""
+    outcome.findings, outcome.summaries = [], {}
+    message = f"not analysed: {reason}"
+    if "CKPT001" in codes:
+        outcome.findings = [Finding("CKPT001", message, Severity.ERROR, Location(path, 1, 1, 1, 1))]
+    else:
+        outcome.notice = f"{path}: {message}"
     return outcome
 
 
@@ -126,9 +305,13 @@ def _syntax_error(path: str, source: Source, exc) -> Finding:
     gave up (often the next line), CPython at the mistake."""
     from ckptlint.lint.positions import Locator
 
-    line, col, message = exc.raw_line, exc.raw_column + 1, exc.message
+    # A ParserSyntaxError has a position; a CSTValidationError (`b"" ""`) has only a message.
+    line, col = getattr(exc, "raw_line", 1), getattr(exc, "raw_column", 0) + 1
+    message = getattr(exc, "message", None) or (str(exc).splitlines() or ["invalid syntax"])[0]
     try:
-        compile(source.text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not ours to print
+            compile(source.text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
     except SyntaxError as py_exc:
         line, col, message = py_exc.lineno or line, py_exc.offset or col, py_exc.msg
     except (ValueError, RecursionError, MemoryError):
@@ -140,10 +323,7 @@ def _syntax_error(path: str, source: Source, exc) -> Finding:
 
 def _joined_line(source: Source, location: Location) -> int:
     """Line number in the joined source (notebooks number lines per cell in findings)."""
-    if location.cell is None or not source.cell_starts:
-        return location.line
-    start = dict(source.cell_starts)[location.cell]
-    return start + location.line - 1
+    return source.joined_line(location.cell, location.line)
 
 
 def _source_line(locator, location: Location) -> str:
@@ -151,34 +331,68 @@ def _source_line(locator, location: Location) -> str:
 
 
 def lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
-    path = Path(task.path)
+    """One file, start to end: read, cache, decode, lint. Never raises: a bug of ckptlint in any phase
+    is the outcome's internal error, so a pool worker always has an answer to send back."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return _unreadable(task, f"cannot read file: {exc.strerror or exc}")
-    key = cache.key(task.path, data, task.config_fingerprint, task.codes) if cache else None
-    if cache and key:
-        cached = cache.get(key)
-        if cached is not None and _dependencies_unchanged(getattr(cached, "dependencies", {})):
-            cached.cache_key = key
-            return cached
-    try:
-        source = read_source(path, task.max_size, data)
-    except UnreadableFile as exc:
-        outcome = _unreadable(task, str(exc))
-    else:
-        if source is None:
-            outcome = FileOutcome(notice=f"{task.path}: skipped: {len(data):,} bytes is over max-file-size ({task.max_size:,})")
-        else:
-            from ckptlint.lint.imports import ProjectImports
+        return _lint_file(task, cache)
+    except PhaseFailed as failure:
+        return _failed(FileOutcome(), task.path, failure)
+    except RecursionError:
+        return _not_analysed(FileOutcome(), task.path, task.codes, "nested too deeply for ckptlint's analysis")
+    except MemoryError:
+        return _not_analysed(FileOutcome(), task.path, task.codes, "ran out of memory")
 
-            imports = ProjectImports(task.path, task.max_size)
-            outcome = lint_text(task.path, source, task.codes, keras=task.keras, imports=imports)
-            outcome.dependencies = dict(imports.used)
+
+def _lint_file(task: FileTask, cache: Cache | None) -> FileOutcome:
+    try:
+        with phase("while reading"):
+            data = read_regular_file(task.path, task.max_size)
+    except PhaseFailed as failure:
+        if isinstance(failure.error, FileTooLarge):
+            return _too_large(task, failure.error.size)
+        if isinstance(failure.error, UnreadableFile):
+            return _unreadable(task, str(failure.error))
+        raise
+    with phase("while reading the cache"):
+        key = Cache.key(task.cache_context, task.path, data) if cache and task.cache_context else None
+        cached = _from_cache(cache, key) if cache and key else None
+    if cached is not None:
+        return cached
+    try:
+        with phase("while decoding"):
+            source = decode(Path(task.path), data)
+    except PhaseFailed as failure:
+        if not isinstance(failure.error, UnreadableFile):
+            raise
+        outcome = _unreadable(task, str(failure.error))
+    else:
+        from ckptlint.lint.imports import ProjectImports
+
+        imports = ProjectImports(task.path, task.max_size)
+        outcome = lint_text(task.path, source, task.codes, keras=task.keras, imports=imports)
+        outcome.depends_on = sorted(imports.used.items())
     if cache and key:
-        cache.put(key, outcome)
+        if outcome.cacheable:
+            with phase("while writing the cache"):
+                cache.put(key, "file", outcome.to_data(), outcome.depends_on)
         outcome.cache_key = key
     return outcome
+
+
+def _from_cache(cache: Cache, key: str) -> FileOutcome | None:
+    value = cache.get(key, "file")
+    if value is None:
+        return None
+    try:
+        outcome = FileOutcome.from_data(value)
+    except serial.DataError:
+        return None
+    outcome.cache_key = key
+    return outcome
+
+
+def _too_large(task: FileTask, size: int) -> FileOutcome:
+    return FileOutcome(notice=f"{task.path}: skipped: {size:,} bytes is over max-file-size ({task.max_size:,})")
 
 
 def _unreadable(task: FileTask, message: str) -> FileOutcome:
@@ -196,6 +410,7 @@ class Options:
     jobs: int = 0  # 0: one per core
     use_cache: bool = True
     cache_dir: Path | None = None
+    file_timeout: float = 60.0  # seconds one file may take before it is reported not analysed
 
 
 def selected_codes(config: Config, options: Options, path: Path) -> tuple[str, ...]:
@@ -229,11 +444,21 @@ def _display_directory(directory: str) -> str:
 
 
 def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintResult:
-    discovered = discover(paths, resolver)
+    try:
+        discovered = discover(paths, resolver)
+    except CkptlintError:
+        raise
+    except Exception as exc:  # a bug of ours: one line, exit code 2 (--verbose: the traceback)
+        raise InternalError(f"internal error while finding the files to lint in {', '.join(paths)}: {exc!r} "
+                            f"(please report it)") from exc
     tasks: list[FileTask] = []
     # Resolved once per directory and per (config, per-file ignores), not once per file.
     configs: dict[Path, Config] = {}
-    selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+    cache = None
+    if options.use_cache:
+        trees = [Path(p) if os.path.isdir(p) else Path(p).parent for p in paths]
+        cache = Cache.open(options.cache_dir, resolver.for_directory(Path.cwd()).root, trees)
+    selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str | None]] = {}
     targets: dict[Path, Target] = {}
     described: dict[str, None] = {}
     for path in discovered.files:
@@ -248,37 +473,46 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
         ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
         selection = selections.get((id(config), ignored))
         if selection is None:
-            selection = selections[id(config), ignored] = (selected_codes(config, options, path), config.fingerprint())
-        codes, fingerprint = selection
-        tasks.append(FileTask(_display(path), codes, config.max_file_size, f"{fingerprint}/keras{target.keras}",
-                              target.keras))
-    cache = None
-    if options.use_cache:
-        cache = Cache(options.cache_dir or (resolver.for_directory(Path.cwd()).root / ".ckptlint_cache"))
-    outcomes = _run_tasks(tasks, cache, options.jobs)
+            codes = selected_codes(config, options, path)
+            context = cache.context(config.fingerprint(), codes, config.max_file_size) if cache else None
+            selection = selections[id(config), ignored] = (codes, context)
+        codes, context = selection
+        if context is not None:
+            context = f"{context}/keras{target.keras}"
+        tasks.append(FileTask(_display(path), codes, config.max_file_size, context, target.keras))
+    if cache is not None and len(tasks) >= Cache.PACK_MIN_FILES:
+        cache.use_pack(paths)
+    outcomes = _run_tasks(tasks, cache, options.jobs, options.file_timeout)
     findings: list[Finding] = []
     notices: list[str] = []
     internal_errors: list[str] = []
+    tracebacks: list[str] = []
     summaries: dict[str, list] = {}
     keys: dict[str, list[str | None]] = {}  # project rule code -> the cache keys of the files it reads
     for task, outcome in zip(tasks, outcomes):
         findings.extend(outcome.findings)
         if outcome.notice:
             notices.append(outcome.notice)
+        if outcome.run_notice and outcome.run_notice not in notices:
+            notices.append(outcome.run_notice)
         if outcome.internal_error:
             internal_errors.append(outcome.internal_error)
+            if outcome.internal_traceback:
+                tracebacks.append(outcome.internal_traceback)
         for code, (summary, marks) in outcome.summaries.items():
             summaries.setdefault(code, []).append((task.path, summary, marks))
             keys.setdefault(code, []).append(outcome.cache_key)
-    findings.extend(_project_findings(summaries, keys, cache, internal_errors))
+    findings.extend(_project_findings(summaries, keys, cache, internal_errors, tracebacks))
+    if cache is not None:
+        cache.save_pack()
     if discovered.excluded_explicit:
         notices.append(f"{discovered.excluded_explicit} file(s) named on the command line are excluded by configuration")
     findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, len(tasks), notices, internal_errors, targets=list(described))
+    return LintResult(findings, len(tasks), notices, internal_errors, targets=list(described), tracebacks=tracebacks)
 
 
 def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | None]], cache: Cache | None,
-                      internal_errors: list[str]) -> list[Finding]:
+                      internal_errors: list[str], tracebacks: list[str]) -> list[Finding]:
     kept: list[Finding] = []
     for entry in rule_records():
         if not entry.project or entry.code not in summaries:
@@ -289,40 +523,80 @@ def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | Non
         key = None
         if cache is not None and None not in keys[entry.code]:
             key = cache.project_key(entry.code, keys[entry.code])
-            found = cache.get(key)
-            if isinstance(found, list):
-                kept.extend(found)
+            cached = _project_from_cache(cache, key)
+            if cached is not None:
+                kept.extend(cached)
                 continue
-        found = _run_project_rule(entry.code, summaries[entry.code], internal_errors)
+        found = _run_project_rule(entry.code, summaries[entry.code], internal_errors, tracebacks)
         if found is not None and key is not None:
-            cache.put(key, found)
+            cache.put(key, "project", [finding.to_data() for finding in found])
         kept.extend(found or ())
     return kept
 
 
-def _run_project_rule(code: str, gathered: list, internal_errors: list[str]) -> list[Finding] | None:
+def _project_from_cache(cache: Cache, key: str) -> list[Finding] | None:
+    value = cache.get(key, "project")
+    if value is None:
+        return None
+    try:
+        return [Finding.from_data(item) for item in serial.array(value)]
+    except serial.DataError:
+        return None
+
+
+def _run_project_rule(code: str, gathered: list, internal_errors: list[str], tracebacks: list[str]) -> list[Finding] | None:
     """The findings of one project rule over every file's summary, suppressions applied; None when the
     rule crashed (reported as an internal error)."""
     from ckptlint.lint.project import ProjectFacts
 
     rule = rule_by_code(code)
     marks_by_path = {path: marks for path, _summary, marks in gathered}
-    facts = ProjectFacts({path: summary for path, summary, _marks in gathered})
     try:
+        facts = ProjectFacts({path: _summary_object(rule, summary) for path, summary, _marks in gathered})
         found = list(rule().check_project(facts))
+    except RecursionError:
+        internal_errors.append(f"internal error in {rule.code} (project pass): the summaries nest too deeply (please report it)")
+        return None
     except Exception as exc:
         internal_errors.append(f"internal error in {rule.code} (project pass): {exc!r} (please report it)")
+        tracebacks.append("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         return None
     return [finding for finding in found
             if (marks := marks_by_path.get(finding.location.path)) is None
             or not marks.suppresses(finding.code, finding.location.line)]
 
 
+def _summary_object(rule, summary):
+    """A summary as the rule wrote it: cached ones are rebuilt from their data (validated)."""
+    return rule.summary_type.from_data(summary.data) if isinstance(summary, StoredSummary) else summary
+
+
 def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
     return lint_file(*args)
 
 
-def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int) -> list[FileOutcome]:
+def warm_up() -> None:
+    """A pool worker's start, off the clock of its first file: libcst, the rules and the libcst guard."""
+    import libcst  # noqa: F401
+
+    from ckptlint.lint import libcst_guard
+
+    libcst_guard.check()
+    all_rules()
+
+
+def _worker_died(args: tuple[FileTask, Cache | None], how: str) -> FileOutcome:
+    task = args[0]
+    return FileOutcome(internal_error=f"{task.path}: internal error while analysing it: the worker process {how} "
+                                      f"(please report it)")
+
+
+def _worker_overran(args: tuple[FileTask, Cache | None], seconds: float) -> FileOutcome:
+    task = args[0]
+    return _not_analysed(FileOutcome(), task.path, task.codes, f"it took longer than {seconds:g} s (--file-timeout)")
+
+
+def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: float) -> list[FileOutcome]:
     outcomes: list[FileOutcome | None] = [None] * len(tasks)
     pending = list(range(len(tasks)))
     if cache is not None:
@@ -333,51 +607,42 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int) -> list[Fi
             outcomes[index] = _cached(task, cache)
             if outcomes[index] is None:
                 pending.append(index)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or default_jobs()
     if jobs == 1 or len(pending) < 4 * jobs:
         for index in pending:
-            outcomes[index] = lint_file(tasks[index], cache)
+            outcomes[index] = _in_process(tasks[index], cache, timeout)
         return outcomes  # type: ignore[return-value]
-    # Largest files first, in small chunks, so the workers finish together: the files that matter
-    # cluster in a few packages, and contiguous big chunks left one worker linting them alone.
-    order = sorted(pending, key=lambda index: _size(tasks[index].path), reverse=True)
-    chunk = max(1, min(16, len(order) // (jobs * 16)))
-    from concurrent.futures import ProcessPoolExecutor  # not imported when one process is enough
-
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(_worker, [(tasks[index], cache) for index in order], chunksize=chunk)
-        for index, outcome in zip(order, results):
-            outcomes[index] = outcome
+    # Largest files first, so the workers finish together: the files that matter cluster in a few
+    # packages, and handing them out in directory order left one worker linting them alone.
+    order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
+    pool = Pool(_worker, _worker_died, _worker_overran, jobs, timeout, warm_up=warm_up)
+    for index, outcome in zip(pending, pool.run([(tasks[index], cache) for index in pending], order)):
+        outcomes[index] = outcome
+        if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker
+            cache.remember(outcome.cache_key, "file", outcome.to_data(), outcome.depends_on)
     return outcomes  # type: ignore[return-value]
+
+
+def _in_process(task: FileTask, cache: Cache | None, timeout: float) -> FileOutcome:
+    """lint_file in this process, within the time budget (ckptlint.lint.budget)."""
+    from ckptlint.lint.budget import Overran, time_budget
+
+    try:
+        with time_budget(timeout):
+            return lint_file(task, cache)
+    except Overran:
+        return _worker_overran((task, cache), timeout)
 
 
 def _cached(task: FileTask, cache: Cache) -> FileOutcome | None:
     """The cached outcome of a task, or None (a miss, or a file that cannot be read: lint_file says why)."""
+    if task.cache_context is None:
+        return None
     try:
-        with open(task.path, "rb") as handle:
-            data = handle.read()
-    except OSError:
+        data = read_regular_file(task.path, task.max_size)
+        return _from_cache(cache, Cache.key(task.cache_context, task.path, data))
+    except Exception:  # a miss: lint_file reads the file again and reports whatever is wrong with it
         return None
-    key = cache.key(task.path, data, task.config_fingerprint, task.codes)
-    outcome = cache.get(key)
-    if outcome is not None and not _dependencies_unchanged(getattr(outcome, "dependencies", {})):
-        return None
-    if outcome is not None:
-        outcome.cache_key = key
-    return outcome
-
-
-def _dependencies_unchanged(dependencies: dict[str, str]) -> bool:
-    import hashlib
-
-    for path, digest in dependencies.items():
-        try:
-            with open(path, "rb") as handle:
-                if hashlib.sha256(handle.read()).hexdigest() != digest:
-                    return False
-        except OSError:
-            return False
-    return True
 
 
 def _size(path: str) -> int:

@@ -129,14 +129,13 @@ class ProjectImports:
         return summary
 
     def _compute(self, real: str) -> tuple[dict | None, str, dict[str, str]]:
-        try:
-            with open(real, "rb") as handle:
-                data = handle.read(self.max_size + 1)
-        except OSError:
+        from ckptlint.lint.sources import FileTooLarge, UnreadableFile, read_regular_file
+
+        try:  # a regular file only: a FIFO named like a module must not stall the run
+            data = read_regular_file(real, self.max_size)
+        except (FileTooLarge, UnreadableFile):
             return None, "", {}
         digest = hashlib.sha256(data).hexdigest()
-        if len(data) > self.max_size:
-            return None, digest, {}
         try:
             import libcst as cst
 
@@ -144,8 +143,10 @@ class ProjectImports:
             from ckptlint.model import ModuleModel
             from ckptlint.model.summary import summarize
 
+            from ckptlint.lint import guard
+
             source = read_source(Path(real), self.max_size, data)
-            if source is None:
+            if source is None or guard.check(source.text) is not None:  # nesting libcst's parser cannot take
                 return None, digest, {}
             inner = ProjectImports(real, self.max_size, root=self.root, depth=self.depth - 1, store=self.store)
             model = ModuleModel.build(cst.parse_module(source.text), inner)

@@ -187,14 +187,19 @@ class Rule:
 class ProjectRule(Rule):
     """A rule that needs facts from several modules (a save in train.py, a restore in evaluate.py).
 
-    The per-file pass stores a small summary (ckptlint.lint.project) made of plain data (dicts, lists,
-    strings, numbers), so that it can be cached as JSON; the rule runs once per lint run over the joined
-    summaries, so the process pool and the cache keep working."""
+    The per-file pass stores a small summary (ckptlint.lint.project); the rule runs once per lint run over
+    the joined summaries, so the process pool and the cache keep working."""
+
+    # The class of the summaries `summarize` returns. It must have `to_data()` (plain JSON, for the result
+    # cache) and a classmethod `from_data(data)` that rebuilds an equal summary and raises
+    # ckptlint.lint.serial.DataError on anything else.
+    summary_type: ClassVar[type]
 
     def summarize(self, module: ModuleModel, locator) -> object:
-        """The small summary of one module this rule needs later (with Locations, not nodes). Its
-        classes live in a module that does not import libcst (rules/_key_mismatch_summary.py): a warm
-        run reads every summary, and would otherwise import libcst to do it."""
+        """The small summary of one module this rule needs later (with Locations, not nodes), an instance
+        of `summary_type`. Define that class in a module that does not import libcst
+        (rules/_key_mismatch_summary.py): the cache stores summaries as JSON and rebuilds them only for
+        the project pass, which imports the rule anyway."""
         raise NotImplementedError
 
     def check_project(self, project: ProjectFacts) -> Iterable:

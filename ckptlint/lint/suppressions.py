@@ -28,6 +28,24 @@ class Suppressions:
     def suppresses(self, code: str, line: int) -> bool:
         return _covers(self.file_wide, code) or _covers(self.by_line.get(line, set()), code)
 
+    def to_data(self) -> dict:
+        """JSON for the result cache (a project rule's findings in this file are suppressed later)."""
+        return {"by_line": [[line, sorted(codes)] for line, codes in sorted(self.by_line.items())],
+                "file_wide": sorted(self.file_wide)}
+
+    @classmethod
+    def from_data(cls, data) -> Suppressions:
+        from ckptlint.lint import serial
+
+        item = serial.record(data, ("by_line", "file_wide"))
+        by_line: dict[int, set[str]] = {}
+        for entry in serial.array(item["by_line"]):
+            pair = serial.array(entry)
+            if len(pair) != 2:
+                raise serial.DataError("a suppressed line is [line, codes]")
+            by_line[serial.integer(pair[0], 0)] = set(serial.texts(pair[1]))
+        return cls(by_line, set(serial.texts(item["file_wide"])))
+
 
 def _covers(selectors: set[str], code: str) -> bool:
     return ALL in selectors or any(code.startswith(s) for s in selectors)

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ckptlint.lint.sources import FileTooLarge, UnreadableFile, read_regular_file
+
 _MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _MAX_BYTES = 1_000_000  # a requirements file larger than this is not read
 # A requirement: a name, then a version specifier up to the end of the item.
@@ -60,17 +62,21 @@ def _from_directory(directory: Path) -> Target | None:
         names = sorted(os.listdir(directory))
     except OSError:
         return None
-    candidates = [n for n in names if n in ("pyproject.toml", "setup.py", "setup.cfg")
-                  or (n.startswith("requirements") and n.endswith((".txt", ".in")))]
+    # The project's own requirements, not its test or dev extras (a test extra may pin tf_keras to test
+    # against Keras 2 while the code is for Keras 3).
+    candidates = [n for n in names if n in ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt",
+                                            "requirements.in")]
     verdicts: list[Target] = []
     for name in candidates:
         path = directory / name
-        try:
-            if not path.is_file() or path.stat().st_size > _MAX_BYTES:
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        try:  # regular files only, size-checked before reading (ckptlint.lint.sources)
+            text = read_regular_file(path, _MAX_BYTES).decode("utf-8", errors="replace")
+        except (FileTooLarge, UnreadableFile):
             continue
+        if name == "pyproject.toml":
+            text = _pyproject_dependencies(text)
+        elif name == "setup.cfg":
+            text = _setup_cfg_requirements(text)
         verdict = _from_text(text, name)
         if verdict is not None:
             verdicts.append(verdict)
@@ -141,3 +147,41 @@ def _tf_minor_bound(spec: str) -> int | None:
         if op in (">=", ">") and minor >= 16:
             return minor
     return None
+
+
+def _pyproject_dependencies(text: str) -> str:
+    """The main dependencies of a pyproject.toml (PEP 621 and Poetry), one per line."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return ""
+    project = data.get("project") if isinstance(data, dict) else None
+    lines: list[str] = []
+    if isinstance(project, dict) and isinstance(project.get("dependencies"), list):
+        lines += [d for d in project["dependencies"] if isinstance(d, str)]
+    tool = data.get("tool") if isinstance(data, dict) else None
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    deps = poetry.get("dependencies") if isinstance(poetry, dict) else None
+    if isinstance(deps, dict):
+        for name, spec in deps.items():
+            version = spec if isinstance(spec, str) else spec.get("version", "") if isinstance(spec, dict) else ""
+            lines.append(f"{name}{version if version and version[0] in '<>=!~' else ''}")
+    return "\n".join(lines)
+
+
+def _setup_cfg_requirements(text: str) -> str:
+    """The `install_requires` of a setup.cfg (not its extras)."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text)
+        return parser.get("options", "install_requires", fallback="")
+    except (configparser.Error, ValueError):
+        return ""

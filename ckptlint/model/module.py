@@ -40,6 +40,9 @@ class ModuleModel:
     _training: list[Training] | None = None
     _calls_by_function: dict[int, list[Call]] | None = None
     _keras2: str | None = None
+    _method_index: dict[tuple[str, ...], list[Call]] = field(default_factory=dict)
+    _receivers: tuple[dict, dict] | None = None
+    _by_object: dict[tuple[str, ...], dict[Obj, list[Call]]] = field(default_factory=dict)
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -285,10 +288,50 @@ class ModuleModel:
         return None
 
     def method_calls(self, methods: Iterable[str], role: Role | None = None) -> Iterator[Call]:
-        wanted = frozenset(methods)
-        for call in self.calls:
-            if call.method in wanted and (role is None or role in self.roles(call.receiver)):
+        for call in self._calls_of_methods(tuple(methods)):
+            if role is None or role in self.roles(call.receiver):
                 yield call
+
+    def calls_on(self, fact: CheckpointFact, methods: Iterable[str]) -> list[Call]:
+        """Calls of `methods` on the checkpoint of `fact` (on one of its bindings, or on the
+        constructor call itself: `tf.train.Checkpoint(...).save(p)`), in source order. Looked up by
+        receiver, not by scanning every call for every checkpoint: a module with thousands of
+        checkpoints would otherwise cost checkpoints x calls."""
+        _, by_expression = self._call_index
+        wanted = frozenset(methods)
+        found = self.calls_on_keys(fact.keys, wanted)
+        found += [call for call in by_expression.get(id(fact.call.node), ()) if call.method in wanted]
+        return sorted(found, key=lambda call: call.order)
+
+    def calls_on_keys(self, keys: Iterable[Key], methods: Iterable[str]) -> list[Call]:
+        """Calls of `methods` whose receiver is one of the bindings `keys`, in source order."""
+        by_receiver, _ = self._call_index
+        wanted = frozenset(methods)
+        found = [call for key in keys for call in by_receiver.get(key, ()) if call.method in wanted]
+        return sorted(found, key=lambda call: call.order)
+
+    def _calls_of_methods(self, methods: tuple[str, ...]) -> list[Call]:
+        cached = self._method_index.get(methods)
+        if cached is None:
+            wanted = frozenset(methods)
+            cached = self._method_index[methods] = [call for call in self.calls if call.method in wanted]
+        return cached
+
+    @property
+    def _call_index(self) -> tuple[dict[Key, list[Call]], dict[int, list[Call]]]:
+        """Method calls by receiver binding, and by receiver expression when it is not a binding."""
+        if self._receivers is None:
+            by_receiver: dict[Key, list[Call]] = {}
+            by_expression: dict[int, list[Call]] = {}
+            for call in self.calls:
+                if call.method is None:
+                    continue
+                if call.receiver is not None:
+                    by_receiver.setdefault(call.receiver, []).append(call)
+                elif call.receiver_expr is not None:
+                    by_expression.setdefault(id(call.receiver_expr), []).append(call)
+            self._receivers = (by_receiver, by_expression)
+        return self._receivers
 
     def calls_to(self, *callees: str) -> Iterator[Call]:
         for call in self.calls:
@@ -297,32 +340,29 @@ class ModuleModel:
 
     def checkpoint_writes(self, fact: CheckpointFact) -> list[Call]:
         """Calls that write this checkpoint: `ckpt.save/write(...)` or `manager.save()` over it, wherever
-        the checkpoint or its manager travelled (a parameter of a helper, an attribute)."""
-        writes = [
-            call for call in self.method_calls(("save", "write"))
-            if self._refers_to(call, fact)
-        ]
+        the checkpoint or its manager travelled (a parameter of a helper, an attribute). Looked up by
+        receiver binding, then by the objects a receiver may hold, each index built once per module."""
+        writes = self._calls_on_object(fact.obj, self.calls_on(fact, ("save", "write")), ("save", "write"))
         for manager in self.managers:
             if manager.checkpoint is fact:
-                writes += [
-                    call for call in self.method_calls(("save",))
-                    if call not in writes and self._refers_to_manager(call, manager)
-                ]
+                saves = self._calls_on_object(manager.obj, self.calls_on_keys(manager.keys, ("save",)), ("save",))
+                known = {id(call) for call in writes}
+                writes += [call for call in saves if id(call) not in known]
         return writes
 
-    def _refers_to(self, call: Call, fact: CheckpointFact) -> bool:
-        if call.receiver is not None and call.receiver in fact.keys:
-            return True
-        if call.receiver_expr is fact.call.node:
-            return True
-        return fact.obj is not None and call.receiver_expr is not None \
-            and fact.obj in self.objects(call.receiver_expr, call.scope, call.order)
-
-    def _refers_to_manager(self, call: Call, manager: ManagerFact) -> bool:
-        if call.receiver is not None and call.receiver in manager.keys:
-            return True
-        return manager.obj is not None and call.receiver_expr is not None \
-            and manager.obj in self.objects(call.receiver_expr, call.scope, call.order)
+    def _calls_on_object(self, obj: Obj | None, found: list[Call], methods: tuple[str, ...]) -> list[Call]:
+        """`found` plus the calls of `methods` whose receiver expression may hold `obj`, in source order."""
+        if obj is None:
+            return found
+        index = self._by_object.get(methods)
+        if index is None:
+            index = self._by_object[methods] = {}
+            for call in self._calls_of_methods(methods):
+                if call.receiver_expr is not None:
+                    for held in self.objects(call.receiver_expr, call.scope, call.order):
+                        index.setdefault(held, []).append(call)
+        known = {id(call) for call in found}
+        return sorted(found + [call for call in index.get(obj, ()) if id(call) not in known], key=lambda call: call.order)
 
     # ---- training facts -----------------------------------------------------------------------
     def training(self) -> list[Training]:
@@ -513,9 +553,9 @@ class ModuleModel:
             for call in self.calls:
                 for target in self.values.call_targets(call):
                     self._callers.setdefault(id(target.function), []).append((call, target.instantiates))
-                for function in self.call_targets(call):
-                    if not any(c is call for c, _ in self._callers.get(id(function), [])):
-                        self._callers.setdefault(id(function), []).append((call, False))
+                for handed in self.call_targets(call):
+                    if not any(c is call for c, _ in self._callers.get(id(handed), [])):
+                        self._callers.setdefault(id(handed), []).append((call, False))
         return [call for call, instantiates in self._callers.get(id(function), []) if instantiations or not instantiates]
 
     def is_compiled(self, obj: Obj) -> bool:
@@ -614,20 +654,26 @@ class ModuleModel:
         seen.add(id(function))
         return any(self.in_training_loop(caller, seen) for caller in self.callers(function))
 
+    STRING_ALIAS_HOPS = 32  # `a = b`, `b = c`, ...: followed this far (each call would otherwise walk the whole chain)
+
     def string_value(self, expr: cst.BaseExpression | None, scope: Scope) -> str | None:
-        """The value of a string literal or of a name bound once to one (module constants)."""
-        if expr is None:
-            return None
-        if isinstance(expr, cst.SimpleString):
-            return expr.evaluated_value if isinstance(expr.evaluated_value, str) else None
-        if isinstance(expr, cst.ConcatenatedString):
-            value = expr.evaluated_value
-            return value if isinstance(value, str) else None
-        key = self.key_of(expr, scope)
-        if key is not None and key in self.bindings:
-            values = [a.value for a in self.bindings[key].assignments]
-            if len(values) == 1 and values[0] is not None and values[0] is not expr:
-                return self.string_value(values[0], self.bindings[key].assignments[0].scope)
+        """The value of a string literal or of a name bound once to one (module constants), following a
+        chain of such names iteratively and at most STRING_ALIAS_HOPS names deep."""
+        for _ in range(self.STRING_ALIAS_HOPS + 1):
+            if expr is None:
+                return None
+            if isinstance(expr, cst.SimpleString):
+                return expr.evaluated_value if isinstance(expr.evaluated_value, str) else None
+            if isinstance(expr, cst.ConcatenatedString):
+                value = expr.evaluated_value
+                return value if isinstance(value, str) else None
+            key = self.key_of(expr, scope)
+            if key is None or key not in self.bindings:
+                return None
+            assignments = self.bindings[key].assignments
+            if len(assignments) != 1 or assignments[0].value is None or assignments[0].value is expr:
+                return None
+            expr, scope = assignments[0].value, assignments[0].scope
         return None
 
 

@@ -459,22 +459,27 @@ class Values:
         return found
 
     def class_family(self, cls: Scope) -> list[Scope]:
-        """The class, its bases and its subclasses defined in this module: `self.x` set in one is read
-        in another."""
+        """The class, the classes of this module it derives from and those that derive from it: `self.x`
+        set in a base is read in a subclass and the other way round (not in a sibling class)."""
         known = self._families.get(id(cls))
         if known is not None:
             return known
-        family: list[Scope] = []
-        pending = [cls]
-        while pending:
-            current = pending.pop()
-            if any(current is known for known in family):
-                continue
-            family.append(current)
-            pending.extend(self.local_bases(current))
-            pending.extend(self._subclasses.get(id(current), []))
+        family = [cls, *self._ancestors(cls), *self._descendants(cls)]
         self._families[id(cls)] = family
         return family
+
+    def _descendants(self, cls: Scope) -> list[Scope]:
+        found: list[Scope] = []
+        seen = {id(cls)}
+        pending = list(self._subclasses.get(id(cls), []))
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            found.append(current)
+            pending.extend(self._subclasses.get(id(current), []))
+        return found
 
     def attribute_of_class(self, cls: Scope, name: str) -> set[Obj]:
         result: set[Obj] = set()
@@ -664,11 +669,13 @@ class Values:
 
     def _ancestors(self, cls: Scope) -> list[Scope]:
         found: list[Scope] = []
+        seen = {id(cls)}
         pending = self.local_bases(cls)
         while pending:
             current = pending.pop()
-            if any(current is known for known in found):
+            if id(current) in seen:
                 continue
+            seen.add(id(current))
             found.append(current)
             pending.extend(self.local_bases(current))
         return found

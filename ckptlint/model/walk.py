@@ -1,5 +1,11 @@
 """A read-only walk over libcst trees.
 
+libcst's own `node.visit` rebuilds every node it passes; the model only reads, so it walks the tree
+itself, in the order libcst would, skipping the subtrees that can hold no code (whitespace, operators,
+parentheses). That order is learnt from libcst's `_visit_and_replace_children` methods, an internal of
+libcst: `agrees_with_libcst` checks the fast walk against libcst's public traversal on a probe module
+(ckptlint.lint.libcst_guard does, once per process), and `use_public_traversal` switches every function
+here to libcst's public `visit` when they disagree.
 """
 
 from __future__ import annotations
@@ -7,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import linecache
 import re
+import sys
 import typing
 from functools import lru_cache
 from typing import Callable, Iterator
@@ -14,6 +21,15 @@ from typing import Callable, Iterator
 import libcst as cst
 from libcst._nodes import op as _op_nodes
 from libcst._nodes import whitespace as _whitespace_nodes
+
+
+# Set by the libcst guard when the fast walk does not reproduce libcst's own traversal.
+_PUBLIC_TRAVERSAL = False
+
+
+def use_public_traversal(enabled: bool = True) -> None:
+    global _PUBLIC_TRAVERSAL
+    _PUBLIC_TRAVERSAL = enabled
 
 
 _CHILD_FIELD = re.compile(
@@ -115,6 +131,9 @@ def _node_types(annotation) -> list[type] | None:
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """`node.visit(visitor)` for a read-only visitor that only defines `visit_<Node>`/`leave_<Node>`
     methods (no `on_visit` override, no `visit_<Node>_<attr>` hooks), without rebuilding the tree."""
+    if _PUBLIC_TRAVERSAL:
+        node.visit(visitor)
+        return
     visitor_class = type(visitor)
 
     def step(current: cst.CSTNode) -> None:
@@ -139,6 +158,9 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 def subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node under `node` (itself first), in the order `node.visit` would meet them, read-only."""
+    if _PUBLIC_TRAVERSAL:
+        yield from _public_paths(node)
+        return
     stack = [node]
     while stack:
         current = stack.pop()
@@ -157,6 +179,8 @@ def subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
     """The nodes from `root` down to `target` (both included), found by identity without rebuilding
     the tree (libcst has no parent links); None when `target` is not under `root`."""
+    if _PUBLIC_TRAVERSAL:
+        return next((list(path) for current, path in _public_paths(root, with_paths=True) if current is target), None)
     # Whitespace, operators and parentheses hold no code: not searched unless they are the target.
     skipped = frozenset() if type(target) in _NO_CODE_INSIDE else _NO_CODE_INSIDE
     path: list[cst.CSTNode] = []
@@ -174,3 +198,89 @@ def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | Non
         return False
 
     return path if search(root) else None
+
+
+# ---- the public path and the check against it ----------------------------------------------------
+class _Recorder(cst.CSTVisitor):
+    """libcst's public traversal, recorded: each node met (with its path from the root when asked),
+    and the visit_/leave_ calls a visitor defining them for every code node class would receive."""
+
+    def __init__(self, with_paths: bool, with_calls: bool = False) -> None:
+        super().__init__()
+        self.with_paths = with_paths
+        self.with_calls = with_calls
+        self.stack: list[cst.CSTNode] = []
+        self.met: list = []
+        self.calls: list[tuple[str, str, int]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        self.met.append((node, tuple(self.stack)) if self.with_paths else node)
+        if self.with_calls and type(node) not in _NO_CODE_INSIDE:
+            self.calls.append(("visit", type(node).__name__, id(node)))
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+        if self.with_calls and type(original_node) not in _NO_CODE_INSIDE:
+            self.calls.append(("leave", type(original_node).__name__, id(original_node)))
+
+
+def _public_paths(node: cst.CSTNode, with_paths: bool = False) -> list:
+    recorder = _Recorder(with_paths)
+    node.visit(recorder)
+    return recorder.met
+
+
+class _CallsRecorder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, int]] = []
+
+
+@lru_cache(maxsize=1)
+def _calls_visitor_class() -> type:
+    """A visitor with visit_/leave_ methods for every node class that can hold code, recording calls:
+    what the model's visitors look like to `walk` (which then skips whitespace and operators)."""
+
+    def make(kind: str, name: str):
+        def method(self, node):
+            self.calls.append((kind, name, id(node)))
+
+        return method
+
+    namespace: dict = {}
+    pending, seen = [cst.CSTNode], set()
+    while pending:
+        for cls in pending.pop().__subclasses__():
+            if cls in seen:
+                continue
+            seen.add(cls)
+            pending.append(cls)
+            # The class its module exports (libcst's slots decorator leaves the class it replaced behind).
+            exported = getattr(sys.modules.get(cls.__module__), cls.__name__, None) is cls
+            if exported and cls.__module__.startswith("libcst.") and cls not in _NO_CODE_INSIDE:
+                namespace[f"visit_{cls.__name__}"] = make("visit", cls.__name__)
+                namespace[f"leave_{cls.__name__}"] = make("leave", cls.__name__)
+    return type("_CallsVisitor", (_CallsRecorder,), namespace)
+
+
+def agrees_with_libcst(module: cst.Module) -> bool:
+    """Whether `subtree`, `ancestors` and `walk` see `module` exactly as libcst's public traversal does:
+    the same nodes in the same order, the same paths, the same visitor calls."""
+    if _PUBLIC_TRAVERSAL:
+        return True
+    try:
+        public = _Recorder(with_paths=True, with_calls=True)
+        module.visit(public)
+        if [id(n) for n in subtree(module)] != [id(node) for node, _path in public.met]:
+            return False
+        for node, path in public.met[:: max(1, len(public.met) // 8)]:
+            found = ancestors(module, node)
+            if found is None or [id(n) for n in found] != [id(n) for n in path]:
+                return False
+        fast = _calls_visitor_class()()
+        walk(module, fast)
+        return fast.calls == public.calls and len(fast.calls) > 0
+    except Exception:  # the fast path cannot even run on this libcst: it does not agree
+        return False

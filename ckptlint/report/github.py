@@ -4,7 +4,10 @@
 
 `error` → `::error`, `warning` → `::warning`, `info` → `::notice`. Escaping follows the Actions toolkit
 (@actions/core `escapeData` / `escapeProperty`): in the message `%`, CR and LF become `%25`, `%0D`, `%0A`;
-property values additionally escape `:` and `,` as `%3A` and `%2C`.
+property values additionally escape `:` and `,` as `%3A` and `%2C`. Other control characters, lone
+surrogates (undecodable file names) and bidirectional overrides are shown as escapes (report.escape), and
+`##[`, which the runner reads as an old-style command anywhere in a line, is written `##%5B`: a file name
+or a quoted line of code cannot forge an annotation.
 
 Related locations are appended to the message (`note: path:line:col: text`, on their own lines, which the
 annotation shows). Notebook findings are annotated on the file without a line (the line is relative to
@@ -15,13 +18,24 @@ needs the annotations.
 
 from __future__ import annotations
 
+import re
+
 from ckptlint.lint.findings import Finding, LintResult, Severity
+from ckptlint.report.escape import printable
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
+def _visible(text: str) -> str:
+    """Every control character but the line breaks escape_data encodes, shown as an escape; `##[` (an
+    old-style runner command anywhere in a line) written with GitHub's own escape for `[`."""
+    parts = re.split("([\r\n])", text)
+    text = "".join(part if part in ("\r", "\n") else printable(part, keep_tabs=True) for part in parts)
+    return text.replace("##[", "##%5B")
+
+
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -98,7 +98,8 @@ def artifact_location(path: str, cwd: str | None = None, root: str | None = None
     if rel is None or rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
         return {"uri": Path(absolute).as_uri()}
     posix = PurePosixPath(*Path(rel).parts).as_posix()
-    return {"uri": quote(posix, safe="/"), "uriBaseId": SRCROOT}
+    # A file name that is not UTF-8 holds surrogates (surrogateescape): its bytes are percent-encoded.
+    return {"uri": quote(posix.encode("utf-8", "surrogateescape"), safe="/"), "uriBaseId": SRCROOT}
 
 
 def _region(loc: Location) -> dict:

@@ -19,7 +19,10 @@ of them are fixable, and rule name, most frequent first. ANSI colours only when 
 
 from __future__ import annotations
 
-from ckptlint.lint.findings import Finding, LintResult, Severity
+import re
+
+from ckptlint.lint.findings import Finding, LintResult, Location, Severity
+from ckptlint.report.escape import display_path, printable
 
 INDENT = "    "
 
@@ -39,10 +42,22 @@ class _Paint:
         return f"{style}{text}{_RESET}" if self.enabled and text else text
 
 
+_UNSAFE_IN_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 def _clean(text: str) -> str:
-    """Control characters from a source file must not reach the terminal (escape sequences); tabs stay
-    so that the caret line can copy them. One character in, one character out: columns do not move."""
-    return "".join(ch if ch == "\t" or (ch >= " " and ch != "\x7f") else "\N{REPLACEMENT CHARACTER}" for ch in text)
+    """Control characters from a source file must not reach the terminal (escape sequences), nor line
+    breaks, bidirectional overrides or lone surrogates; tabs stay so that the caret line can copy them.
+    One character in, one character out: columns do not move."""
+    return _UNSAFE_IN_LINE.sub("\N{REPLACEMENT CHARACTER}", text)
+
+
+def _where(location: Location) -> str:
+    """`path:line:col` (or `path:cell_N:line:col`) with the file name made printable (report.escape)."""
+    path = display_path(location.path)
+    if location.cell is not None:
+        return f"{path}:cell_{location.cell}:{location.line}:{location.col}"
+    return f"{path}:{location.line}:{location.col}"
 
 
 def _message(text: str) -> str:
@@ -68,7 +83,7 @@ def _finding_block(f: Finding, paint: _Paint) -> list[str]:
     color = _SEVERITY_COLOR[Severity(f.severity)]
     marker = " " + paint("[*]", _CYAN) if f.fixable else ""
     head = (
-        f"{paint(f.location.display(), _BOLD)}: {paint(f.code, color)}{marker} "
+        f"{paint(_where(f.location), _BOLD)}: {paint(f.code, color)}{marker} "
         f"{paint('[' + Severity(f.severity).value + ']', color)} {_message(f.message)}"
     )
     lines = [head]
@@ -77,7 +92,7 @@ def _finding_block(f: Finding, paint: _Paint) -> list[str]:
         lines.append(INDENT + source)
         lines.append(INDENT + paint(_caret_line(source, f.location.col), color))
     for related in f.related:
-        lines.append(f"{INDENT}{paint('note:', _BOLD_CYAN)} {related.location.display()}: {_message(related.message)}")
+        lines.append(f"{INDENT}{paint('note:', _BOLD_CYAN)} {_where(related.location)}: {_message(related.message)}")
     return lines
 
 

@@ -27,3 +27,11 @@ def run_verify_cli(*args: str, cwd: Path = REPO, timeout: float = 600) -> subpro
 @pytest.fixture
 def workdir(tmp_path: Path) -> str:
     return str(tmp_path / "verify")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/harness runs real TensorFlow: `pytest -m "not tf"` leaves it out."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.tf)

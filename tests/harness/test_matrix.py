@@ -13,25 +13,27 @@ import json
 from ckptlint.harness import verify
 from tests.harness.conftest import run_verify_cli
 
-W, S, I, LR = ("model weights", "optimizer slots[optimizer]", "optimizer iterations[optimizer]",
-               "learning rate[optimizer]")
+W, S, I, LR, RNG = ("model weights", "optimizer slots[optimizer]", "optimizer iterations[optimizer]",
+                    "learning rate[optimizer]", "rng")
 STATE = ("state[step]", "state[generator]", "state[iterator]", "data position")
 
 
 def row(weights: str, optimizer: str, state: str = "n/a") -> dict[str, str]:
-    cells = {W: weights, S: optimizer, I: optimizer, LR: optimizer}
+    # no step draws random numbers here: rng is "restored" (unchanged) where the format could hold it
+    cells = {W: weights, S: optimizer, I: optimizer, LR: optimizer, RNG: "restored" if state != "n/a" else "n/a"}
     return cells | {name: state for name in STATE}
 
 
 # Compiled, fit-style (Adam on an ExponentialDecay schedule, Keras trains it): tf-facts "C" columns apply.
+_ALL = {W: "restored", S: "restored", I: "restored", LR: "restored"}
 EXPECTED_FIT = {
-    "checkpoint": ({W: "restored", S: "restored", I: "restored", LR: "restored"}, "identical"),  # row 1
-    "manager": ({W: "restored", S: "restored", I: "restored", LR: "restored"}, "identical"),     # row 3
-    "keras": ({W: "restored", S: "restored", I: "restored", LR: "restored"}, "identical"),       # row 4, C
-    "h5": ({W: "restored", S: "error", I: "error", LR: "error"}, "diverged"),                    # row 5
-    "weights": ({W: "restored", S: "lost", I: "lost", LR: "lost"}, "diverged"),                  # row 6 (unbuilt)
-    "savedmodel": ({W: "restored", S: "restored", I: "restored", LR: "restored"}, "identical"),  # row 7, C
-    "backup_and_restore": ({W: "restored", S: "restored", I: "restored", LR: "restored"}, "identical"),  # row 9
+    "checkpoint": (_ALL | {RNG: "restored"}, "identical"),                                          # row 1
+    "manager": (_ALL | {RNG: "restored"}, "identical"),                                             # row 3
+    "keras": (_ALL | {RNG: "n/a"}, "identical"),                                                    # row 4, C
+    "h5": ({W: "restored", S: "error", I: "error", LR: "error", RNG: "n/a"}, "diverged"),           # row 5
+    "weights": ({W: "restored", S: "lost", I: "lost", LR: "lost", RNG: "n/a"}, "diverged"),         # row 6 (unbuilt)
+    "savedmodel": (_ALL | {RNG: "n/a"}, "identical"),                                               # row 7, C
+    "backup_and_restore": (_ALL | {RNG: "n/a"}, "identical"),                                       # row 9
 }
 
 # Uncompiled GradientTape loop with a step Variable, a Generator and a tf.data iterator (batch=None).
@@ -57,7 +59,7 @@ def _check(matrix, expected):
 def test_matrix_compiled_fit_style(workdir):
     matrix = verify("tests.harness.setups.fit:make_fit", steps=2, method="all", workdir=workdir)
     _check(matrix, EXPECTED_FIT)
-    assert set(matrix.component_names()) == {W, S, I, LR}
+    assert set(matrix.component_names()) == {W, S, I, LR, RNG}
     assert matrix.default == "checkpoint" and matrix.verdict == "pass" and matrix.exit_code == 0
     h5 = matrix.reports["h5"].component(S)
     assert "load_model raised" in h5.note and "compile=False" in h5.note
@@ -71,7 +73,7 @@ def test_matrix_uncompiled_tape_via_cli_json():
                           "--format", "json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(proc.stdout)
-    assert data["schema"] == "ckptlint.verify-matrix/1"
+    assert data["schema"] == "ckptlint.verify-matrix/2"
     assert list(data["cells"]) == list(EXPECTED_TAPE)
     for method, (cells, resume) in EXPECTED_TAPE.items():
         assert data["cells"][method] == cells, method

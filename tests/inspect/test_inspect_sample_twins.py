@@ -10,6 +10,8 @@ import pytest
 
 from ckptlint.inspect import read_artifact
 
+pytestmark = pytest.mark.tf  # the sample projects train with TensorFlow to write their artifacts
+
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_projects"
 CASES = [
     ("checkpoint_missing_optimizer", "buggy", False),

@@ -142,12 +142,29 @@ def test_tf1_checkpoint_without_object_graph_is_classified_by_name(tmp_path):
             "iterations=1)")
 
 
+class _ShapesOnly:
+    """Classification needs shapes and dtypes only; values are never read here."""
+
+    def can_read(self, key: str) -> bool:
+        return True
+
+    def read(self, key: str):
+        raise AssertionError(f"classification read the value of {key}")
+
+    def chunks(self, key: str, chunk_bytes: int):
+        raise AssertionError(f"classification read the value of {key}")
+
+    def close(self) -> None:
+        pass
+
+
 def test_tf_keras_style_slot_variables_in_the_object_graph():
     """tf_keras / OptimizerV2 checkpoints list slots in the proto's `slot_variables` (hand-built graph)."""
     pytest.importorskip("tensorflow")
     from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
 
     from ckptlint.inspect.tf_classify import classify
+    from ckptlint.inspect.tf_graph import decode_object_graph
 
     graph = TrackableObjectGraph()
     nodes = [graph.nodes.add() for _ in range(9)]
@@ -171,7 +188,7 @@ def test_tf_keras_style_slot_variables_in_the_object_graph():
     bad = nodes[3].slot_variables.add()
     bad.original_variable_node_id, bad.slot_name, bad.slot_variable_node_id = 2, "v", 8
     dtypes = {k: ("int64" if s == () and "learning_rate" not in k else "float32") for k, s in keys.items()}
-    result = classify(graph, keys, dtypes, loader=lambda key: None)
+    result = classify(decode_object_graph(graph.SerializeToString()), keys, dtypes, _ShapesOnly())
     rows = {(v.path, v.component, v.slot_kind, v.slot_for) for v in result.variables}
     assert rows == {
         ("model/kernel", "model", None, None),

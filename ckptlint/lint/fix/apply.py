@@ -265,11 +265,14 @@ def run_fixes(args, result, resolver, options) -> FixRun:
     fixed = 0
     diffs: list[str] = []
     notices: list[str] = []
+    errors: list[str] = []  # ckptlint's own failures while fixing: exit code 2, like the lint run's
     plans: dict[str, FilePlan] = {}
     for path in paths:
         config = resolver.for_file(Path(path))
-        plan = plan_file(path, selected_codes(config, options, Path(path)), unsafe=unsafe,
-                         max_size=config.max_file_size)
+        plan = _plan_within_budget(path, selected_codes(config, options, Path(path)), unsafe, config.max_file_size,
+                                   options.file_timeout, notices, errors)
+        if plan is None:
+            continue
         notices.extend(plan.notices)
         if not plan.changed:
             continue
@@ -278,7 +281,11 @@ def run_fixes(args, result, resolver, options) -> FixRun:
             plans[path] = plan
             fixed += plan.applied
             continue
-        problem = write_plan(plan)
+        try:
+            problem = write_plan(plan)
+        except Exception as exc:
+            errors.append(f"{path}: internal error while writing the fixed file: {exc!r} (please report it)")
+            continue
         if problem:
             notices.append(problem)
         else:
@@ -288,8 +295,31 @@ def run_fixes(args, result, resolver, options) -> FixRun:
         project_codes = {rule.code for rule in all_rules() if issubclass(rule, ProjectRule)}
         left = [f for f in result.findings if f.location.path not in plans or f.code in project_codes]
         left += [f for plan in plans.values() for f in plan.findings]
+        result.internal_errors = [*result.internal_errors, *errors]
         return FixRun(result, fixed, len(left), "".join(diffs), notices)
     if plans:
         result = lint(args.paths, resolver, options)
     result.notices = [*result.notices, *notices]
+    result.internal_errors = [*result.internal_errors, *errors]
     return FixRun(result, fixed, len(result.findings), "", notices)
+
+
+def _plan_within_budget(path: str, codes: tuple[str, ...], unsafe: bool, max_size: int, seconds: float,
+                        notices: list[str], errors: list[str]) -> FilePlan | None:
+    """plan_file under the per-file time budget; None (with a notice or an internal error) when it
+    overran or failed."""
+    from ckptlint.lint.budget import Overran, time_budget
+
+    import warnings
+
+    try:
+        with time_budget(seconds), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fixed code's SyntaxWarnings are not ckptlint's to print
+            return plan_file(path, codes, unsafe=unsafe, max_size=max_size)
+    except Overran:
+        notices.append(f"{path}: not fixed: fixing it took longer than {seconds:g} s (--file-timeout)")
+    except RecursionError:
+        notices.append(f"{path}: not fixed: nested too deeply for ckptlint's fixes")
+    except Exception as exc:
+        errors.append(f"{path}: internal error while fixing it: {exc!r} (please report it)")
+    return None

@@ -1,12 +1,15 @@
 """The file side of autofix: read a file for fixing, turn the fixed text back into bytes exactly like the
 original (PEP 263 encoding, BOM, line endings; notebooks cell by cell), render diffs, and write
-atomically without overwriting a file that changed since it was read.
+atomically (ckptlint.atomic_write) without overwriting a file that changed since it was read.
 
-Notebooks: the code cells are joined into one module as for linting (ckptlint.lint.sources), except that the
-blank line after each cell is replaced by a marker comment, so the fixed module can be cut back into
-cells even when a fix added lines. Lines that were blanked for linting (IPython magics, shell escapes)
-are put back from the original cell. Only the `source` of cells whose code changed is replaced, in place
-in the JSON text: every other byte of the notebook (other cells, outputs, metadata, formatting) stays.
+Notebooks: the code cells are joined into one module as for linting (ckptlint.lint.notebooks), except
+that the blank line after each cell is replaced by a marker comment, so the fixed module can be cut back
+into cells even when a fix added lines. Lines that are not the cell's own text when linted (IPython
+syntax read as Python) come back from the original cell, and a fix that would change one is refused;
+new lines get back the indent IPython removes from an indented cell. A cell left out of the module (it
+does not parse, or is a cell magic's) is never changed. Only the `source` of cells whose code changed is
+replaced, in place in the JSON text: every other byte of the notebook (other cells, outputs, metadata,
+formatting) stays.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import io
 import json
 import os
 import re
-import stat
-import tempfile
 import tokenize
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from ckptlint.atomic_write import WriteRefused, write_atomically
 
 
 class UnfixableFile(Exception):
@@ -59,6 +62,7 @@ class PythonFile:
         return self.text
 
     def render(self, new_text: str) -> tuple[bytes, str]:
+        new_text = _keep_final_newline(self.text, new_text)
         try:
             body = new_text.encode(self.encoding)
         except UnicodeEncodeError as exc:
@@ -67,11 +71,25 @@ class PythonFile:
         return data, unified_diff(self.text, new_text, str(self.path))
 
 
+def _keep_final_newline(old: str, new: str) -> str:
+    """The fixed text ends as the original did. libcst drops the final line ending of a file whose
+    lines end with a lone CR (old Mac style): `parse_module("x = 1\r").code == "x = 1"`."""
+    for ending in ("\r\n", "\n", "\r"):
+        if old.endswith(ending):
+            return new if new.endswith(("\n", "\r")) else new + ending
+    return new
+
+
 def _decode_python(path: Path, data: bytes, st: os.stat_result) -> PythonFile:
+    from ckptlint.lint.sources import UnreadableFile, decode_python
+
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        decode_python(data)  # the same checks as for linting (a codec may fail in any way)
+    except UnreadableFile as exc:
+        raise UnfixableFile(str(exc)) from None
+    except Exception as exc:
         raise UnfixableFile(f"cannot decode: {exc}") from None
     bom = data.startswith(codecs.BOM_UTF8)
     if text.startswith("\ufeff"):
@@ -167,12 +185,19 @@ def _json_source(lines: list[str], original_span: str, as_list: bool, ensure_asc
     return "[" + inner + ("," + (inner or " ")).join(items) + outer + "]"
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # a line with its end, as CPython counts lines
+
+
 @dataclass
 class _Cell:
     number: int
     raw: str  # the cell's source as in the notebook
     as_list: bool
-    blanked: list[str]  # its lines as linted (magics blanked)
+    blanked: list[str]  # its lines as linted (IPython syntax read as Python; all blank when left out)
+    rewritten: frozenset[int] = frozenset()  # lines that are not the cell's own text
+    indent: str = ""  # removed from every line that had it, as IPython does for an indented cell
+    prompts: bool = False
+    included: bool = True
 
 
 @dataclass
@@ -228,37 +253,48 @@ class NotebookFile:
             new_source = _restore_cell(cell, segment)
             start, end = spans[cell.number]
             original_span = self.json_text[start:end]
-            lines = new_source.splitlines(keepends=True)
+            lines = _LINE.findall(new_source)
             replacements.append((start, end, _json_source(lines, original_span, cell.as_list, ensure_ascii)))
             diffs.append(unified_diff(cell.raw, new_source, f"{self.path}:cell_{cell.number}"))
-        text = self.json_text
-        for start, end, value in sorted(replacements, reverse=True):
-            text = text[:start] + value + text[end:]
+        # Pieces joined once: slicing the whole text per changed cell was quadratic in big notebooks.
+        pieces: list[str] = []
+        position = 0
+        for start, end, value in sorted(replacements):
+            pieces += [self.json_text[position:start], value]
+            position = end
+        pieces.append(self.json_text[position:])
+        text = "".join(pieces)
         try:
             json.loads(text)
-        except json.JSONDecodeError as exc:  # pragma: no cover - a bug here must never write a file
-            raise UnfixableFile(f"rewriting the notebook JSON failed: {exc.msg}") from None
+        except (ValueError, RecursionError) as exc:  # pragma: no cover - a bug here must never write a file
+            raise UnfixableFile(f"rewriting the notebook JSON failed: {exc}") from None
         return text.encode("utf-8"), "".join(diffs)
 
 
 def _restore_cell(cell: _Cell, new_lines: list[str]) -> str:
-    """The new cell source: unchanged lines come back byte for byte from the original (magics
-    included, with their own line endings); new lines use the cell's newline."""
-    raw_lines = cell.raw.splitlines(keepends=True) or [""]
+    """The new cell source: unchanged lines come back byte for byte from the original (IPython syntax
+    included, with their own line endings); new lines use the cell's newline and get back the indent
+    IPython removed."""
+    if not cell.included:
+        raise UnfixableFile(f"a fix touches cell {cell.number}, which is not linted")
+    if cell.prompts:
+        raise UnfixableFile(f"a fix touches cell {cell.number}, which is written with interpreter prompts")
+    raw_lines = _LINE.findall(cell.raw) or [""]
     newline = "\r\n" if "\r\n" in cell.raw else "\n"
-    out: list[list[str]] = []  # [content-with-ending]
+    out: list[str] = []
     matcher = difflib.SequenceMatcher(None, cell.blanked, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            out.extend([raw_lines[i]] for i in range(i1, i2))
+            out.extend(raw_lines[i] for i in range(i1, i2))
             continue
         for i in range(i1, i2):
-            if cell.blanked[i] != raw_lines[i].rstrip("\r\n"):
+            if i in cell.rewritten:
                 raise UnfixableFile(f"a fix touches an IPython magic line in cell {cell.number}")
-        out.extend([line + newline] for line in new_lines[j1:j2])
-    text_lines = [item[0] for item in out]
+            if cell.indent and cell.blanked[i] and not raw_lines[i].startswith(cell.indent):
+                raise UnfixableFile(f"a fix touches a line of cell {cell.number} that is not indented like the cell")
+        out.extend((cell.indent + line if line else line) + newline for line in new_lines[j1:j2])
     # Every line but the last ends with a newline; the last ends as the original's last line did.
-    text_lines = [line if line.endswith(("\n", "\r")) else line + newline for line in text_lines]
+    text_lines = [line if line.endswith(("\n", "\r")) else line + newline for line in out]
     if text_lines and not cell.raw.endswith(("\n", "\r")):
         text_lines[-1] = text_lines[-1].rstrip("\r\n")
     return "".join(text_lines)
@@ -273,22 +309,16 @@ def _decode_notebook(path: Path, data: bytes, st: os.stat_result) -> NotebookFil
     except UnreadableFile as exc:
         raise UnfixableFile(str(exc)) from None
     json_text = data.decode("utf-8")
-    notebook = json.loads(json_text)
-    cells: list[_Cell] = []
     joined_lines = source.text.split("\n")
     marker = f"# ckptlint-cell-boundary-{uuid.uuid4().hex}"
-    starts = list(source.cell_starts or ())
-    for index, (number, first) in enumerate(starts):
-        end = starts[index + 1][1] - 1 if index + 1 < len(starts) else len(joined_lines) - 1
-        # Lines first..end-1 are the cell, line `end` is the blank separator after it.
-        raw = notebook["cells"][number - 1].get("source", "")
-        as_list = isinstance(raw, list)
-        if as_list:
-            raw = "".join(s for s in raw if isinstance(s, str))
-        cells.append(_Cell(number, raw, as_list, joined_lines[first - 1:end - 1]))
-        if joined_lines[end - 1] != "":
+    cells: list[_Cell] = []
+    for cell, (number, first) in zip(source.cells, source.cell_starts or ()):
+        separator = first + len(cell.lines)  # 1-based: the blank line after the cell
+        if joined_lines[separator - 1] != "":
             raise UnfixableFile("unexpected notebook layout")
-        joined_lines[end - 1] = marker
+        joined_lines[separator - 1] = marker
+        cells.append(_Cell(number, cell.raw, cell.as_list, list(cell.lines), cell.rewritten, cell.indent,
+                           cell.prompts, cell.included))
     return NotebookFile(path, data, st, json_text, cells, marker, "\n".join(joined_lines))
 
 
@@ -308,52 +338,13 @@ def read_for_fix(path: Path, max_size: int) -> PythonFile | NotebookFile:
     return _decode_python(path, data, st)
 
 
-def write_atomically(path: Path, data: bytes, original: bytes, mode: int | None = None) -> str | None:
-    """Replace `path` by `data` via a temporary file in the same directory and os.replace, keeping the
-    file's mode, unless the file no longer holds `original` (changed since it was read). Returns None
-    on success, else a one-line reason. A symbolic link is kept: its target is rewritten."""
-    target = Path(os.path.realpath(path))
-    try:
-        st = os.stat(target)
-    except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".ckptlint-fix")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode if mode is None else mode))
-        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass
-        # Last moment check: the file must still hold what was read and fixed.
-        try:
-            current = target.read_bytes()
-        except FileNotFoundError:
-            return "removed since it was read; not written"
-        if current != original:
-            return "changed on disk since it was read; not overwritten"
-        os.replace(tmp, target)
-        tmp = None
-        return None
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 def write_plan(plan) -> str | None:
     """Write a FilePlan (ckptlint.lint.fix.apply). Returns a one-line notice when the file was left alone."""
     if not plan.changed:
         return None
-    mode = plan.stat.st_mode if plan.stat is not None else None
-    problem = write_atomically(Path(plan.path), plan.new_data, plan.original, mode)
-    return f"{plan.path}: {problem}" if problem else None
+    try:
+        # The file must still hold what was read and fixed: a save in an editor meanwhile wins.
+        write_atomically(plan.path, plan.new_data, expected=plan.original)
+    except WriteRefused as exc:
+        return f"{plan.path}: {exc}"
+    return None
