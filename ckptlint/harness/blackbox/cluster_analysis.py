@@ -65,6 +65,24 @@ def _by_root_cause(run: TrialRun, indices: range) -> list[int]:
 # -- the phases before the comparison ----------------------------------------------------------------------
 
 
+def failed_cluster_run(u: list[TrialRecord], run: TrialRun) -> Optional[Outcome]:
+    """U's outcome when it did not run to the end: FAIL when its workers wrote the chief's path (the race
+    between them is the likely cause: measured, a worker's checkpoint merge finds its temporary file
+    gone when a peer's merge moved it), else ERROR."""
+    problem = cluster_run_problem(u, run)
+    if problem is None:
+        return None
+    crashed = shared_path_crash(u, f"the uninterrupted run failed: {problem}")
+    return crashed or Outcome(ERROR, problem, error={"phase": "U", "message": problem})
+
+
+def shared_path_crash(records: list[TrialRecord], what: str) -> Optional[Outcome]:
+    causes = shared_paths(records)
+    if not causes:
+        return None
+    return Outcome(FAIL, f"{what}; " + "; ".join(c.message for c in causes), causes)
+
+
 def cluster_run_problem(u: list[TrialRecord], run: TrialRun) -> Optional[str]:
     for i in _by_root_cause(run, range(len(u))):
         problem = uninterrupted_run_problem(u[i], worker_run(run, i))
@@ -100,9 +118,9 @@ def _resumed_crash(r: list[TrialRecord], run: TrialRun) -> Optional[dict[str, st
 def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRun],
                   opts: BlackboxOptions) -> Outcome:
     u, k, r = records["U"], records["K"], records["R"]
-    problem = cluster_run_problem(u, runs["U"])
-    if problem is not None:
-        return Outcome(ERROR, problem, error={"phase": "U", "message": problem})
+    failed = failed_cluster_run(u, runs["U"])
+    if failed is not None:
+        return failed
     determinism = None
     if "U2" in records:
         determinism = cluster_determinism(u, records["U2"], runs["U2"])
@@ -110,6 +128,10 @@ def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRu
             return inconclusive(determinism)
     kill = first_kill(k, opts)
     if kill is None:
+        crashed = shared_path_crash(k, f"K failed before its kill ({_k_story(k, runs['K'])})")
+        if crashed is not None:
+            crashed.determinism = determinism
+            return crashed
         return Outcome(INCONCLUSIVE, f"K was not killed at the chosen point ({_k_story(k, runs['K'])}; "
                                      f"U made {u[0].updates} updates)", determinism=determinism)
     ignored = ignored_term(opts, k, u[0].updates)
@@ -117,6 +139,10 @@ def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRu
         return Outcome(INCONCLUSIVE, ignored, determinism=determinism, kill=kill)
     crash = _resumed_crash(r, runs["R"])
     if crash is not None:
+        crashed = shared_path_crash(r, f"R crashed ({crash['message']})")
+        if crashed is not None:
+            crashed.determinism, crashed.kill = determinism, kill
+            return crashed
         return Outcome(CRASHED, crash["message"], error=crash, determinism=determinism, kill=kill)
     workers = []
     for i in range(len(u)):
@@ -207,7 +233,7 @@ def shared_paths(u: list[TrialRecord]) -> list[Cause]:
         if shared:
             shown = ", ".join(_shown(p, u[0]) for p in shared[:3]) + (f" and {len(shared) - 3} more"
                                                                     if len(shared) > 3 else "")
-            causes.append(Cause("shared-path", f"worker {i} saved to the chief's path {shown}: workers writing "
+            causes.append(Cause("shared-path", f"worker {i} writes the chief's path {shown}: workers writing "
                                                f"one path race, and a restore may read a file mixed from two "
                                                f"writers (give each worker other than the chief its own "
                                                f"directory; tensorflow/tensorflow#38635)"))
@@ -215,9 +241,13 @@ def shared_paths(u: list[TrialRecord]) -> list[Cause]:
 
 
 def _save_targets(record: TrialRecord) -> set[str]:
+    """Every path the worker asked to save to or saved, including saves that failed (a race between two
+    writers makes one of them fail)."""
     start = record.events_of("start")
     cwd = start[0].get("cwd", "") if start else ""
-    return {os.path.normpath(os.path.join(cwd, s.path)) for s in record.own_saves() if s.path}
+    asked = [e.get("path") for e in record.events_of("save_begin")]
+    written = [s.path for s in record.own_saves()]
+    return {os.path.normpath(os.path.join(cwd, path)) for path in asked + written if path}
 
 
 def worker_state_differs(u: list[TrialRecord], r: list[TrialRecord]) -> list[Cause]:
@@ -281,6 +311,8 @@ def _shown(path: str, record: TrialRecord) -> str:
     start = record.events_of("start")
     cwd = (start[0].get("cwd") or "") if start else ""
     cwd = cwd.rstrip("/")
+    if cwd and path == cwd:
+        return "{out}"
     if cwd and path.startswith(cwd + "/"):
         return "{out}/" + path[len(cwd) + 1:]
     return path

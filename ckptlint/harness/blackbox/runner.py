@@ -25,7 +25,7 @@ from ckptlint.harness.blackbox.analysis import (ERROR, Outcome, check_determinis
                                                inconclusive,
                                                judge, uninterrupted_run_problem)
 from ckptlint.harness.blackbox.cluster import for_worker, new_cluster, port_clash
-from ckptlint.harness.blackbox.cluster_analysis import cluster_determinism, cluster_run_problem, judge_cluster
+from ckptlint.harness.blackbox.cluster_analysis import cluster_determinism, failed_cluster_run, judge_cluster
 from ckptlint.harness.blackbox.command import TrialCommand
 from ckptlint.harness.blackbox.options import BlackboxOptions
 from ckptlint.harness.blackbox.record import TrialRecord
@@ -148,10 +148,14 @@ class _Verification:
             first.append(self.spec("U2"))
         self.run_parallel(first)
         u = self.records["U"]
-        problem = cluster_run_problem(self.worker_records["U"], self.runs["U"]) if self.cluster else \
-            uninterrupted_run_problem(u, self.runs["U"])
-        if problem is not None:
-            return self.report(Outcome(ERROR, problem, error={"phase": "U", "message": problem}))
+        if self.cluster:
+            failed = failed_cluster_run(self.worker_records["U"], self.runs["U"])
+            if failed is not None:
+                return self.report(failed)
+        else:
+            problem = uninterrupted_run_problem(u, self.runs["U"])
+            if problem is not None:
+                return self.report(Outcome(ERROR, problem, error={"phase": "U", "message": problem}))
         if "U2" in self.records:
             determinism = cluster_determinism(self.worker_records["U"], self.worker_records["U2"],
                                               self.runs["U2"]) if self.cluster else \

@@ -13,11 +13,17 @@ SIGTERM arrives, but it turns itself off unless a GCE metadata server answers: i
 metadata.google.internal first.) `--shuffle` feeds the tutorial's `shuffle(...).repeat()` pipeline, whose
 order starts over in every new process (the bug the suite expects named); without it the order is fixed.
 
-Usage: python fit_backup_and_restore.py --out OUT_DIR [--shuffle]
+A program without PreemptionCheckpointHandler still has its SIGTERM caught under MultiWorkerMirroredStrategy
+(TF's coordination service takes it as a preemption notice), so it trains on until the scheduler's SIGKILL at
+the end of the grace period. `--step-seconds S` makes each step last S seconds, as a real step lasts long
+enough for that SIGKILL to land mid-training; without it these 12 tiny steps end before any grace period.
+
+Usage: python fit_backup_and_restore.py --out OUT_DIR [--shuffle] [--step-seconds S]
 """
 
 import argparse
 import os
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +32,7 @@ import tf_keras as keras
 parser = argparse.ArgumentParser()
 parser.add_argument("--out", required=True)
 parser.add_argument("--shuffle", action="store_true")
+parser.add_argument("--step-seconds", type=float, default=0.0)
 args = parser.parse_args()
 
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -40,5 +47,6 @@ dataset = dataset.repeat().batch(16)  # sharded by data across the workers: 4 st
 with strategy.scope():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+slow_steps = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: time.sleep(args.step_seconds))
 model.fit(dataset, epochs=3, steps_per_epoch=4, verbose=0,
-          callbacks=[keras.callbacks.BackupAndRestore(os.path.join(args.out, "backup"))])
+          callbacks=[keras.callbacks.BackupAndRestore(os.path.join(args.out, "backup")), slow_steps])
