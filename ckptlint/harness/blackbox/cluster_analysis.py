@@ -128,7 +128,7 @@ def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRu
             return inconclusive(determinism)
     kill = first_kill(k, opts)
     if kill is None:
-        crashed = shared_path_crash(k, f"K failed before its kill ({_k_story(k, runs['K'])})")
+        crashed = shared_path_crash(u, f"K failed before its kill ({_k_story(k, runs['K'])})")
         if crashed is not None:
             crashed.determinism = determinism
             return crashed
@@ -139,7 +139,7 @@ def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRu
         return Outcome(INCONCLUSIVE, ignored, determinism=determinism, kill=kill)
     crash = _resumed_crash(r, runs["R"])
     if crash is not None:
-        crashed = shared_path_crash(r, f"R crashed ({crash['message']})")
+        crashed = shared_path_crash(u, f"R crashed ({crash['message']})")
         if crashed is not None:
             crashed.determinism, crashed.kill = determinism, kill
             return crashed

@@ -62,8 +62,18 @@ _CAUSE = {"type": "object", "required": ["code", "message"], "additionalProperti
 _POINTS = {"type": "array", "items": {"type": "array", "items": {"type": ["number", "null"]}}}
 
 
+# The members of the factory-mode report a black-box report has too; the rest (the factory mode's own
+# causes, notes, rng and fit members) describe a factory run and are left out (the black-box causes and
+# notes are in "blackbox").
+SHARED_WITH_FACTORY = ("schema", "target", "method", "steps", "strategy", "verdict", "exit_code", "error",
+                       "components", "equivalence", "control", "timings")
+
+
 def _blackbox_schema() -> dict[str, Any]:
     schema = copy.deepcopy(factory_verdict.JSON_SCHEMA)
+    schema["required"] = [key for key in schema["required"] if key in SHARED_WITH_FACTORY]
+    schema["properties"] = {key: value for key, value in schema["properties"].items()
+                            if key in SHARED_WITH_FACTORY}
     props = schema["properties"]
     props["method"] = {"enum": [*props["method"]["enum"], "blackbox"]}
     props["verdict"] = {"enum": list(VERDICTS)}
