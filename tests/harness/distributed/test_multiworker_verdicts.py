@@ -48,12 +48,14 @@ def assert_bounded_to_loopback(report: dict) -> None:
                 sock.listen()
 
 
-def test_custom_loop_with_chief_writing_the_real_directory_passes_on_every_worker():
-    report = verify_cluster("custom_loop.py", "--kill-at", "4", args=("--steps", "6"))
+def test_custom_loop_with_chief_writing_the_real_directory_passes_when_one_worker_is_killed():
+    """Worker 1 is killed at update 4; the chief halts where it would wait for it; both are restarted."""
+    report = verify_cluster("custom_loop.py", "--kill-at", "4", "--kill-worker", "1", args=("--steps", "6"))
     assert report["verdict"] == "pass" and report["exit_code"] == 0, report["blackbox"]["causes"]
     bb = report["blackbox"]
     assert worker_verdicts(report) == ["pass", "pass"]
     assert bb["kill"]["happened"]["n"] == 4 and bb["resume"]["update"] == 3
+    assert bb["cluster"]["kill_worker"] == "1" and "0" in bb["cluster"]["trials"]["K"]["ended_by_group"]
     for worker in bb["workers"]:
         assert worker["exactly_once"] == {"resumed_at": 3, "updates_after_resume": 3, "uninterrupted": 6,
                                           "exactly_once": True}
