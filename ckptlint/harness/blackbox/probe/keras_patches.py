@@ -39,7 +39,7 @@ def _apply(probe: Any, original: Any) -> Any:
         depth = getattr(_depth, "value", 0)
         if probe.disabled or depth > 0 or len(grads) == 0:
             return original(self, grads, trainable_variables)
-        if _traced_statelessly():
+        if probe.guard("optimizer update", _traced_statelessly):
             # JAX's fit: a stateless apply traced by jax.jit, whose values are tracers no hook may read;
             # the fit callback counts the batch instead, once the model's state is synced back
             probe.guard("optimizer update", probe.registry.add, "optimizer", self)
