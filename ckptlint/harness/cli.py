@@ -59,10 +59,16 @@ def _add_blackbox_arguments(group: argparse._ArgumentGroup) -> None:
                        help="--signal term: seconds between SIGTERM and SIGKILL (default 30)")
     group.add_argument("--no-determinism-check", action="store_true",
                        help="skip U2, the second uninterrupted run")
+    group.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="run N worker processes per trial on 127.0.0.1, each with its own TF_CONFIG "
+                            "(MultiWorkerMirroredStrategy); {worker} in COMMAND becomes the worker's index")
+    group.add_argument("--kill-worker", default="all", metavar="I|all",
+                       help="with --workers: kill worker I only, or every worker (default all); "
+                            "the whole cluster is restarted for R")
 
 
 _BLACKBOX_ONLY = {"kill_at": None, "kill_in_save": None, "signal": "kill", "grace": 30.0,
-                  "no_determinism_check": False}
+                  "no_determinism_check": False, "workers": 1, "kill_worker": "all"}
 _FACTORY_ONLY = {"steps": None, "method": None, "strategy": None, "allow_rng": False}
 
 
@@ -102,7 +108,8 @@ def _run_blackbox(args: argparse.Namespace) -> int:
                            signal=args.signal, grace=args.grace, determinism_check=not args.no_determinism_check,
                            atol=args.atol, rtol=args.rtol,
                            timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-                           allow=parse_allow(args.allow), workdir=args.workdir)
+                           allow=parse_allow(args.allow), workdir=args.workdir, workers=args.workers,
+                           kill_worker=args.kill_worker)
     opts.validate()
     progress = TerminalProgress.for_terminal(sys.stderr, machine_format=args.format == "json")
     try:

@@ -61,6 +61,7 @@ class Outcome:
     error: Optional[dict[str, str]] = None
     notes: list[str] = field(default_factory=list)
     curves: dict[str, Any] = field(default_factory=dict)
+    workers: list[Any] = field(default_factory=list)  # cluster runs: a cluster_analysis.WorkerResult each
 
     @property
     def exit_code(self) -> int:
@@ -131,12 +132,26 @@ def _judge(u: TrialRecord, u2: Optional[TrialRecord], k: TrialRecord, r: TrialRe
         why = "it timed out" if run.timed_out else f"it exited with code {run.returncode} first"
         return Outcome(INCONCLUSIVE, f"K was not killed at the chosen point: {why} "
                                      f"(K made {k.updates} updates; U made {u.updates})", determinism=determinism)
+    ignored = ignored_term(opts, [k], u.updates)
+    if ignored is not None:
+        return Outcome(INCONCLUSIVE, ignored, determinism=determinism)
     crash = resumed_run_crash(r, runs["R"])
     if crash is not None:
         return Outcome(CRASHED, crash["message"], error=crash, determinism=determinism)
-    outcome = _compare_resume(u, k, r, opts)
+    outcome = compare_resume(u, k, r, opts)
     outcome.determinism = determinism
     return outcome
+
+
+def ignored_term(opts: BlackboxOptions, k: list[TrialRecord], total: int) -> Optional[str]:
+    """--signal term: K went on after its SIGTERM and made all of U's updates before the grace period ran
+    out, so nothing was left for R to resume (the program ignores the signal, or something caught it)."""
+    if opts.signal != "term" or not k or not all(record.updates >= total for record in k):
+        return None
+    return (f"K ignored its SIGTERM: it trained on to the end ({total} updates) within --grace {opts.grace:g}s, "
+            f"so there was nothing to resume (under MultiWorkerMirroredStrategy TF itself catches SIGTERM as a "
+            f"preemption notice for PreemptionCheckpointHandler); shorten --grace to test the resume after "
+            f"the kill that follows")
 
 
 def inconclusive(determinism: dict[str, Any]) -> Outcome:
@@ -259,7 +274,7 @@ def identify_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, r_start: Opt
     return None
 
 
-def _compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: BlackboxOptions) -> Outcome:
+def compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: BlackboxOptions) -> Outcome:
     notes: list[str] = []
     r_start = r.snapshot("start") or r.snapshot("final")
     u_start = u.snapshot("start")
@@ -303,8 +318,7 @@ def _compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: Blackb
         causes += _divergence_causes(u, r, s, first_divergent, causes)
     allowed = [c for c in causes if c.allowable and c.code in opts.allow]
     remaining = [c for c in causes if c not in allowed]
-    where = f"update {s} (save point {resume.save_point}" + (f", {resume.api} {_shown(resume.path, r)})"
-                                                             if resume.api else ", identified by its state)")
+    where = describe_resume(resume, r)
     curves = _curves(u, k, r, s)
     if remaining:
         summary = "; ".join(c.message for c in remaining)
@@ -315,6 +329,12 @@ def _compare_resume(u: TrialRecord, k: TrialRecord, r: TrialRecord, opts: Blackb
         summary = f"R resumed from {where}; accepted by --allow: " + "; ".join(c.message for c in allowed)
     return Outcome(PASS, summary, [], allowed, components, resume, equivalence=equivalence, notes=notes,
                    curves=curves)
+
+
+def describe_resume(resume: ResumePoint, r: TrialRecord) -> str:
+    """update s (save point p, the restore call and the file it read) -- or how s was identified."""
+    return f"update {resume.update} (save point {resume.save_point}" + (
+        f", {resume.api} {_shown(resume.path, r)})" if resume.api else ", identified by its state)")
 
 
 def _shown(path: Optional[str], r: TrialRecord) -> str:

@@ -12,6 +12,8 @@ SIGNALS = ("kill", "term")
 ALLOWABLE = ("rng", "data-order")
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_GRACE = 30.0
+MAX_WORKERS = 16
+ALL_WORKERS = "all"
 
 
 @dataclass
@@ -29,6 +31,12 @@ class BlackboxOptions:
     seed: int = 1234
     workdir: Optional[str] = None            # keep trial directories here (default: a temporary directory)
     jobs: int = 2                            # trials run at the same time
+    workers: int = 1                         # processes per trial, each a worker of one cluster (TF_CONFIG)
+    kill_worker: str = ALL_WORKERS           # K: kill this worker's process (an index), or every worker's
+
+    @property
+    def killed_workers(self) -> list[int]:
+        return list(range(self.workers)) if self.kill_worker == ALL_WORKERS else [int(self.kill_worker)]
 
     def validate(self) -> None:
         if not self.command:
@@ -51,6 +59,14 @@ class BlackboxOptions:
             raise CkptlintError(f"--allow accepts {', '.join(ALLOWABLE)} (got {', '.join(sorted(unknown))})")
         if self.jobs < 1:
             raise CkptlintError(f"--jobs must be at least 1 (got {self.jobs})")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise CkptlintError(f"--workers must be between 1 and {MAX_WORKERS} (got {self.workers})")
+        if self.kill_worker != ALL_WORKERS:
+            if not str(self.kill_worker).isdigit() or int(self.kill_worker) >= self.workers:
+                raise CkptlintError(f"--kill-worker must be `all` or a worker index below --workers "
+                                    f"{self.workers} (got {self.kill_worker!r})")
+            if self.workers == 1:
+                raise CkptlintError("--kill-worker needs --workers 2 or more")
 
 
 def parse_allow(text: Optional[str]) -> frozenset[str]:

@@ -14,6 +14,7 @@ optimizer updates made so far by that process):
   restore {api, path, fp}   restore_failed {api, message}
   rng_use {api, op_seed}    shuffle {seed, reshuffle}
   kill {reason: update|save, point, signal, where?}
+  halt {n}                                 a worker whose peer was killed stopped before update n + 1
   hook_error {where, message}              exit {n, points}
   uncounted {where}                        updates ran where the probe could not be called (XLA)
 """
@@ -64,6 +65,9 @@ class TrialRecord:
     process: Optional[ProcessRecord]
     processes: int = 0
     hook_errors: list[str] = field(default_factory=list)
+    # Saves other workers of the same cluster trial made: a worker restores the chief's checkpoint, so the
+    # file it reads is identified among them too.
+    peer_saves: list[SaveEvent] = field(default_factory=list)
 
     @classmethod
     def load(cls, record_dir: str) -> "TrialRecord":
@@ -93,6 +97,10 @@ class TrialRecord:
         return {e["n"]: e["loss"] for e in self.process.of("loss")} if self.process else {}
 
     def saves(self) -> list[SaveEvent]:
+        """Its own saves, after any peer's (so a search from the end finds its own first)."""
+        return list(self.peer_saves) + self.own_saves()
+
+    def own_saves(self) -> list[SaveEvent]:
         if not self.process:
             return []
         return [SaveEvent(e.get("kind", "?"), e.get("path"), e.get("point", 0), e.get("n", 0), e.get("fp"),

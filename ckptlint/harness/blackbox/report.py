@@ -23,6 +23,20 @@ optimizer updates, verdicts extended with "did not resume" and "crashed on resum
     "notes": [str]
   }
 
+With --workers N (N > 1) the "blackbox" object has two more members, and "components", "resume",
+"equivalence" and "curves" are the chief's (worker 0):
+
+    "workers": [{"index": int, "verdict": str, "summary": str, "causes": [cause], "allowed": [cause],
+                 "components": [component], "resume": resume | null, "equivalent": bool | null,
+                 "updates": {"U"|"U2"|"K"|"R": int},
+                 "exactly_once": {"resumed_at": int|null, "updates_after_resume": int, "uninterrupted": int,
+                                  "exactly_once": bool}}],
+    "cluster": {"workers": int, "chief": 0, "kill_worker": "all" | str,
+                "trials": {"U"|...: {"ports": [int], "remote_addresses": [str],
+                                     "ended_by_group": {worker index: why ckptlint ended it}}}}
+
+Cluster cause codes: shared-path, worker-state, resumed-apart, stalled (see cluster_analysis.py).
+
 "components" compare R's state before its first update with U's at the update R resumed from;
 "equivalence" compares U with K-then-R update by update ("weight_diff_per_step" holds the absolute
 difference of the per-update weight checksums). "control" is always null: U2 and the fresh-start test
@@ -41,15 +55,25 @@ from ckptlint.harness.blackbox.analysis import VERDICTS, Outcome, last_error_lin
 from ckptlint.harness.blackbox.command import TrialCommand
 from ckptlint.harness.blackbox.options import BlackboxOptions
 from ckptlint.harness.blackbox.record import TrialRecord
-from ckptlint.harness.blackbox.trial import TrialRun
+from ckptlint.harness.blackbox.trial import TrialRun, is_loopback
 
 _CAUSE = {"type": "object", "required": ["code", "message"], "additionalProperties": False,
           "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
 _POINTS = {"type": "array", "items": {"type": "array", "items": {"type": ["number", "null"]}}}
 
 
+# The members of the factory-mode report a black-box report has too; the rest (the factory mode's own
+# causes, notes, rng and fit members) describe a factory run and are left out (the black-box causes and
+# notes are in "blackbox").
+SHARED_WITH_FACTORY = ("schema", "target", "method", "steps", "strategy", "verdict", "exit_code", "error",
+                       "components", "equivalence", "control", "timings")
+
+
 def _blackbox_schema() -> dict[str, Any]:
     schema = copy.deepcopy(factory_verdict.JSON_SCHEMA)
+    schema["required"] = [key for key in schema["required"] if key in SHARED_WITH_FACTORY]
+    schema["properties"] = {key: value for key, value in schema["properties"].items()
+                            if key in SHARED_WITH_FACTORY}
     props = schema["properties"]
     props["method"] = {"enum": [*props["method"]["enum"], "blackbox"]}
     props["verdict"] = {"enum": list(VERDICTS)}
@@ -82,6 +106,38 @@ def _blackbox_schema() -> dict[str, Any]:
             "determinism": {"type": ["object", "null"]},
             "curves": {"type": "object"},
             "notes": {"type": "array", "items": {"type": "string"}},
+            "workers": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["index", "verdict", "summary", "causes", "allowed", "components", "resume",
+                             "equivalent", "updates", "exactly_once"],
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0}, "verdict": {"enum": list(VERDICTS)},
+                    "summary": {"type": "string"}, "causes": {"type": "array", "items": _CAUSE},
+                    "allowed": {"type": "array", "items": _CAUSE},
+                    "components": copy.deepcopy(factory_verdict.JSON_SCHEMA["properties"]["components"]),
+                    "resume": {"type": ["object", "null"]}, "equivalent": {"type": ["boolean", "null"]},
+                    "updates": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "exactly_once": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["resumed_at", "updates_after_resume", "uninterrupted", "exactly_once"],
+                        "properties": {"resumed_at": {"type": ["integer", "null"]},
+                                       "updates_after_resume": {"type": "integer"},
+                                       "uninterrupted": {"type": "integer"},
+                                       "exactly_once": {"type": "boolean"}}}}}},
+            "cluster": {
+                "type": "object", "additionalProperties": False,
+                "required": ["workers", "chief", "kill_worker", "trials"],
+                "properties": {
+                    "workers": {"type": "integer", "minimum": 2}, "chief": {"const": 0},
+                    "kill_worker": {"type": "string"},
+                    "trials": {"type": "object", "additionalProperties": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["ports", "remote_addresses", "ended_by_group"],
+                        "properties": {
+                            "ports": {"type": "array", "items": {"type": "integer"}},
+                            "remote_addresses": {"type": "array", "items": {"type": "string"}},
+                            "ended_by_group": {"type": "object",
+                                               "additionalProperties": {"type": "string"}}}}}}},
         }}
     schema["required"] = [*schema["required"], "mode", "blackbox"]
     return schema
@@ -99,6 +155,11 @@ class BlackboxReport:
     records: dict[str, TrialRecord]
     kill_choice: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    worker_records: dict[str, list[TrialRecord]] = field(default_factory=dict)  # --workers: per trial, by index
+
+    @property
+    def cluster(self) -> bool:
+        return self.options.workers > 1
 
     @property
     def verdict(self) -> str:
@@ -117,10 +178,18 @@ class BlackboxReport:
         return f"{label}: {self.outcome.summary}"
 
     def to_text(self) -> str:
-        lines = [self.headline(), f"command: {self.command.display()}", "trials:  " + self._trials_line()]
+        lines = [self.headline(), f"command: {self.command.display()}"]
+        if self.cluster:
+            lines.append(f"cluster: {self.options.workers} workers on 127.0.0.1, a TF_CONFIG each (worker 0 is "
+                         f"the chief); K killed {self._killed_workers_text()}, then every worker was restarted")
+        lines.append("trials:  " + self._trials_line())
         o = self.outcome
+        if o.workers:
+            lines += ["", *self._workers_table()]
+        lines += self._group_endings()
         if o.components:
-            lines += ["", f"state R resumed from vs U's at update {o.resume.update if o.resume else '?'}:",
+            whose = "the chief" if self.cluster else "R"
+            lines += ["", f"state {whose} resumed from vs U's at update {o.resume.update if o.resume else '?'}:",
                       *factory_verdict._table(o.components)]
             for c in o.components:
                 bad = [v for v in c.variables if v.status != "restored"]
@@ -153,6 +222,35 @@ class BlackboxReport:
             lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
 
+    def _killed_workers_text(self) -> str:
+        return "every worker" if self.options.kill_worker == "all" else f"worker {self.options.kill_worker}"
+
+    def _workers_table(self) -> list[str]:
+        header = ("worker", "verdict", "resumed at", "updates U/K/R", "exactly once", "not restored")
+        rows = [header]
+        for w in self.outcome.workers:
+            ledger = w.ledger()
+            bad = [c.name for c in w.outcome.components if c.status != "restored"]
+            rows.append((str(w.index), w.outcome.verdict.upper() if w.outcome.verdict != "pass" else "pass",
+                         "-" if ledger["resumed_at"] is None else str(ledger["resumed_at"]),
+                         "/".join(str(w.updates.get(t, 0)) for t in ("U", "K", "R")),
+                         "yes" if ledger["exactly_once"] else "NO", ", ".join(bad) or "-"))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        out = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+        out.insert(1, "  ".join("-" * width for width in widths))
+        return out
+
+    def _group_endings(self) -> list[str]:
+        lines = []
+        for name, run in self.runs.items():
+            for i, outcome in enumerate(run.outcomes):
+                if outcome.ended_by_group:
+                    lines.append(f"  {name}: worker {i} ended by ckptlint: {outcome.ended_by_group}")
+            foreign = [a for a in run.remote_addresses if not is_loopback(a)]
+            if foreign:
+                lines.append(f"  {name}: connected outside 127.0.0.1: {', '.join(foreign)}")
+        return ["", "cluster restarts and connections:", *lines] if lines else []
+
     def _trials_line(self) -> str:
         parts = []
         for name in ("U", "U2", "K", "R"):
@@ -166,7 +264,9 @@ class BlackboxReport:
                 kill = self.outcome.kill
                 where = f"at update {kill.get('n')}" if kill.get("reason") == "update" else \
                     f"in save point {kill.get('point')} ({kill.get('where')})"
-                text = f"K killed {where}, {run.elapsed:.1f}s"
+                who = "" if not self.cluster else (
+                    " (every worker)" if self.options.kill_worker == "all" else f" (worker {kill.get('worker')})")
+                text = f"K killed {where}{who}, {run.elapsed:.1f}s"
             elif run.timed_out:
                 text += " (timed out)"
             elif run.returncode not in (0, None) and name != "K":
@@ -210,7 +310,25 @@ class BlackboxReport:
                 "notes": o.notes,
             },
         }
+        if self.cluster:
+            document["blackbox"]["workers"] = [self._worker_dict(w) for w in o.workers]
+            document["blackbox"]["cluster"] = {
+                "workers": self.options.workers, "chief": 0, "kill_worker": str(self.options.kill_worker),
+                "trials": {name: {"ports": list(run.spec.ports), "remote_addresses": list(run.remote_addresses),
+                                  "ended_by_group": {str(i): x.ended_by_group for i, x in enumerate(run.outcomes)
+                                                     if x.ended_by_group}}
+                           for name, run in self.runs.items()}}
         return factory_verdict._finite(document)
+
+    @staticmethod
+    def _worker_dict(w: Any) -> dict[str, Any]:
+        o = w.outcome
+        return {"index": w.index, "verdict": o.verdict, "summary": o.summary,
+                "causes": [asdict(c) for c in o.causes], "allowed": [asdict(c) for c in o.allowed],
+                "components": [asdict(c) for c in o.components],
+                "resume": asdict(o.resume) if o.resume else None,
+                "equivalent": o.equivalence.equivalent if o.equivalence else None,
+                "updates": dict(w.updates), "exactly_once": w.ledger()}
 
     def _trial_dict(self, name: str, run: TrialRun) -> dict[str, Any]:
         record = self.records.get(name)

@@ -24,9 +24,9 @@ def verify(*args: str, cwd: Path = MADE, timeout: float = 600, env: dict[str, st
                           text=True, env=full_env, timeout=timeout)
 
 
-def verify_json(program: str, *options: str, cwd: Path = MADE, extra: tuple[str, ...] = ("{out}",)
-                ) -> tuple[dict[str, Any], subprocess.CompletedProcess]:
-    proc = verify("--format", "json", *options, "--", sys.executable, program, *extra, cwd=cwd)
+def verify_json(program: str, *options: str, cwd: Path = MADE, extra: tuple[str, ...] = ("{out}",),
+                env: dict[str, str] | None = None) -> tuple[dict[str, Any], subprocess.CompletedProcess]:
+    proc = verify("--format", "json", *options, "--", sys.executable, program, *extra, cwd=cwd, env=env)
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:

@@ -45,6 +45,10 @@ class Inventory:
         self.kinds.setdefault(component, kind)
         self.entries.append((component, f"{index:03d} {label or _path(source)}", source))
 
+    def exclude(self, ids: set[int]) -> None:
+        """Never add these objects (by id): they are not training state."""
+        self._seen |= ids
+
     def seen(self, variable: Any) -> bool:
         return id(variable) in self._seen
 
@@ -64,6 +68,7 @@ class Inventory:
 def collect(registry: Any) -> Inventory:
     gc.collect()  # a model the program dropped (reference cycles keep Keras models alive) is not its state
     inv = Inventory()
+    inv.exclude(registry.bookkeeping())
     stale = registry.stale
     optimizers = [o for o in registry.live("optimizer") if not stale(o)]
     models = [m for m in registry.live("model") if not stale(getattr(m, "optimizer", None))]

@@ -39,6 +39,11 @@ def _apply(probe: Any, original: Any) -> Any:
         depth = getattr(_depth, "value", 0)
         if probe.disabled or depth > 0 or len(grads) == 0:
             return original(self, grads, trainable_variables)
+        if probe.guard("optimizer update", _traced_statelessly):
+            # JAX's fit: a stateless apply traced by jax.jit, whose values are tracers no hook may read;
+            # the fit callback counts the batch instead, once the model's state is synced back
+            probe.guard("optimizer update", probe.registry.add, "optimizer", self)
+            return original(self, grads, trainable_variables)
         _depth.value = depth + 1
         try:
             gate = probe.guard("optimizer update", _before, probe, self, trainable_variables)
@@ -57,6 +62,14 @@ def _apply(probe: Any, original: Any) -> Any:
             _depth.value = depth
 
     return apply
+
+
+def _traced_statelessly() -> bool:
+    """Inside a Keras StatelessScope on the JAX backend (what `fit`'s jitted train step uses)."""
+    from keras.src import backend
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    return backend.backend() == "jax" and in_stateless_scope()
 
 
 def _before(probe: Any, optimizer: Any, trainable_variables: Any) -> Any:
@@ -99,6 +112,8 @@ def _fit_callback(probe: Any, keras: Any, model: Any, kwargs: dict[str, Any]) ->
     probe.registry.add("model", model)
     probe.emit("fit", epochs=kwargs.get("epochs"), initial_epoch=kwargs.get("initial_epoch", 0), n=probe.updates)
 
+    on_jax = keras.backend.backend() == "jax"
+
     class CkptlintProbe(keras.callbacks.Callback):
         """First in the list, so it sees each batch before the program's own callbacks save."""
 
@@ -111,12 +126,23 @@ def _fit_callback(probe: Any, keras: Any, model: Any, kwargs: dict[str, Any]) ->
 
         def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
             self._counted_at_batch_start = probe.updates
+            if on_jax:
+                probe.guard("fit callback", self._batch_begin_on_jax)
+
+        def _batch_begin_on_jax(self) -> None:
+            """JAX's jitted step never calls back: the state before this batch's update is read here, once
+            the previous steps' values are synced back into the model's variables."""
+            self.model.jax_state_sync()
+            probe.before_update()
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             probe.guard("fit callback", self._batch_end, logs)
 
         def _batch_end(self, logs: Any) -> None:
-            if probe.updates == self._counted_at_batch_start:
+            if on_jax:
+                self.model.jax_state_sync()
+                probe.after_update(None)
+            elif probe.updates == self._counted_at_batch_start:
                 # the step could not call back (XLA, another backend): count the batch here
                 sync = getattr(self.model, "jax_state_sync", None)
                 if callable(sync):

@@ -51,7 +51,7 @@ def before_update(probe: Any) -> Optional[Any]:
     tensors = inventory.tensors()
 
     def callback(*values: Any) -> Any:
-        if probe.pre_update_snapshot_due() is not None:
+        if probe.halt_due() or probe.pre_update_snapshot_due() is not None:
             probe.guard("before update", probe.before_update, (inventory, [v.numpy() for v in values]))
         return 0
 

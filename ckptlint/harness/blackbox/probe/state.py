@@ -33,6 +33,12 @@ class ProbeConfig:
     kill_in_save: Optional[int] = None
     signal: str = "kill"
     snapshot_saves: bool = True
+    # Before every update (U under --signal term: a program that saves when told to stop saves at an
+    # update the uninterrupted run never saved at, and R's state is compared with U's there).
+    snapshot_every_update: bool = False
+    # A worker of a cluster whose peer is killed: stop before this update, where it would wait for the
+    # dead peer's gradients, so that ckptlint can end it at the same point every time.
+    halt_at: Optional[int] = None
 
 
 class Registry:
@@ -41,6 +47,18 @@ class Registry:
     def __init__(self) -> None:
         self._items: dict[str, list[weakref.ref]] = {"optimizer": [], "model": [], "checkpoint": []}
         self._applied: dict[int, list[int]] = {}  # id(optimizer) -> [updates at its first, at its last apply]
+        self._bookkeeping: list[weakref.ref] = []  # variables that record saves, not training state
+
+    def add_bookkeeping(self, variable: Any) -> None:
+        """A variable a checkpointing tool keeps about its own saves (PreemptionCheckpointHandler's count of
+        the runs at the last save): it differs between a run that saved and one that did not, by design."""
+        try:
+            self._bookkeeping.append(weakref.ref(variable))
+        except TypeError:
+            pass
+
+    def bookkeeping(self) -> set[int]:
+        return {id(v) for v in (r() for r in self._bookkeeping) if v is not None}
 
     def add(self, kind: str, obj: Any) -> None:
         refs = self._items[kind]
@@ -149,12 +167,25 @@ class Probe:
             return "start", {}
         if self._pending_resume_point is not None:
             return "resume", {"point": self._pending_resume_point}
+        if self.config.snapshot_every_update:
+            return "resume", {"point": None}
         return None
+
+    def halt_due(self) -> bool:
+        return self.config.halt_at is not None and self.updates + 1 >= self.config.halt_at
+
+    def halt(self) -> None:
+        """Wait here until ckptlint ends the process (it does so as soon as it reads the event)."""
+        self.emit("halt", n=self.updates)
+        while True:
+            time.sleep(1.0)
 
     def before_update(self, prepared: Any = None) -> None:
         """Called just before each optimizer update, after its forward and backward pass. The state read
         here already holds what the forward pass changed (BatchNorm statistics, seed generators), in a
         resumed run as in the uninterrupted one, so the two compare bitwise."""
+        if self.halt_due():
+            self.halt()
         due = self.pre_update_snapshot_due()
         if due is None:
             return

@@ -33,9 +33,28 @@ def install(probe: Any, tf: Any) -> None:
          lambda original: _manager_save(probe, original))
     wrap(checkpoint_management, "update_checkpoint_state_internal",
          lambda original: _state_file_update(probe, original))
+    _watch_preemption_handler(probe)
     for name in _STATEFUL_RANDOM:
         wrap(tf.random, name, lambda original, name=name: _noting_randomness(probe, f"tf.random.{name}", original))
     wrap(tf.data.Dataset, "shuffle", lambda original: _noting_shuffle(probe, original))
+
+
+def _watch_preemption_handler(probe: Any) -> None:
+    try:
+        from tensorflow.python.distribute.failure_handling import failure_handling
+    except ImportError:
+        return
+
+    def make(original: Any) -> Any:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            counter = getattr(self, "_checkpointed_runs", None)
+            if counter is not None:
+                probe.guard("preemption handler", probe.registry.add_bookkeeping, counter)
+
+        return __init__
+
+    wrap(failure_handling.PreemptionCheckpointHandler, "__init__", make)
 
 
 def _registering_init(probe: Any, original: Any) -> Any:
