@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import keyword
 import re
+from keyword import iskeyword
 from typing import Iterator
 
 import libcst as cst
@@ -252,8 +252,9 @@ def _keyword(module: ModuleModel, fact: CheckpointFact, model_key: str, name: st
 
 def _names_an_optimizer(key: str) -> bool:
     """`g_optimizer`, `opt_d`, `genOpt`, `optimizer`: a word of the key says optimizer."""
-    words = key.lower().split("_")
-    return bool({"opt", "optim", "optimizer", "optimiser"} & set(words)) or bool(re.search(r"[a-z0-9](Opt|Optim|Optimizer)$", key))
+    if {"opt", "optim", "optimizer", "optimiser"} & set(key.lower().split("_")):
+        return True
+    return re.search(r"[a-z0-9](Opt|Optim|Optimizer)$", key) is not None
 
 
 def _model_optimizer_pairs(module: ModuleModel, fact: CheckpointFact) -> Iterator[tuple[str, str]]:
@@ -276,6 +277,11 @@ def _trained_objects(ref) -> frozenset:
     return frozenset(obj for obj in ref.objects if Role.MODEL in obj.roles or Role.VARIABLE in obj.built)
 
 
+_OPTIMIZER_WORDS = "opt|optim|optimizer|optimiser"
+_ROLE_THEN_WORD = re.compile(rf"(?P<role>.+?)(?P<sep>_?)(?P<word>{_OPTIMIZER_WORDS})", re.IGNORECASE)  # g_optimizer
+_WORD_THEN_ROLE = re.compile(rf"(?P<word>{_OPTIMIZER_WORDS})(?P<sep>_)(?P<role>.+)", re.IGNORECASE)  # optimizer_g
+
+
 def _follow_pattern(model_key: str, optimizer_key: str, new_model_key: str) -> str | None:
     """Apply `model_key -> optimizer_key` to `new_model_key`, or None when the pattern does not transfer.
 
@@ -283,10 +289,10 @@ def _follow_pattern(model_key: str, optimizer_key: str, new_model_key: str) -> s
     and the role is located in the model key: the whole key, its abbreviation (a prefix of it), or the
     key with a word that says "model" on one side (`g_model`, `model_g`). The new model key gives the
     new role the same way."""
-    match = re.fullmatch(r"(?P<role>.+?)(?P<sep>_?)(?P<word>opt|optim|optimizer|optimiser)", optimizer_key, re.IGNORECASE)
+    match = _ROLE_THEN_WORD.fullmatch(optimizer_key)
     before = True
     if match is None:
-        match = re.fullmatch(r"(?P<word>opt|optim|optimizer|optimiser)(?P<sep>_)(?P<role>.+)", optimizer_key, re.IGNORECASE)
+        match = _WORD_THEN_ROLE.fullmatch(optimizer_key)
         before = False
     if match is None:
         return None
@@ -295,7 +301,7 @@ def _follow_pattern(model_key: str, optimizer_key: str, new_model_key: str) -> s
     if not new_role or new_role == role:
         return None
     derived = f"{new_role}{sep}{word}" if before else f"{word}{sep}{new_role}"
-    return derived if derived.isidentifier() and not keyword.iskeyword(derived) else None
+    return derived if derived.isidentifier() and not iskeyword(derived) else None
 
 
 def _new_role(role: str, model_key: str, new_model_key: str) -> str | None:
