@@ -81,6 +81,8 @@ class ProgressLine:
     def update(self, text: str, *, force: bool = False) -> None:
         """Show `text` (once the delay has passed; at most every _REDRAW_EVERY s unless `force`)."""
         with self._lock:
+            if self._finished:  # e.g. the re-lint of `--fix` passes, after the report's line was erased
+                return
             self._pending = text
             now = time.monotonic()
             if now - self._started < self._delay:

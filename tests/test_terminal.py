@@ -154,3 +154,5 @@ def test_progress_line_waits_then_erases_itself():
     line.update("2/9 files", force=True)
     line.finish()
     assert screen.text.endswith(f"{ERASE}ckptlint check: 2/9 files{ERASE}")
+    line.update("3/9 files", force=True)  # `--fix` lints again after the line was erased: it stays erased
+    assert screen.text.endswith(f"2/9 files{ERASE}")
