@@ -50,16 +50,18 @@ class CheckpointMissingOptimizer(Rule):
     checkpoint's own scope or an enclosing one (a parameter counts). Otherwise the finding is reported
     without a fix.
 
-    Measured on TF 2.21 + Keras 3.15 (`tests/harness/test_ckpt101_fix_layout.py`): a checkpoint written
-    before the fix, restored into the fixed `Checkpoint`, restores the model's weights with a plain
-    `restore()` or `.expect_partial()`; `.assert_existing_objects_matched()` and `.assert_consumed()` both
-    raise `AssertionError` ("Found 2 Python objects that were not bound to checkpointed values": the new
-    optimizer's `iteration` and `learning_rate` exist from its construction, even before its slots). The
+    Measured on TF 2.21 + Keras 3.15 (`docs/framework.md#adding-an-object-to-a-checkpoint`, and on this
+    rule's own fix by `tests/harness/test_ckpt101_fix_layout.py`): a checkpoint written before the fix,
+    restored into the fixed `Checkpoint`, restores the model's weights with a plain `restore()` or
+    `.expect_partial()`; `.assert_existing_objects_matched()` and `.assert_consumed()` both raise
+    `AssertionError` ("Python objects that were not bound to checkpointed values": the new optimizer's
+    `iteration`, and a constant learning rate's variable, exist from its construction, before any slot). The
     optimizer of such a resume starts from scratch, as it did before the fix. Keep a plain restore (or
     `expect_partial()`) until every checkpoint in use was written by the fixed code.
 
     ## References
     - `docs/framework.md#checkpoint-model-only`, `docs/framework.md#checkpoint-everything` (what `Checkpoint` keeps)
+    - `docs/framework.md#adding-an-object-to-a-checkpoint` (what the fix does to older checkpoints)
     - tensorflow/tensorflow#48947, tensorflow/tensorflow#47115
     """
 
