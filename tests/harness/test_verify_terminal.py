@@ -5,13 +5,11 @@ step) only on a terminal outside CI and JSON; the `--strategy` contract checked 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pty_helpers import after_progress, run_ckptlint  # noqa: E402
+from pty_helpers import after_progress, run_ckptlint
 
 pytestmark = pytest.mark.tf
 
