@@ -467,6 +467,35 @@ def _key_mismatch_restore(work: Path, earlier: list[Measured]) -> Measured:
     }
 
 
+def _key_added_save(work: Path, earlier: list[Measured]) -> Measured:
+    """A custom loop's checkpoint without its optimizer: the layout before CKPT101's fix."""
+    tf, _ = _tf()
+    _seed(1)
+    model, optimizer = _model(), _adam()
+    _train_tape(model, optimizer, 2)
+    return {"path": tf.train.Checkpoint(model=model).save(str(work / "ckpt")), "saved_weights": _weights(model)}
+
+
+def _key_added_restore(work: Path, earlier: list[Measured]) -> Measured:
+    """The same code with the optimizer added to the checkpoint, restoring the older checkpoint."""
+    tf, _ = _tf()
+    path = earlier[0]["path"]
+    _seed(2)
+    model, optimizer = _model(), _adam()
+
+    def status():
+        return tf.train.Checkpoint(model=model, optimizer=optimizer).restore(path)
+
+    return {
+        "restore_error": _error(status),
+        "weights_restored": _same(_weights(model), earlier[0]["saved_weights"]),
+        "iterations_after_restore": int(optimizer.iterations.numpy()),
+        "assert_consumed": _error(lambda: status().assert_consumed()),
+        "assert_existing_objects_matched": _error(lambda: status().assert_existing_objects_matched()),
+        "expect_partial": _error(lambda: status().expect_partial()),
+    }
+
+
 def _latest_checkpoint_prefix(work: Path, earlier: list[Measured]) -> Measured:
     tf, _ = _tf()
     _seed(1)
@@ -1233,6 +1262,16 @@ FACTS: tuple[Fact, ...] = (
          lambda m: f"restore silent: {_yes(m['restore_error'] is None)}, weights restored "
          f"{_yes(m['weights_restored'])}; assert_existing_objects_matched: {m['assert_existing_objects_matched']}",
          fast=True),
+    Fact("checkpoint-key-added",
+         "a checkpoint saved without the optimizer, restored by code that added optimizer=: restore() and "
+         "expect_partial restore the weights and leave the optimizer fresh; assert_consumed and "
+         "assert_existing_objects_matched raise",
+         (Phase(_key_added_save), Phase(_key_added_restore)),
+         lambda m: m["restore_error"] is None and m["weights_restored"] and m["iterations_after_restore"] == 0
+         and m["expect_partial"] is None and m["assert_consumed"] is not None
+         and m["assert_existing_objects_matched"] is not None,
+         lambda m: f"weights restored {_yes(m['weights_restored'])}, iterations {m['iterations_after_restore']}; "
+         f"assert_existing_objects_matched: {m['assert_existing_objects_matched']}"),
     Fact("latest-checkpoint-prefix",
          "save(prefix) writes prefix-1; latest_checkpoint(prefix) is None, latest_checkpoint(directory) "
          "finds it; restore(None) is silent, its asserts raise",

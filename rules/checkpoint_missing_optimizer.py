@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from keyword import iskeyword
 from typing import Iterator
 
 import libcst as cst
@@ -39,15 +41,27 @@ class CheckpointMissingOptimizer(Rule):
     ```
 
     ## Fix safety
-    Safe. The fix adds `optimizer=<binding>` to the `tf.train.Checkpoint(...)` call (another keyword,
-    e.g. the binding's own name, when `optimizer` is taken), and only when that binding is in scope
-    there and bound before it: `self.optimizer` assigned earlier in the same method or in `__init__`
-    (for a checkpoint built in another method), or a name assigned earlier in the checkpoint's own
-    scope or an enclosing one (a parameter counts). Otherwise the finding is reported without a fix. Adding the optimizer only adds state to what is saved; restoring
-    a checkpoint written before the fix still works with `expect_partial()`.
+    Unsafe: it changes the checkpoint's layout, so code that restores checkpoints written before the fix
+    strictly stops working. The fix adds the optimizer under a key that follows the checkpoint's own
+    naming (`d_optimizer=d_opt` beside `g_model=`, `d_model=`, `g_optimizer=`; the binding's own name when
+    a bare `optimizer` would not say whose; else `optimizer`), never an existing key, and only when that
+    binding is in scope there and bound before it: `self.optimizer` assigned earlier in the same method
+    or in `__init__` (for a checkpoint built in another method), or a name assigned earlier in the
+    checkpoint's own scope or an enclosing one (a parameter counts). Otherwise the finding is reported
+    without a fix.
+
+    Measured on TF 2.21 + Keras 3.15 (`docs/framework.md#adding-an-object-to-a-checkpoint`, and on this
+    rule's own fix by `tests/harness/test_ckpt101_fix_layout.py`): a checkpoint written before the fix,
+    restored into the fixed `Checkpoint`, restores the model's weights with a plain `restore()` or
+    `.expect_partial()`; `.assert_existing_objects_matched()` and `.assert_consumed()` both raise
+    `AssertionError` ("Python objects that were not bound to checkpointed values": the new optimizer's
+    `iteration`, and a constant learning rate's variable, exist from its construction, before any slot). The
+    optimizer of such a resume starts from scratch, as it did before the fix. Keep a plain restore (or
+    `expect_partial()`) until every checkpoint in use was written by the fixed code.
 
     ## References
     - `docs/framework.md#checkpoint-model-only`, `docs/framework.md#checkpoint-everything` (what `Checkpoint` keeps)
+    - `docs/framework.md#adding-an-object-to-a-checkpoint` (what the fix does to older checkpoints)
     - tensorflow/tensorflow#48947, tensorflow/tensorflow#47115
     """
 
@@ -55,7 +69,7 @@ class CheckpointMissingOptimizer(Rule):
     name = "checkpoint-missing-optimizer"
     severity = Severity.ERROR
     summary = "A written tf.train.Checkpoint holds the model but not the optimizer that trains it."
-    fix_safety = FixSafety.SAFE
+    fix_safety = FixSafety.UNSAFE
     api_words = ("Checkpoint",)
 
     VALID = [
@@ -235,7 +249,7 @@ class NeRF:
             reported: list[frozenset] = []
             for item, ref in fact.all_items.items():
                 # A model, or variables an optimizer trains directly (a tuner's own tf.Variables).
-                models = frozenset(obj for obj in ref.objects if Role.MODEL in obj.roles or Role.VARIABLE in obj.built)
+                models = _trained_objects(ref)
                 if not models or (ref.key is not None and module.is_widened(ref.key)):
                     continue
                 trainings = module.trainings_of(models)
@@ -251,7 +265,7 @@ class NeRF:
                     reported.append(optimizers)
                     key = module.binding_for(optimizers, fact.call)
                     name = module.name_of(key) if key is not None else module.code_of(training.optimizer_expr)
-                    keyword = _keyword(fact, name)
+                    keyword = _keyword(module, fact, item, name)
                     model_name = module.code_of(ref.expr)
                     yield Diagnostic(
                         fact.call.node,
@@ -269,13 +283,101 @@ def _holds_model_optimizer(held: frozenset, models: frozenset) -> bool:
     return any(obj.kind is ObjKind.DERIVED and obj.attr == "optimizer" and obj.owner in models for obj in held)
 
 
-def _keyword(fact: CheckpointFact, name: str) -> str:
-    """The key the optimizer gets: `optimizer`, unless the checkpoint names its items by role already
-    (`g_optimizer=`, `generator_optimizer=`) or `optimizer` is taken: then the binding's own name."""
-    taken = set(fact.all_items)
-    if "optimizer" not in taken and not any("optimizer" in key or key.endswith("opt") for key in taken):
+def _keyword(module: ModuleModel, fact: CheckpointFact, model_key: str, name: str) -> str:
+    """The key the optimizer gets, following the checkpoint's own naming, never an existing key:
+
+    - when another model in the checkpoint has its optimizer beside it, the same pattern applied to this
+      model's key (`g_model`/`g_optimizer` + `d_model` -> `d_optimizer`; `generator`/`g_optimizer` +
+      `discriminator` -> `d_optimizer`; `gen`/`gen_opt` + `disc` -> `disc_opt`);
+    - else, when a bare `optimizer` would not say whose it is (the checkpoint holds several models, or a
+      key names an optimizer already) or `optimizer` is taken: the binding's own name (`critic_opt`);
+    - else `optimizer`, the name the TensorFlow guides use.
+    """
+    taken = set(fact.all_items) | {"root"}
+    for other_model, other_optimizer in _model_optimizer_pairs(module, fact):
+        if other_model == model_key:
+            continue
+        derived = _follow_pattern(other_model, other_optimizer, model_key)
+        if derived is not None and derived not in taken:
+            return derived
+    models = [key for key, ref in fact.all_items.items() if _trained_objects(ref)]
+    if "optimizer" not in taken and len(models) < 2 and not any(_names_an_optimizer(key) for key in fact.all_items):
         return "optimizer"
-    return unique_identifier(name.split(".")[-1], taken | {"root"})
+    return unique_identifier(name.split(".")[-1], taken)
+
+
+def _names_an_optimizer(key: str) -> bool:
+    """`g_optimizer`, `opt_d`, `genOpt`, `optimizer`: a word of the key says optimizer."""
+    if {"opt", "optim", "optimizer", "optimiser"} & set(key.lower().split("_")):
+        return True
+    return re.search(r"[a-z0-9](Opt|Optim|Optimizer)$", key) is not None
+
+
+def _model_optimizer_pairs(module: ModuleModel, fact: CheckpointFact) -> Iterator[tuple[str, str]]:
+    """(model key, optimizer key) for each optimizer in the checkpoint beside a model it trains."""
+    items = fact.all_items
+    for model_key, ref in items.items():
+        models = _trained_objects(ref)
+        if not models:
+            continue
+        trained_by: set = set()
+        for training in module.trainings_of(models):
+            trained_by |= training.optimizers
+        for optimizer_key, other in items.items():
+            if optimizer_key != model_key and other.objects & trained_by:
+                yield model_key, optimizer_key
+
+
+def _trained_objects(ref) -> frozenset:
+    """The models (or variables an optimizer trains directly) a checkpoint item may hold."""
+    return frozenset(obj for obj in ref.objects if Role.MODEL in obj.roles or Role.VARIABLE in obj.built)
+
+
+_OPTIMIZER_WORDS = "opt|optim|optimizer|optimiser"
+_ROLE_THEN_WORD = re.compile(rf"(?P<role>.+?)(?P<sep>_?)(?P<word>{_OPTIMIZER_WORDS})", re.IGNORECASE)  # g_optimizer
+_WORD_THEN_ROLE = re.compile(rf"(?P<word>{_OPTIMIZER_WORDS})(?P<sep>_)(?P<role>.+)", re.IGNORECASE)  # optimizer_g
+
+
+def _follow_pattern(model_key: str, optimizer_key: str, new_model_key: str) -> str | None:
+    """Apply `model_key -> optimizer_key` to `new_model_key`, or None when the pattern does not transfer.
+
+    The optimizer key is split into its optimizer word and the rest (the role: `g` in `g_optimizer`),
+    and the role is located in the model key: the whole key, its abbreviation (a prefix of it), or the
+    key with a word that says "model" on one side (`g_model`, `model_g`). The new model key gives the
+    new role the same way."""
+    match = _ROLE_THEN_WORD.fullmatch(optimizer_key)
+    before = True
+    if match is None:
+        match = _WORD_THEN_ROLE.fullmatch(optimizer_key)
+        before = False
+    if match is None:
+        return None
+    role, sep, word = match["role"], match["sep"], match["word"]
+    new_role = _new_role(role, model_key, new_model_key)
+    if not new_role or new_role == role:
+        return None
+    derived = f"{new_role}{sep}{word}" if before else f"{word}{sep}{new_role}"
+    return derived if derived.isidentifier() and not iskeyword(derived) else None
+
+
+def _new_role(role: str, model_key: str, new_model_key: str) -> str | None:
+    if role == model_key:
+        return new_model_key
+    for kind in re.finditer(r"(?:^|_)([A-Za-z]+)(?=_|$)", model_key):
+        # `g_model` -> role `g`, kind word `model`: the new key must have the kind word in the same place
+        start, end = kind.span(1)
+        prefix, suffix = model_key[:start], model_key[end:]
+        if (prefix.rstrip("_") == role and not suffix) or (suffix.lstrip("_") == role and not prefix):
+            kind_word = model_key[start:end]
+            if prefix and new_model_key.endswith(kind_word) and len(new_model_key) > len(kind_word):
+                return new_model_key[: -len(kind_word)].rstrip("_") or None
+            if suffix and new_model_key.startswith(kind_word) and len(new_model_key) > len(kind_word):
+                return new_model_key[len(kind_word):].lstrip("_") or None
+            return None
+    if model_key.startswith(role) and len(role) < len(model_key) and role.isalpha():
+        # an abbreviation: `g` for `generator`, `gen` for `generator` -> as many letters of the new key
+        return new_model_key[: len(role)] if len(new_model_key) > len(role) else None
+    return None
 
 
 def _add_optimizer_fix(module: ModuleModel, fact: CheckpointFact, key: Key, keyword: str) -> Fix | None:
@@ -307,5 +409,5 @@ def _add_optimizer_fix(module: ModuleModel, fact: CheckpointFact, key: Key, keyw
         expr = cst.Name(name)
     if not bound_before:
         return None
-    return Fix(call.node, add_keyword_arg(call.node, keyword, expr), safe=True,
+    return Fix(call.node, add_keyword_arg(call.node, keyword, expr), safe=False,
                description=f"add `{keyword}={name}` to the checkpoint")

@@ -112,7 +112,7 @@ def test_insert_before_moves_the_comment_above_the_inserted_statement():
 
 # ---- CKPT101: add the optimizer to the checkpoint -----------------------------------------------------
 def test_ckpt101_fix_adds_the_optimizer_keeping_the_comments():
-    result = fix(MISSING_OPTIMIZER)
+    result = fix(MISSING_OPTIMIZER, unsafe=True)
     assert result.text == FIXED_MISSING_OPTIMIZER
     assert result.applied == 1 and result.findings == []
 
@@ -130,7 +130,7 @@ def test_ckpt101_fix_in_a_class_uses_self_attribute_from_init():
                 ckpt = tf.train.Checkpoint(net=self.model)
                 ckpt.write(directory)
         """)
-    result = fix(source)
+    result = fix(source, unsafe=True)
     assert "tf.train.Checkpoint(net=self.model, optimizer=self.opt)" in result.text
     assert [f.code for f in result.findings] == []
 
@@ -183,14 +183,14 @@ def test_ckpt101_two_optimizers_one_checkpoint_are_fixed_in_two_passes_with_dist
     assert [f.code for f in before.findings] == ["CKPT101", "CKPT101"]
     taken, deferred = select_non_overlapping([fix for _f, fix in before.fixes])
     assert len(taken) == 1 and len(deferred) == 1  # same target: the second waits for the next pass
-    result = fix(source)
+    result = fix(source, unsafe=True)
     assert "tf.train.Checkpoint(model=model, optimizer=opt_a, opt_b=opt_b)" in result.text
     assert result.applied == 2 and result.findings == []
 
 
 def test_suppressed_findings_are_not_fixed():
     source = MISSING_OPTIMIZER.replace("# written every step", "# noqa: CKPT101")
-    result = fix(source)
+    result = fix(source, unsafe=True)
     assert result.text == source and result.applied == 0
 
 
@@ -277,7 +277,7 @@ def test_a_fix_that_produces_invalid_code_is_never_applied(monkeypatch):
         return Fix(fact.call.node, cst.Name("class"))
 
     monkeypatch.setattr(rule_module, "_add_optimizer_fix", broken)
-    result = fix(MISSING_OPTIMIZER)
+    result = fix(MISSING_OPTIMIZER, unsafe=True)
     assert result.text == MISSING_OPTIMIZER and result.applied == 0
     assert result.notices
 
@@ -318,17 +318,17 @@ def test_passes_are_bounded_for_fixes_that_keep_overlapping():
         "ckpt = tf.train.Checkpoint(model=model)\ndef step(grads):\n" + "".join(
         f"    {n}.apply_gradients(zip(grads, model.trainable_variables))\n" for n in names) + \
         'ckpt.save("/tmp/c")\n'
-    first = fix(source)
+    first = fix(source, unsafe=True)
     assert first.applied == MAX_PASSES
     assert [f.code for f in first.findings] == ["CKPT101"] * (len(names) - MAX_PASSES)
-    second = fix(first.text)
+    second = fix(first.text, unsafe=True)
     assert second.applied == len(names) - MAX_PASSES and second.findings == []
     assert "tf.train.Checkpoint(model=model, optimizer=opt1, opt2=opt2, opt3=opt3" in second.text
 
 
 # ---- files: encoding, BOM, line endings, mode, atomicity, changes on disk --------------------------------
 def _plan_and_write(path: Path):
-    plan = plan_file(str(path), ALL_CODES, unsafe=False, max_size=10**7)
+    plan = plan_file(str(path), ALL_CODES, unsafe=True, max_size=10**7)
     assert plan.changed, plan.notices
     assert write_plan(plan) is None
     return plan
@@ -376,7 +376,7 @@ def test_write_is_atomic_keeps_mode_and_symlinks_and_leaves_no_temp_file(tmp_pat
 def test_file_changed_on_disk_after_reading_is_not_overwritten(tmp_path):
     path = tmp_path / "train.py"
     path.write_text(MISSING_OPTIMIZER)
-    plan = plan_file(str(path), ALL_CODES, unsafe=False, max_size=10**7)
+    plan = plan_file(str(path), ALL_CODES, unsafe=True, max_size=10**7)
     assert plan.changed
     edited = MISSING_OPTIMIZER + "print('edited meanwhile')\n"
     path.write_text(edited)
@@ -414,7 +414,7 @@ def test_notebook_fix_changes_only_the_fixed_cell_source(tmp_path):
     assert [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b] == \
            [i for i, line in enumerate(old_lines) if b"Checkpoint(model=model)" in line]
     assert "train.ipynb:cell_4" in plan.diff
-    assert fix_text(str(path), read_for_fix(path, 10**7).fix_text, ALL_CODES, unsafe=False).applied == 0
+    assert fix_text(str(path), read_for_fix(path, 10**7).fix_text, ALL_CODES, unsafe=True).applied == 0
 
 
 def test_notebook_with_string_sources_and_compact_json_keeps_its_style(tmp_path):
@@ -502,7 +502,7 @@ ckpt.save("/tmp/c")
 def test_check_marks_fixable_findings_and_hints_at_fix(monkeypatch, capsys, tmp_path):
     (tmp_path / "a.py").write_text(MISSING_OPTIMIZER)
     (tmp_path / "b.py").write_text(UNFIXABLE)
-    code, out, _ = _check(monkeypatch, capsys, tmp_path, ".")
+    code, out, _ = _check(monkeypatch, capsys, tmp_path, "--unsafe-fixes", ".")
     assert code == 1
     assert "a.py:5:8: CKPT101 [*] [error]" in out
     assert "b.py:3:8: CKPT101 [error]" in out
@@ -530,14 +530,14 @@ def test_unsafe_fixes_are_hidden_without_the_flag(monkeypatch, capsys, tmp_path)
 def test_fix_reports_what_remains_and_exits_one_until_nothing_remains(monkeypatch, capsys, tmp_path):
     (tmp_path / "a.py").write_text(MISSING_OPTIMIZER)
     (tmp_path / "b.py").write_text(UNFIXABLE)
-    code, out, _ = _check(monkeypatch, capsys, tmp_path, "--fix", ".")
+    code, out, _ = _check(monkeypatch, capsys, tmp_path, "--fix", "--unsafe-fixes", ".")
     assert code == 1
     assert (tmp_path / "a.py").read_text() == FIXED_MISSING_OPTIMIZER
     assert (tmp_path / "b.py").read_text() == UNFIXABLE
     assert "b.py:3:8: CKPT101 [error]" in out and "a.py" not in out
     assert "Found 1 finding" in out and "Fixed 1 finding (1 remaining)." in out
     (tmp_path / "b.py").unlink()
-    code, out, _ = _check(monkeypatch, capsys, tmp_path, "--fix", ".")
+    code, out, _ = _check(monkeypatch, capsys, tmp_path, "--fix", "--unsafe-fixes", ".")
     assert code == 0 and "All checks passed" in out and "Fixed 0 findings (0 remaining)." in out
 
 
@@ -545,7 +545,7 @@ def test_diff_prints_a_unified_diff_writes_nothing_and_exits_one(monkeypatch, ca
     path = tmp_path / "a.py"
     path.write_text(MISSING_OPTIMIZER)
     before = os.stat(path)
-    code, out, err = _check(monkeypatch, capsys, tmp_path, "--diff", ".")
+    code, out, err = _check(monkeypatch, capsys, tmp_path, "--diff", "--unsafe-fixes", ".")
     assert code == 1
     assert out.splitlines()[:2] == ["--- a.py", "+++ a.py"]
     assert "-ckpt = tf.train.Checkpoint(model=model)  # written every step" in out
@@ -554,14 +554,14 @@ def test_diff_prints_a_unified_diff_writes_nothing_and_exits_one(monkeypatch, ca
     assert path.read_text() == MISSING_OPTIMIZER and os.stat(path).st_mtime_ns == before.st_mtime_ns
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py"]
     path.write_text(UNFIXABLE)
-    code, out, err = _check(monkeypatch, capsys, tmp_path, "--diff", ".")
+    code, out, err = _check(monkeypatch, capsys, tmp_path, "--diff", "--unsafe-fixes", ".")
     assert code == 0 and out == "" and "Would fix 0 findings (1 remaining)." in err
 
 
 def test_fix_with_json_output_keeps_the_report_valid(monkeypatch, capsys, tmp_path):
     (tmp_path / "a.py").write_text(MISSING_OPTIMIZER)
     (tmp_path / "b.py").write_text(UNFIXABLE)
-    code, out, err = _check(monkeypatch, capsys, tmp_path, "--fix", "--format", "json", ".")
+    code, out, err = _check(monkeypatch, capsys, tmp_path, "--fix", "--unsafe-fixes", "--format", "json", ".")
     assert code == 1
     assert [f["filename"] for f in json.loads(out)] == ["b.py"]
     assert "Fixed 1 finding (1 remaining)." in err
@@ -570,12 +570,12 @@ def test_fix_with_json_output_keeps_the_report_valid(monkeypatch, capsys, tmp_pa
 def test_fix_from_the_real_command_line(tmp_path):
     (tmp_path / "nb.ipynb").write_bytes((FIXTURES / "train_notebook.ipynb").read_bytes())
     (tmp_path / "opt.py").write_text(UNNAMED)
-    result = run_ckptlint("check", "--no-cache", "--fix", ".", cwd=tmp_path)
+    result = run_ckptlint("check", "--no-cache", "--fix", "--unsafe-fixes", ".", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Fixed 3 findings (0 remaining)." in result.stdout
-    again = run_ckptlint("check", "--diff", ".", cwd=tmp_path)  # with the cache this time
+    again = run_ckptlint("check", "--diff", "--unsafe-fixes", ".", cwd=tmp_path)  # with the cache this time
     assert again.returncode == 0 and again.stdout == ""
-    assert run_ckptlint("check", "--fix", ".", cwd=tmp_path).stdout.endswith("Fixed 0 findings (0 remaining).\n")
+    assert run_ckptlint("check", "--fix", "--unsafe-fixes", ".", cwd=tmp_path).stdout.endswith("Fixed 0 findings (0 remaining).\n")
 
 
 # ---- CKPT201 / 202 / 205 / 302 / 402 ---------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_fix_leaves_a_read_only_file_alone(tmp_path):
     path = tmp_path / "train.py"
     path.write_text(FIXABLE)
     os.chmod(path, 0o444)
-    result = run_ckptlint("check", "--no-cache", "--fix", "train.py", cwd=tmp_path)
+    result = run_ckptlint("check", "--no-cache", "--fix", "--unsafe-fixes", "train.py", cwd=tmp_path)
     assert result.returncode == 1 and "read-only; not written" in result.stdout
     assert path.read_text() == FIXABLE and stat.S_IMODE(path.stat().st_mode) == 0o444
 
@@ -148,7 +148,7 @@ def test_fix_does_not_split_a_hard_link(tmp_path):
     path = tmp_path / "train.py"
     path.write_text(FIXABLE)
     os.link(path, tmp_path / "other.py")
-    result = run_ckptlint("check", "--no-cache", "--fix", "train.py", cwd=tmp_path)
+    result = run_ckptlint("check", "--no-cache", "--fix", "--unsafe-fixes", "train.py", cwd=tmp_path)
     assert result.returncode == 1 and "hard links" in result.stdout
     assert os.stat(path).st_ino == os.stat(tmp_path / "other.py").st_ino
     assert path.read_text() == FIXABLE
@@ -157,7 +157,7 @@ def test_fix_does_not_split_a_hard_link(tmp_path):
 def test_fix_keeps_the_last_line_ending_of_a_cr_only_file(tmp_path):
     path = tmp_path / "train.py"
     path.write_bytes(FIXABLE.replace("\n", "\r").encode())
-    result = run_ckptlint("check", "--no-cache", "--fix", "train.py", cwd=tmp_path)
+    result = run_ckptlint("check", "--no-cache", "--fix", "--unsafe-fixes", "train.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     data = path.read_bytes()
     assert b"tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)" in data
@@ -166,7 +166,8 @@ def test_fix_keeps_the_last_line_ending_of_a_cr_only_file(tmp_path):
 
 def test_python_warnings_about_the_linted_code_do_not_leak(tmp_path):
     (tmp_path / "train.py").write_text('PATTERN = "\\d+"\nWHERE = "C:\\run\\d"\n' + FIXABLE)
-    for args in (["--no-cache", "train.py"], ["--no-cache", "--diff", "train.py"], ["--no-cache", "--fix", "train.py"]):
+    for args in (["--no-cache", "train.py"], ["--no-cache", "--diff", "--unsafe-fixes", "train.py"],
+                 ["--no-cache", "--fix", "--unsafe-fixes", "train.py"]):
         import subprocess
 
         result = subprocess.run([sys.executable, "-W", "always", "-m", "ckptlint", "check", *args], cwd=tmp_path,

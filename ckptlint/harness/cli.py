@@ -5,12 +5,12 @@ it: every piece of user code runs in child processes (runner.py, blackbox/runner
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 from typing import Callable, Optional
 
 from ckptlint.errors import CkptlintError
+from ckptlint.terminal import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,9 +131,11 @@ def _run_factory(args: argparse.Namespace) -> int:
     from ckptlint.harness.runner import DEFAULT_TIMEOUT
 
     target = args.target[0]
+    progress = _progress(machine_format=args.format == "json")
     try:
         report = verify(target, steps=args.steps, method=args.method, atol=args.atol, rtol=args.rtol,
-                        strategy=args.strategy, workdir=args.workdir, progress=_progress(),
+                        strategy=args.strategy, workdir=args.workdir,
+                        progress=progress.update if progress is not None else None,
                         timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
                         allow_rng=args.allow_rng)
     except CkptlintError:
@@ -145,6 +147,9 @@ def _run_factory(args: argparse.Namespace) -> int:
         if args.verbose:
             traceback.print_exc()
         raise CkptlintError(f"internal error: {type(exc).__name__}: {exc}") from None
+    finally:
+        if progress is not None:
+            progress.finish()
     print(report.to_json() if args.format == "json" else report.to_text())
     if args.verbose:
         _print_user_tracebacks(report)
@@ -168,12 +173,6 @@ def _print_user_tracebacks(report: object) -> None:
             print(f"\nyour code's traceback ({error.get('phase')}):\n{text}", file=sys.stderr)
 
 
-def _progress() -> Optional[Callable[[str], None]]:
-    """One line per phase on stderr, only when a person is watching (a terminal, not CI)."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
-
-    def say(message: str) -> None:
-        print(f"ckptlint verify: {message}", file=sys.stderr, flush=True)
-
-    return say
+def _progress(machine_format: bool) -> Optional[ProgressLine]:
+    """The phase and step on one line of stderr, only when a person is watching (ckptlint.terminal)."""
+    return ProgressLine.for_stream(sys.stderr, "ckptlint verify", machine_format=machine_format)

@@ -44,6 +44,9 @@ class Outputs:
 def main(argv: list[str]) -> int:
     channel = Channel.from_environment()
     die_with_parent()
+    from ckptlint.harness.training import report_steps
+
+    report_steps(lambda done, total: channel.send("step", done=done, total=total))
     if len(argv) != 1:
         print("usage: python -m ckptlint.harness.primary REQUEST.json", file=sys.stderr)
         return 2

@@ -145,6 +145,9 @@ def _watch(primary: Any, workers: list[Any], opts: VerifyOptions, say: Progress)
         kind = data.get("event")
         if kind == "phase":
             say(f"{child.name}: {data.get('name')}" if child is not primary else str(data.get("name")))
+        elif kind == "step" and child.phase:
+            where = f"{child.name}: {child.phase}" if child is not primary else child.phase
+            say(f"{where} (step {data.get('done')}/{data.get('total')})")
         elif kind == "fatal":
             raise CkptlintError(str(data.get("message")))
         elif kind == "saved":

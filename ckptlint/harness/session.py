@@ -19,6 +19,8 @@ class Session:
         self.seed = seed
         self.strategy_name = strategy
         self.factory = load_factory(ref)
+        if strategy is not None:
+            require_strategy_parameter(self.factory, ref, strategy)  # before building anything
         enable_determinism()
         self.strategy: Any = make_strategy(strategy)
 
@@ -35,21 +37,32 @@ class Session:
         return setup
 
 
-def check_strategy(setup: Setup, factory: Any, strategy: Any, ref: TargetRef, name: str) -> None:
-    """Under --strategy, the model must have been created in the strategy's scope; otherwise TF fails
-    later with the cryptic "Mixing different tf.distribute.Strategy objects"."""
-    import inspect
+def _contract(name: str) -> str:
+    return (f"with --strategy {name} the factory must take a `strategy` argument and create the model "
+            "and its optimizers inside `with strategy.scope():`")
 
-    from ckptlint.harness.snapshot import model_variables
+
+def require_strategy_parameter(factory: Any, ref: TargetRef, name: str) -> None:
+    """Checked before the factory is first called: without the parameter, it would build everything
+    outside the strategy and TF would fail much later, with "Mixing different tf.distribute.Strategy
+    objects"."""
+    import inspect
 
     try:
         takes_strategy = "strategy" in inspect.signature(factory).parameters
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # a builtin or C callable: let the scope check below judge
         takes_strategy = True
-    contract = (f"with --strategy {name} the factory must take a `strategy` argument and create the model "
-                "and its optimizers inside `with strategy.scope():`")
     if not takes_strategy:
-        raise CkptlintError(f"factory {ref.describe()} does not take `strategy`: {contract}")
+        raise CkptlintError(f"factory {ref.describe()} does not take `strategy`: {_contract(name)}")
+
+
+def check_strategy(setup: Setup, factory: Any, strategy: Any, ref: TargetRef, name: str) -> None:
+    """Under --strategy, the model must have been created in the strategy's scope; otherwise TF fails
+    later with the cryptic "Mixing different tf.distribute.Strategy objects"."""
+    from ckptlint.harness.snapshot import model_variables
+
+    require_strategy_parameter(factory, ref, name)
+    contract = _contract(name)
     variables = model_variables(setup.model)
     outside = [v for v in variables if _strategy_of(v) is not strategy]
     if variables and outside:

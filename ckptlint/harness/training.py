@@ -17,6 +17,15 @@ from ckptlint.harness.userfault import UserFault, describe
 
 T = TypeVar("T")
 
+# Told (steps done, steps in this run) after every step: the supervisor's progress line on a terminal.
+_step_listener: Optional[Callable[[int, int], None]] = None
+
+
+def report_steps(listener: Optional[Callable[[int, int], None]]) -> None:
+    """Send each finished step to `listener` (a child process passes its channel to the supervisor)."""
+    global _step_listener
+    _step_listener = listener
+
 
 class PhaseError(Exception):
     """User code failed during a phase; carries the phase name, a one-line message naming the user's file
@@ -91,6 +100,8 @@ def run_steps(
             log.weight_vectors.append(weights_vector(setup))
         if on_step is not None:
             on_step(step, setup)
+        if _step_listener is not None:
+            _step_listener(step - first + 1, count)
     return log
 
 

@@ -119,11 +119,30 @@ def _trimmed_traceback(exc: BaseException) -> str:
               if not os.path.abspath(f.filename).startswith(_CKPTLINT_DIR + os.sep)]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames)
-    # TF's graph errors repeat the op's creation stack inside the message: drop ckptlint's frames there too
+    # TF's graph errors repeat the op's creation stack inside the message: drop ckptlint's frames there
+    # too, and the interpreter's `runpy` frames that started ckptlint's child process
     message = "".join(traceback.format_exception_only(type(exc), exc))
-    kept = [line for line in message.splitlines(keepends=True)
-            if not (_FRAME.match(line) and os.path.abspath(_FRAME.match(line)["file"]).startswith(_CKPTLINT_DIR + os.sep))]
-    return "".join(lines + kept).rstrip()
+    return "".join(lines + _without_launcher_frames(message.splitlines(keepends=True))).rstrip()
+
+
+def _without_launcher_frames(lines: list[str]) -> list[str]:
+    """The message's lines without ckptlint's frames; TF follows each frame with a blank line, which goes
+    with it (else the op's creation stack is a column of empty lines)."""
+    kept: list[str] = []
+    dropping = False
+    for line in lines:
+        match = _FRAME.match(line)
+        if match:
+            file = match["file"]
+            dropping = file.startswith("<frozen runpy>") or os.path.abspath(file).startswith(_CKPTLINT_DIR + os.sep)
+            if dropping:
+                continue
+        elif dropping and not line.strip():
+            continue
+        else:
+            dropping = False
+        kept.append(line)
+    return kept
 
 
 def _first_line(text: str) -> str:

@@ -233,6 +233,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     channel = Channel.from_environment()
     die_with_parent()
+    from ckptlint.harness.training import report_steps
+
+    report_steps(lambda done, total: channel.send("step", done=done, total=total))
     from ckptlint.harness.tfenv import configure_devices, quiet_tf_logs
 
     t0 = time.perf_counter()

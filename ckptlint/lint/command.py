@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
 from ckptlint.errors import CkptlintError, InternalError
+from ckptlint.terminal import ProgressLine, add_color_argument, use_color
 
 FORMATS = ("text", "json", "sarif", "github")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DEFAULT_FILE_TIMEOUT = 60.0  # seconds for one file: real modules take well under one (ckptlint.lint.pool)
 
 
@@ -41,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"give up analysing a file after this much CPU time (a CKPT001 finding; default {DEFAULT_FILE_TIMEOUT:g})")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="with an internal error, print its traceback too")
+    add_color_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,13 +73,20 @@ def run(args: argparse.Namespace) -> int:
         if explicit is None:
             raise CkptlintError(f"--config {args.config}: no [tool.ckptlint] table")
     resolver = ConfigResolver(explicit=explicit)
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    # Progress only for a person reading a text report; -q asks for the findings and nothing else.
+    progress = ProgressLine.for_stream(sys.stderr, "ckptlint check", machine_format=fmt != "text" or args.quiet)
     options = Options(
         select=args.select, ignore=args.ignore, extend_select=args.extend_select, jobs=args.jobs,
         use_cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         file_timeout=args.file_timeout or DEFAULT_FILE_TIMEOUT,
+        progress=(lambda done, total: progress.update(f"{done}/{total} files")) if progress else None,
     )
-    result = lint(args.paths, resolver, options)
-    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    try:
+        result = lint(args.paths, resolver, options)
+    finally:
+        if progress is not None:
+            progress.finish()
     if args.fix or args.diff:
         from ckptlint.lint.fix.apply import run_fixes
 
@@ -87,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = None
     if args.quiet:
         result.notices = []
-    to_terminal = not args.output_file and sys.stdout.isatty()
-    color = to_terminal and not args.quiet and "NO_COLOR" not in os.environ
+    color = fmt == "text" and use_color(args.color, None if args.output_file else sys.stdout)
     from ckptlint.lint.fix.hints import fixable_summary, mark_fixable
 
     result, hidden = mark_fixable(result, unsafe=args.unsafe_fixes)
@@ -107,12 +117,20 @@ def run(args: argparse.Namespace) -> int:
             _stderr(notice)
         _stderr(outcome.summary())
     if args.quiet and fmt == "text":
-        output = "\n".join(line for line in output.splitlines() if not line.startswith(("Found ", "All checks passed"))) + "\n"
+        kept = [line for line in output.splitlines() if not _is_summary(line)]
+        while kept and not kept[-1].strip():
+            kept.pop()
+        output = "".join(line + "\n" for line in kept)  # a clean run prints nothing at all
     if args.output_file:
         _write_output(Path(args.output_file), output)
     else:
         sys.stdout.write(_for_stdout(output, fmt))
     return _exit_code(args, result, bool(result.findings))
+
+
+def _is_summary(line: str) -> bool:
+    """The closing lines of a text report (they may be coloured), which -q leaves out."""
+    return _ANSI.sub("", line).startswith(("Found ", "All checks passed", "Target: "))
 
 
 def _exit_code(args: argparse.Namespace, result, findings: bool) -> int:

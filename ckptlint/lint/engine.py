@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from ckptlint.errors import CkptlintError, InternalError
 from ckptlint.lint import serial
@@ -413,6 +414,8 @@ class Options:
     use_cache: bool = True
     cache_dir: Path | None = None
     file_timeout: float = 60.0  # seconds one file may take before it is reported not analysed
+    # Told (files done, files in all) as files are linted: the terminal's progress line.
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
 
 
 def selected_codes(config: Config, options: Options, path: Path) -> tuple[str, ...]:
@@ -483,7 +486,7 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
         tasks.append(FileTask(_display(path), codes, config.max_file_size, context, target.keras))
     if cache is not None and len(tasks) >= Cache.PACK_MIN_FILES:
         cache.use_pack(paths)
-    outcomes = _run_tasks(tasks, cache, options.jobs, options.file_timeout)
+    outcomes = _run_tasks(tasks, cache, options.jobs, options.file_timeout, options.progress)
     findings: list[Finding] = []
     notices: list[str] = []
     internal_errors: list[str] = []
@@ -606,8 +609,10 @@ def _worker_stuck(args: tuple, seconds: float) -> FileOutcome:
                          f"it did not finish within {seconds:g} s of wall time (stuck; --file-timeout)")
 
 
-def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: float) -> list[FileOutcome]:
+def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: float,
+               progress: Callable[[int, int], None] | None = None) -> list[FileOutcome]:
     outcomes: list[FileOutcome | None] = [None] * len(tasks)
+    tell = progress or (lambda _done, _total: None)
     pending = list(range(len(tasks)))
     if cache is not None:
         # Hits are read here, in the parent: a warm run starts no pool at all (shipping thousands of
@@ -617,15 +622,19 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
             outcomes[index] = _cached(task, cache)
             if outcomes[index] is None:
                 pending.append(index)
+            tell(index + 1 - len(pending), len(tasks))
     jobs = jobs or default_jobs()
     if jobs == 1 or len(pending) < 4 * jobs:
-        for index in pending:
+        for done, index in enumerate(pending, start=len(tasks) - len(pending) + 1):
             outcomes[index] = _in_process(tasks[index], cache, timeout)
+            tell(done, len(tasks))
         return outcomes  # type: ignore[return-value]
     # Largest files first, so the workers finish together: the files that matter cluster in a few
     # packages, and handing them out in directory order left one worker linting them alone.
     order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
-    pool = Pool(_worker, _worker_died, _worker_stuck, jobs, wall_backstop(timeout), warm_up=warm_up)
+    hits = len(tasks) - len(pending)
+    pool = Pool(_worker, _worker_died, _worker_stuck, jobs, wall_backstop(timeout), warm_up=warm_up,
+                on_progress=lambda answered: tell(hits + answered, len(tasks)))
     for index, outcome in zip(pending, pool.run([(tasks[index], cache, timeout) for index in pending], order)):
         outcomes[index] = outcome
         if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker

@@ -86,6 +86,8 @@ class Pool(Generic[T, R]):
     # Called once in each worker before its first task, off the clock (importing the parser the tasks
     # need must not count against the first task's time); a module-level function, or None.
     warm_up: Callable[[], None] | None = None
+    # Told how many tasks have their result so far, after each batch of answers (a progress line).
+    on_progress: Callable[[int], None] | None = None
 
     def run(self, tasks: Sequence[T], order: Sequence[int] | None = None) -> list[R]:
         """Results for `tasks`, in task order. `order`: the order to start them in (default: as given)."""
@@ -101,6 +103,8 @@ class Pool(Generic[T, R]):
                     if queue and len(worker.held) < 2:  # refill before it runs dry
                         self._send(worker, queue, tasks)
                 self._wait(workers, tasks, queue, results)
+                if self.on_progress is not None:
+                    self.on_progress(len(results))
         finally:
             for worker in workers:
                 self._stop(worker)

@@ -117,9 +117,16 @@ class _Terminal:
         pass
 
 
-def test_progress_only_on_a_terminal_and_never_with_json():
+def test_progress_only_on_a_terminal_and_never_with_json(monkeypatch):
+    import ckptlint.terminal
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(ckptlint.terminal, "PROGRESS_DELAY", 0.0)  # no wait for the first line
     assert TerminalProgress.for_terminal(_Terminal(False)) is None
     assert TerminalProgress.for_terminal(_Terminal(True), machine_format=True) is None
+    monkeypatch.setenv("CI", "true")
+    assert TerminalProgress.for_terminal(_Terminal(True)) is None
+    monkeypatch.delenv("CI")
     terminal = _Terminal(True)
     progress = TerminalProgress.for_terminal(terminal)
     progress("U", 3, 4.2)
