@@ -120,8 +120,9 @@ def test_a_file_over_the_time_budget_is_reported_and_the_run_goes_on(tmp_path):
     for jobs in ("1", "2"):
         findings, _ = _check(tmp_path, "--jobs", jobs, "--file-timeout", "5", ".")
         slow = [f for f in findings if f["filename"] == "slow.py"]
-        assert [(f["code"], f["message"]) for f in slow] == [
-            ("CKPT001", "not analysed: it used more than 5 s of CPU time (--file-timeout)")]
+        # over its CPU budget, or (on a machine so loaded that the file gets little CPU) past the pool's
+        # wall-clock backstop: either way one CKPT001 and the run goes on
+        assert [f["code"] for f in slow] == ["CKPT001"] and "(--file-timeout)" in slow[0]["message"], slow
         assert len(findings) == 1 + 9 * 2
 
 

@@ -55,6 +55,7 @@ def test_detection_stops_at_the_project_root(tmp_path):
 
 def test_keras2_pins_silence_keras3_claims_and_the_report_names_the_target(write, tmp_path):
     write("train.py", SAVE_FORMAT)
+    write("requirements.txt", "tensorflow==2.17.0\n")  # Keras 3 declared: its signatures apply
     assert run_ckptlint("check", "--no-cache", "train.py", cwd=tmp_path).returncode == 1
     write("requirements.txt", "tensorflow==2.15.0\n")
     result = run_ckptlint("check", "--no-cache", "train.py", cwd=tmp_path)
@@ -76,6 +77,7 @@ def test_the_config_key_wins_over_the_pins_and_is_validated(write, tmp_path):
 def test_the_generation_is_part_of_the_cache_key(write, tmp_path):
     write("train.py", SAVE_FORMAT)
     cache = ["--cache-dir", str(tmp_path / "cache")]
+    write("requirements.txt", "tensorflow==2.17.0\n")
     assert run_ckptlint("check", *cache, "train.py", cwd=tmp_path).returncode == 1
     write("requirements.txt", "tensorflow==2.15.0\n")
     assert run_ckptlint("check", *cache, "train.py", cwd=tmp_path).returncode == 0
