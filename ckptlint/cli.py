@@ -53,7 +53,7 @@ def _never_fail_to_print() -> None:
     UTF-8, a message on an ASCII-only console): such characters are printed as backslash escapes."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")
+            getattr(stream, "reconfigure")(errors="backslashreplace")  # a replaced stream may lack it
         except (AttributeError, ValueError, OSError):
             pass
 

@@ -122,7 +122,7 @@ def _trimmed_traceback(exc: BaseException) -> str:
     # TF's graph errors repeat the op's creation stack inside the message: drop ckptlint's frames there too
     message = "".join(traceback.format_exception_only(type(exc), exc))
     kept = [line for line in message.splitlines(keepends=True)
-            if not (_FRAME.match(line) and os.path.abspath(_FRAME.match(line)["file"]).startswith(_CKPTLINT_DIR + os.sep))]
+            if not ((frame := _FRAME.match(line)) and os.path.abspath(frame["file"]).startswith(_CKPTLINT_DIR + os.sep))]
     return "".join(lines + kept).rstrip()
 
 

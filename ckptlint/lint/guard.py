@@ -58,6 +58,7 @@ def check(text: str) -> Refusal | None:
         return Refusal(f"syntax error: {message}", syntax=True, line=exc.lineno or 1, column=exc.offset or 1)
     except (ValueError, OverflowError) as exc:  # e.g. a NUL character, refused before this already
         return Refusal(f"not analysed: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
+    assert isinstance(tree, ast.Module)  # what compile() returns in "exec" mode with PyCF_ONLY_AST
     problem = _too_deep(tree, text)
     return Refusal(f"not analysed: {problem}") if problem else None
 

@@ -120,7 +120,7 @@ def _members(s: str, i: int) -> list[tuple[str, int, int]]:
     while True:
         if s[i] != '"':
             raise ValueError("key expected")
-        key, i = json.decoder.scanstring(s, i + 1)
+        key, i = json.decoder.scanstring(s, i + 1)  # type: ignore[attr-defined]  # in CPython, not in typeshed
         i = _skip(s, i)
         if s[i] != ":":
             raise ValueError("':' expected")

@@ -34,7 +34,7 @@ def install(probe: Any, tf: Any) -> None:
     wrap(checkpoint_management, "update_checkpoint_state_internal",
          lambda original: _state_file_update(probe, original))
     for name in _STATEFUL_RANDOM:
-        wrap(tf.random, name, lambda original, name=name: _noting_randomness(probe, f"tf.random.{name}", original))
+        wrap(tf.random, name, lambda original, name=name: _noting_randomness(probe, f"tf.random.{name}", original))  # type: ignore[misc]  # mypy cannot type a lambda with a default argument (python/mypy#15459)
     wrap(tf.data.Dataset, "shuffle", lambda original: _noting_shuffle(probe, original))
 
 
