@@ -9,7 +9,6 @@ import re
 import sys
 
 from packaging.requirements import Requirement
-
 from samples import REPO
 
 if sys.version_info >= (3, 11):

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect.limits import human
 
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer  # the type io.RawIOBase.readinto takes; exists only for checkers
+if TYPE_CHECKING:  # _typeshed exists only for type checkers: the type io.RawIOBase.readinto takes
+    from _typeshed import WriteableBuffer
 
 
 def first_line(exc: BaseException) -> str:
