@@ -614,7 +614,7 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
     if jobs == 1 or len(pending) < 4 * jobs:
         for index in pending:
             outcomes[index] = _in_process(tasks[index], cache, timeout)
-        return outcomes  # type: ignore[return-value]
+        return _every_outcome(outcomes)
     # Largest files first, so the workers finish together: the files that matter cluster in a few
     # packages, and handing them out in directory order left one worker linting them alone.
     order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
@@ -623,7 +623,14 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
         outcomes[index] = outcome
         if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker
             cache.remember(outcome.cache_key, "file", outcome.to_data(), outcome.depends_on)
-    return outcomes  # type: ignore[return-value]
+    return _every_outcome(outcomes)
+
+
+def _every_outcome(outcomes: list[FileOutcome | None]) -> list[FileOutcome]:
+    """The outcomes of a run in which every task got one (from the cache, in process or from the pool)."""
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(outcomes)
+    return done
 
 
 def _in_process(task: FileTask, cache: Cache | None, timeout: float) -> FileOutcome:

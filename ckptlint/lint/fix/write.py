@@ -106,7 +106,9 @@ _DECODER = json.JSONDecoder()
 
 
 def _skip(s: str, i: int) -> int:
-    return _WS.match(s, i).end()  # type: ignore[union-attr]
+    match = _WS.match(s, i)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
 
 
 def _members(s: str, i: int) -> list[tuple[str, int, int]]:
