@@ -172,3 +172,13 @@ def test_python_warnings_about_the_linted_code_do_not_leak(tmp_path):
         result = subprocess.run([sys.executable, "-W", "always", "-m", "ckptlint", "check", *args], cwd=tmp_path,
                                 capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
         assert "Warning" not in result.stderr, (args, result.stderr)
+
+
+def test_match_statements_are_analysed(tmp_path):
+    """`case` clauses have no position of their own in CPython's tree: the nesting guard measures them by
+    their patterns (it once read `.lineno` of a `case` and failed on every file with a `match`)."""
+    (tmp_path / "m.py").write_text(
+        BAD + "def step(command):\n    match command:\n        case 'save':\n            pass\n"
+        "        case {'kind': kind, **rest} if kind:\n            pass\n        case _:\n            pass\n")
+    findings, result = _check(tmp_path, "m.py")
+    assert [f["code"] for f in findings] == ["CKPT301", "CKPT301"], result.stderr

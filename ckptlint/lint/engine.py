@@ -22,7 +22,8 @@ from ckptlint.lint.cache import Cache
 from ckptlint.lint.catalogue import records, rule_records
 from ckptlint.lint.config import Config, ConfigResolver
 from ckptlint.lint.discovery import discover
-from ckptlint.lint.target import Target, detect, from_config
+from ckptlint.lint.target import Target
+from ckptlint.lint.target import for_file as target_for_file
 from ckptlint.lint.sources import FileTooLarge, Source, UnreadableFile, decode, read_regular_file
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
 from ckptlint.lint.pool import Pool, default_jobs
@@ -468,8 +469,7 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
             config = configs[path.parent] = resolver.for_file(path)
         target = targets.get(path.parent)
         if target is None:
-            target = targets[path.parent] = (
-                from_config(config.keras_version) if config.keras_version else detect(os.path.realpath(path.parent)))
+            target = targets[path.parent] = target_for_file(config.keras_version, path)
         described[target.describe()] = None
         ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
         selection = selections.get((id(config), ignored))

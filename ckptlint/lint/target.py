@@ -44,6 +44,11 @@ def from_config(version: int) -> Target:
     return Target(version, "keras-version in [tool.ckptlint]")
 
 
+def for_file(keras_version: int | None, path: Path) -> Target:
+    """The target of one file: the configured `keras-version`, else what its project pins."""
+    return from_config(keras_version) if keras_version else detect(os.path.realpath(path.parent))
+
+
 @functools.lru_cache(maxsize=1024)
 def detect(directory: str) -> Target:
     """The target pinned by the project files at or above `directory` (a resolved path)."""
