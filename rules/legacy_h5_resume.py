@@ -97,6 +97,18 @@ def resume():
 """,
             lines=(6,),
         ),
+        # A trainer class: the training method is written above the method that loads.
+        Invalid(
+            """
+import keras
+class Trainable:
+    def step(self):
+        self.model.fit(self.x, self.y, epochs=1)
+    def load_checkpoint(self, path):
+        self.model = keras.models.load_model(path + "/model.h5")
+""",
+            lines=(7,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
@@ -105,10 +117,10 @@ def resume():
             path = load.arg(0, "filepath")
             if file_kind(module, path, load.scope) != "h5":
                 continue
-            if not trained_later(module, loaded.key, load.order, load.scope):
+            if not trained_later(module, loaded.key, loaded.at.order, loaded.at.scope):
                 continue
             if is_false(load.arg(2, "compile")):
-                evidence = resume_evidence(module, load, loaded.key, path)
+                evidence = resume_evidence(module, load, loaded.key, path, loaded.at.order)
                 if evidence is None:
                     continue
                 message = (f"training resumes from a legacy `.h5` model loaded with `compile=False` ({evidence}): "

@@ -238,7 +238,8 @@ def resume(values):
 
 
 def _constructed_here(module: ModuleModel, call: Call) -> bool:
-    """Every object the receiver may hold is an optimizer constructed in this module (not a legacy one)."""
+    """Every object the receiver may hold is an optimizer constructed from a Keras 3 class, in this module
+    or by a factory of another module of the project (not a legacy one)."""
     objects: set = set()
     for obj in module.objects(call.receiver_expr, call.scope, call.order):
         if obj.kind is ObjKind.DERIVED and obj.attr == "optimizer" and obj.owner is not None:
@@ -250,7 +251,10 @@ def _constructed_here(module: ModuleModel, call: Call) -> bool:
         else:
             objects.add(obj)
     return bool(objects) and all(
-        obj.kind is ObjKind.CONSTRUCTED and Role.OPTIMIZER in obj.built and not _legacy(module, obj.node)
+        Role.OPTIMIZER in obj.built and (
+            (obj.kind is ObjKind.CONSTRUCTED and not _legacy(module, obj.node))
+            # built by a factory of another project module, whose summary says what it constructs
+            or (obj.kind is ObjKind.IMPORTED and not (obj.described or {}).get("legacy")))
         for obj in objects)
 
 

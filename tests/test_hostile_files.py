@@ -121,7 +121,7 @@ def test_a_file_over_the_time_budget_is_reported_and_the_run_goes_on(tmp_path):
         findings, _ = _check(tmp_path, "--jobs", jobs, "--file-timeout", "5", ".")
         slow = [f for f in findings if f["filename"] == "slow.py"]
         assert [(f["code"], f["message"]) for f in slow] == [
-            ("CKPT001", "not analysed: it took longer than 5 s (--file-timeout)")]
+            ("CKPT001", "not analysed: it used more than 5 s of CPU time (--file-timeout)")]
         assert len(findings) == 1 + 9 * 2
 
 

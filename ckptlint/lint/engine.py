@@ -26,6 +26,7 @@ from ckptlint.lint.target import Target
 from ckptlint.lint.target import for_file as target_for_file
 from ckptlint.lint.sources import FileTooLarge, Source, UnreadableFile, decode, read_regular_file
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.budget import wall_backstop
 from ckptlint.lint.pool import Pool, default_jobs
 from ckptlint.lint.prefilter import might_matter
 from ckptlint.lint.registry import all_rules, rule_by_code
@@ -574,8 +575,9 @@ def _summary_object(rule, summary):
     return rule.summary_type.from_data(summary.data) if isinstance(summary, StoredSummary) else summary
 
 
-def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
-    return lint_file(*args)
+def _worker(args: tuple[FileTask, Cache | None, float]) -> FileOutcome:
+    task, cache, timeout = args
+    return _in_process(task, cache, timeout)
 
 
 def warm_up() -> None:
@@ -588,15 +590,23 @@ def warm_up() -> None:
     all_rules()
 
 
-def _worker_died(args: tuple[FileTask, Cache | None], how: str) -> FileOutcome:
+def _worker_died(args: tuple[FileTask, Cache | None, float], how: str) -> FileOutcome:
     task = args[0]
     return FileOutcome(internal_error=f"{task.path}: internal error while analysing it: the worker process {how} "
                                       f"(please report it)")
 
 
-def _worker_overran(args: tuple[FileTask, Cache | None], seconds: float) -> FileOutcome:
+def _worker_overran(args: tuple, seconds: float) -> FileOutcome:
     task = args[0]
-    return _not_analysed(FileOutcome(), task.path, task.codes, f"it took longer than {seconds:g} s (--file-timeout)")
+    return _not_analysed(FileOutcome(), task.path, task.codes,
+                         f"it used more than {seconds:g} s of CPU time (--file-timeout)")
+
+
+def _worker_stuck(args: tuple, seconds: float) -> FileOutcome:
+    """The pool's wall-clock backstop: the worker neither finished nor overran its CPU budget."""
+    task = args[0]
+    return _not_analysed(FileOutcome(), task.path, task.codes,
+                         f"it did not finish within {seconds:g} s of wall time (stuck; --file-timeout)")
 
 
 def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: float) -> list[FileOutcome]:
@@ -618,8 +628,8 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
     # Largest files first, so the workers finish together: the files that matter cluster in a few
     # packages, and handing them out in directory order left one worker linting them alone.
     order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
-    pool = Pool(_worker, _worker_died, _worker_overran, jobs, timeout, warm_up=warm_up)
-    for index, outcome in zip(pending, pool.run([(tasks[index], cache) for index in pending], order)):
+    pool = Pool(_worker, _worker_died, _worker_stuck, jobs, wall_backstop(timeout), warm_up=warm_up)
+    for index, outcome in zip(pending, pool.run([(tasks[index], cache, timeout) for index in pending], order)):
         outcomes[index] = outcome
         if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker
             cache.remember(outcome.cache_key, "file", outcome.to_data(), outcome.depends_on)
@@ -634,7 +644,7 @@ def _every_outcome(outcomes: list[FileOutcome | None]) -> list[FileOutcome]:
 
 
 def _in_process(task: FileTask, cache: Cache | None, timeout: float) -> FileOutcome:
-    """lint_file in this process, within the time budget (ckptlint.lint.budget)."""
+    """lint_file in this process, within the CPU-time budget (ckptlint.lint.budget)."""
     from ckptlint.lint.budget import Overran, time_budget
 
     try:

@@ -329,7 +329,7 @@ def _plan_within_budget(path: str, codes: tuple[str, ...], unsafe: bool, max_siz
             warnings.simplefilter("ignore")  # the fixed code's SyntaxWarnings are not ckptlint's to print
             return plan_file(path, codes, unsafe=unsafe, max_size=max_size, keras=keras)
     except Overran:
-        notices.append(f"{path}: not fixed: fixing it took longer than {seconds:g} s (--file-timeout)")
+        notices.append(f"{path}: not fixed: fixing it used more than {seconds:g} s of CPU time (--file-timeout)")
     except RecursionError:
         notices.append(f"{path}: not fixed: nested too deeply for ckptlint's fixes")
     except Exception as exc:
