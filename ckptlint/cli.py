@@ -53,7 +53,9 @@ def _never_fail_to_print() -> None:
     UTF-8, a message on an ASCII-only console): such characters are printed as backslash escapes."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")
+            reconfigure = getattr(stream, "reconfigure", None)  # a replaced stream may lack it
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
         except (AttributeError, ValueError, OSError):
             pass
 

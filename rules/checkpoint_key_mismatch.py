@@ -15,7 +15,7 @@ from ckptlint.model.paths import (
     module_constants, module_name_of, normalize, path_value, resolve_imported, resolve_placeholders,
 )
 from ckptlint.lint.rule import Diagnostic, Invalid, ProjectRule
-from ckptlint.rules._key_mismatch_summary import Place, Summary, Use
+from ._key_mismatch_summary import Place, Summary, Use
 
 _NUMBERED = re.compile(r"-\d+$")
 

@@ -225,7 +225,7 @@ def resume(values):
         since = constructed[-1].order
         compiled_into = {
             c.receiver for c in module.method_calls(("compile",))
-            if c.arg(0, "optimizer") is not None and module.key_of(c.arg(0, "optimizer"), c.scope) == key
+            if (given := c.arg(0, "optimizer")) is not None and module.key_of(given, c.scope) == key
         }
         for other in module.calls:
             if not (since < other.order < call.order):
@@ -258,7 +258,7 @@ def _constructed_here(module: ModuleModel, call: Call) -> bool:
         for obj in objects)
 
 
-def _legacy(module: ModuleModel, value: cst.BaseExpression) -> bool:
+def _legacy(module: ModuleModel, value: cst.CSTNode) -> bool:
     """Built by a legacy (`keras.optimizers.legacy.*`) or TF1 (`tf.compat.v1.train.*`) optimizer class."""
     if not isinstance(value, cst.Call):
         return False

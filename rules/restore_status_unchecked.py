@@ -380,8 +380,9 @@ def _through_helpers(module: ModuleModel) -> Iterator[Diagnostic]:
             # the wrapper was built with what its checkpoint holds: the arguments of its construction
             for wrapper in module.objects(argument, call.scope, call.order):
                 made = module.call_at(wrapper.node) if wrapper.kind is ObjKind.IMPORTED else None
-                for arg in (made.node.args if made is not None else ()):
-                    objects |= module.objects(arg.value, made.scope, made.order)
+                if made is not None:
+                    for arg in made.node.args:
+                        objects |= module.objects(arg.value, made.scope, made.order)
         for fact in module.checkpoints_of(argument, call.scope):
             objects |= fact.held_objects
         evidence = trained_after(module, call, objects)

@@ -312,7 +312,8 @@ def _legacy_h5_model_save(module: ModuleModel) -> cst.CSTNode | None:
     if module.keras_generation() != 2:
         return None
     for call in module.calls:
-        if call.method != "save" or Role.MODEL not in module.roles_of_expr(call.receiver_expr, call.scope):
+        if call.method != "save" or call.receiver_expr is None \
+                or Role.MODEL not in module.roles_of_expr(call.receiver_expr, call.scope):
             continue
         fmt = module.string_value(call.kwarg("save_format"), call.scope)
         path = module.string_value(call.arg(0, "filepath"), call.scope) or ""

@@ -182,7 +182,8 @@ def resume(model, directory, epoch):
                            "optimizer state in the file with only a UserWarning, so training resumes with fresh "
                            "moments and `iterations = 0`")
                 where = before[-1] if before else (factory[0] if factory else None)
-                related = [(where.node, "compiled here; the optimizer has no variables yet")] if where else []
+                related: list[tuple[cst.CSTNode, str]] = (
+                    [(where.node, "compiled here; the optimizer has no variables yet")] if where else [])
             else:
                 message = ("`load_weights` before `compile()`: the optimizer state in the file has nothing to load "
                            "into and is dropped, so training resumes with fresh moments and `iterations = 0`")

@@ -154,9 +154,10 @@ def _run_factory(args: argparse.Namespace) -> int:
     if args.verbose:
         _print_user_tracebacks(report)
     if args.plot:
+        from ckptlint.harness.matrix import MatrixReport
         from ckptlint.harness.plot import write_plot
 
-        plotted = report.reports.get(report.default) if hasattr(report, "reports") else report
+        plotted = report.reports.get(report.default) if isinstance(report, MatrixReport) else report
         if plotted is not None:
             write_plot(plotted, args.plot)
     return report.exit_code

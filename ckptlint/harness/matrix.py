@@ -110,8 +110,7 @@ class MatrixReport:
         for m in self.methods:
             if m in self.unavailable:
                 lines.append(f"{m}: n/a ({self.unavailable[m]})")
-            elif self.reports[m].error is not None:
-                err = self.reports[m].error
+            elif (err := self.reports[m].error) is not None:
                 lines.append(f"{m}: error in {err['phase']}: {err['message']}")
             else:
                 errors = {c.note for c in self.reports[m].components if c.status == "error"}

@@ -274,8 +274,9 @@ def _fit_mode(first: Any, session: Any, opts: Any, ref: Any, out: Outputs, summa
         guarded("inventory", take_snapshot, cold, False).save(out.fresh)
         with FirstUpdateProbe(cold) as probe:
             guarded("fit", run_fit, cold, os.path.join(out.workdir, "runs", "control"), total - n)
-        if probe.snapshot() is not None:
-            probe.snapshot().save(out.fresh_probe)
+        first_update = probe.snapshot()
+        if first_update is not None:
+            first_update.save(out.fresh_probe)
         summary["control"] = asdict(judge_control(log_a.weight_vectors[-1], weights_vector(cold), opts.atol,
                                                   opts.rtol))
     except PhaseError as exc:

@@ -129,7 +129,7 @@ def events(children: list[Child], timeout: float) -> Iterator[Event]:
             wait = max(0.0, min(deadlines) - now) if deadlines else None
             ready = selector.select(wait if wait is None else min(wait, 60.0))
             for key, _mask in ready:
-                child: Child = key.data
+                child = key.data
                 chunk = child.control.read(65536)
                 if not chunk:
                     selector.unregister(child.control)

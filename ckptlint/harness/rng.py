@@ -111,7 +111,9 @@ def _resetter(generator: Any) -> Callable[[np.ndarray], None]:
 
 
 def _numpy_state() -> np.ndarray:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = np.random.get_state(legacy=True)  # the default, spelled out: numpy's stubs assume legacy=False
+    assert isinstance(state, tuple)  # the global RandomState is an MT19937, whose legacy state is a tuple
+    name, keys, pos, has_gauss, cached = state
     return np.concatenate([keys.astype(np.int64), [pos, has_gauss], np.array([cached]).view(np.int64)])
 
 

@@ -71,7 +71,7 @@ def run(target: Any, opts: VerifyOptions, progress: Optional[Progress] = None) -
         raise CkptlintError(f"--workdir {opts.workdir}: exists and is not a directory")
     require_tensorflow()
     owned = opts.workdir is None
-    if owned:
+    if opts.workdir is None:
         workdir = tempfile.mkdtemp(prefix="ckptlint-verify-")
     else:
         workdir = os.path.abspath(opts.workdir)
@@ -248,7 +248,7 @@ def _reports(ref: TargetRef, opts: VerifyOptions, out: Any, outcome: _Outcome) -
         return _wrap(reports, opts, ref, methods[0], outcome.timings, {})
     timings = {**summary.get("timings", {}), **outcome.timings}
     control = control_of(summary)
-    reports: dict[str, Report] = {}
+    reports = {}
     for method in summary["methods"]:
         if method in summary["unavailable"]:
             continue

@@ -62,7 +62,8 @@ class Snapshot:
     built_over: dict[str, Optional[list[int]]] = field(default_factory=dict)
 
     def save(self, path: str) -> None:
-        arrays, index = {}, []
+        arrays: dict[str, Any] = {}  # Any: numpy's stub checks **arrays against savez's allow_pickle: bool
+        index: list[list[str]] = []
         for component, entries in self.values.items():
             for key, value in entries.items():
                 arrays[f"a{len(index)}"] = value

@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 from types import ModuleType
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.contract import Setup
@@ -150,7 +150,7 @@ def _forget_modules_outside(directory: str) -> None:
 def call_factory(factory: Callable[..., Any], ref: TargetRef, strategy: Any) -> Setup:
     """Call the factory (passing `strategy` when it accepts one) and check it returned a Setup."""
     try:
-        params = inspect.signature(factory).parameters
+        params: Mapping[str, inspect.Parameter] = inspect.signature(factory).parameters
     except (TypeError, ValueError):
         params = {}
     try:

@@ -165,8 +165,9 @@ def _resume_fit(job: dict[str, Any], channel: Channel, result: dict[str, Any], a
             for i, v in enumerate(log.weight_vectors, start=1)]
         initial.save(os.path.join(out, "initial"))
         seen["restored"].save(os.path.join(out, "restored"))
-        if probe.snapshot() is not None:
-            probe.snapshot().save(os.path.join(out, "probe"))
+        first_update = probe.snapshot()
+        if first_update is not None:
+            first_update.save(os.path.join(out, "probe"))
         guarded("inventory", take_snapshot, setup, False).save(os.path.join(out, "final"))
         saved = Snapshot.load(job["saved"])
         diverged = any(not d <= job.get("atol", 0.0) for d in result["weight_diffs"])

@@ -99,6 +99,7 @@ def _paired(left: Iterator[Any], right: Iterator[Any]) -> Iterator[tuple[Any, An
             if (a_buf is not None and len(a_buf)) or (b_buf is not None and len(b_buf)):
                 raise ValueError("the two tensors hold different numbers of elements")
             return
+        assert a_buf is not None and b_buf is not None  # neither stream has ended
         n = min(len(a_buf), len(b_buf))
         yield np.asarray(a_buf[:n]), np.asarray(b_buf[:n])
         a_buf, b_buf = a_buf[n:], b_buf[n:]

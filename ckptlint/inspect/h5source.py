@@ -79,6 +79,7 @@ class H5Source:
         h5py = h5py_module()
         parts = [p for p in path.split("/") if p]
         # the parent group is usually resolved already (datasets are read group by group)
+        parent: str | None  # None: resolved from the file's root
         parent = "/".join(parts[:-1])
         node = self._groups.get(parent)
         if node is not None:

@@ -109,7 +109,8 @@ def layout(name: str | None, tensors: list[StoredTensor], model_shapes: list[tup
             if owners is None:
                 continue
             kinds = _kinds(name, k)
-            slots = {first + i: (kinds[i % k], owners[i // k]) for i in range(len(slot_shapes))}
+            slots: dict[int, tuple[str, int | None]] = {
+                first + i: (kinds[i % k], owners[i // k]) for i in range(len(slot_shapes))}
             return Layout(
                 iterations=iterations,
                 learning_rate=start if first == start + 1 else None,

@@ -184,25 +184,25 @@ def read_store(path: str, fmt: str, source: H5Source, config: Any = None,
     model_shapes = [v.shape for v in model_vars]
     for opt_index, owner in enumerate(optimizer_groups):
         entries = sorted(groups[owner], key=lambda e: e[0])
-        name = entries[0][2]
+        opt_name = entries[0][2]
         opt_path = owner or "optimizer"
-        lay = keras_layout.layout(name, [t for _, t, _ in entries], model_shapes)
-        info = OptimizerInfo(path=opt_path, name=name, n_trainable=lay.n_trainable)
+        lay = keras_layout.layout(opt_name, [t for _, t, _ in entries], model_shapes)
+        opt_info = OptimizerInfo(path=opt_path, name=opt_name, n_trainable=lay.n_trainable)
         for index, t, _ in entries:
             var = Variable(f"{opt_path}/vars/{index}", t.key, t.shape, t.dtype, OPTIMIZER, optimizer=opt_path,
                            order=opt_index * 1_000_000 + index, readable=readable[t.key], _source=source)
             if index == lay.iterations:
                 var.path, var.component = f"{opt_path}/iterations", ITERATIONS
-                info.iterations_path = var.path
+                opt_info.iterations_path = var.path
             elif index == lay.learning_rate:
                 var.path = f"{opt_path}/learning_rate"
             elif index in lay.slots:
                 kind, owner_index = lay.slots[index]
                 var.slot_kind = kind
                 var.slot_for = model_vars[owner_index].path if owner_index is not None else None
-                info.slot_kinds[kind] = info.slot_kinds.get(kind, 0) + 1
+                opt_info.slot_kinds[kind] = opt_info.slot_kinds.get(kind, 0) + 1
             variables.append(var)
-        optimizers.append(info)
+        optimizers.append(opt_info)
     inv = Inventory(path=path, format=fmt, read_path=path, variables=variables, optimizers=optimizers,
                     declared_optimizer=declared_optimizer(config), _source=source)
     if unexpected:

@@ -12,9 +12,13 @@ import io
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect.limits import human
+
+if TYPE_CHECKING:  # _typeshed exists only for type checkers: the type io.RawIOBase.readinto takes
+    from _typeshed import WriteableBuffer
 
 
 def first_line(exc: BaseException) -> str:
@@ -122,7 +126,7 @@ class WindowFile(io.RawIOBase):
         self._pos = pos
         return pos
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         want = max(0, min(len(view), self._length - self._pos))
         if want == 0:

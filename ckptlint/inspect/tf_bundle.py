@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -176,6 +176,7 @@ def _shape(message: memoryview) -> tuple[int, ...]:
 
 
 def _entry(key: str, value: memoryview) -> BundleEntry:
+    shape: tuple[int, ...]
     dtype_code, shape, shard, offset, size, crc, sliced = 0, (), 0, 0, 0, 0, False
     for number, wire, raw in fields(value):
         if number == 1:
@@ -191,7 +192,7 @@ def _entry(key: str, value: memoryview) -> BundleEntry:
         elif number == 6:
             if wire != FIXED32:
                 raise WireError("crc32c is not a fixed32")
-            crc = unmask(int(raw))  # type: ignore[arg-type]
+            crc = unmask(int(raw))
         elif number == 7:
             sliced = True
     dtype = DTYPES.get(dtype_code) or DType(f"dtype {dtype_code}", None, None)
@@ -239,7 +240,7 @@ class TensorBundle:
         if not 1 <= header.num_shards <= 1_000_000:
             raise CkptlintError(f"{prefix}: unreadable TF checkpoint index (header names {header.num_shards} shards)")
         self.num_shards = header.num_shards
-        self._byte_order = ">" if header.big_endian else "<"
+        self._byte_order: Literal[">", "<"] = ">" if header.big_endian else "<"
         self._check_against_shards()
 
     def _parse(self, index: memoryview) -> _Header:
@@ -404,7 +405,7 @@ class TensorBundle:
         if all(n <= 0xFFFFFFFF for n in lengths):
             length_bytes = np.array(lengths, dtype=f"{self._byte_order}u4").tobytes()
         else:
-            order = "big" if self._byte_order == ">" else "little"
+            order: Literal["big", "little"] = "big" if self._byte_order == ">" else "little"
             length_bytes = b"".join(n.to_bytes(4 if n <= 0xFFFFFFFF else 8, order) for n in lengths)
         length_crc = data[pos : pos + 4]
         if unmask(int.from_bytes(length_crc, "big" if self._byte_order == ">" else "little")) != crc32c(length_bytes):

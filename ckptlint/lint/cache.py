@@ -283,11 +283,11 @@ class Cache:
 
     def put(self, key: str, kind: str, value, depends: Iterable[tuple[str, str]] = ()) -> None:
         """Store `value` (plain JSON data). A cache that cannot be written is no cache, not an error."""
-        depends = [list(d) for d in depends]
-        data = self._sealed({"key": key, "kind": kind, "depends": depends, "value": value})
+        pairs = [list(d) for d in depends]
+        data = self._sealed({"key": key, "kind": kind, "depends": pairs, "value": value})
         if len(data) > MAX_ENTRY_BYTES:
             return
-        self._note(key, [kind, depends, value])
+        self._note(key, [kind, pairs, value])
         try:
             self._ensure_directory(key[:2])
             write_atomically(self._path(key), data, follow_symlinks=False, fsync=False)

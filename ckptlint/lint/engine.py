@@ -52,7 +52,7 @@ class StoredSummary:
     data: object
 
 
-_EMPTY = {"findings": [], "summaries": {}, "notice": None}
+_EMPTY: dict[str, object] = {"findings": [], "summaries": {}, "notice": None}
 
 
 @dataclass
@@ -238,6 +238,7 @@ def _analyse(path: str, source: Source, codes: tuple[str, ...], with_fixes: bool
     locator = Locator(module, path, source)
     rules = [rule for rule in rules_for(codes) if rule.keras is None or rule.keras == (model.keras_generation() or 3)]
     raw: list[Finding] = []
+    summaries: dict[str, object] = {}  # code -> the project rule's summary; outcome's once suppressions are read
     fixes: dict[int, object] = {}  # id(finding) -> its Fix, with_fixes only
     for rule in rules:
         try:
@@ -259,17 +260,17 @@ def _analyse(path: str, source: Source, codes: tuple[str, ...], with_fixes: bool
                 fixes[id(finding)] = fix
         if summary is not None:
             with phase(f"in {rule.code} (summary)"):
-                outcome.summaries[rule.code] = summary
+                summaries[rule.code] = summary
     # Comments are tokenized only when something could be suppressed: a finding here, or a project
     # rule's summary (its cross-module findings may land in this file). Summaries are kept even under
     # `disable-file`: that hides this file's findings, not the facts other files are checked against.
     with phase("while reading suppressions"):
-        if raw or outcome.summaries or "disable-file" in source.text:
+        if raw or summaries or "disable-file" in source.text:
             marks = suppressions.parse(source.text)
             outcome.findings = [f for f in raw if not marks.suppresses(f.code, _joined_line(source, f.location))]
-            outcome.summaries = {c: (s, marks) for c, s in outcome.summaries.items()}
+            outcome.summaries = {c: (s, marks) for c, s in summaries.items()}
         else:
-            outcome.summaries = {c: (s, None) for c, s in outcome.summaries.items()}
+            outcome.summaries = {c: (s, None) for c, s in summaries.items()}
     outcome.findings[:0] = [f for f in left_out if f.code in codes]
     if with_fixes:
         outcome.module = module
@@ -319,7 +320,7 @@ def _syntax_error(path: str, source: Source, exc) -> Finding:
         line, col, message = py_exc.lineno or line, py_exc.offset or col, py_exc.msg
     except (ValueError, RecursionError, MemoryError):
         pass
-    locator = Locator(None, path, source)  # type: ignore[arg-type]
+    locator = Locator(None, path, source)
     return Finding("CKPT000", f"syntax error: {message}", Severity.ERROR, locator.at(line, col),
                    locator.line_text(line))
 
@@ -525,14 +526,15 @@ def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | Non
         # every key is known, the pass's findings are cached under all of them (a warm run then never
         # imports the rules, nor libcst).
         key = None
-        if cache is not None and None not in keys[entry.code]:
-            key = cache.project_key(entry.code, keys[entry.code])
+        known = [k for k in keys[entry.code] if k is not None]
+        if cache is not None and len(known) == len(keys[entry.code]):
+            key = cache.project_key(entry.code, known)
             cached = _project_from_cache(cache, key)
             if cached is not None:
                 kept.extend(cached)
                 continue
         found = _run_project_rule(entry.code, summaries[entry.code], internal_errors, tracebacks)
-        if found is not None and key is not None:
+        if found is not None and key is not None and cache is not None:
             cache.put(key, "project", [finding.to_data() for finding in found])
         kept.extend(found or ())
     return kept
@@ -554,6 +556,7 @@ def _run_project_rule(code: str, gathered: list, internal_errors: list[str], tra
     from ckptlint.lint.project import ProjectFacts
 
     rule = rule_by_code(code)
+    assert issubclass(rule, ProjectRule)  # only ProjectRule classes are recorded as project rules
     marks_by_path = {path: marks for path, _summary, marks in gathered}
     try:
         facts = ProjectFacts({path: _summary_object(rule, summary) for path, summary, _marks in gathered})
@@ -590,7 +593,7 @@ def warm_up() -> None:
     all_rules()
 
 
-def _worker_died(args: tuple[FileTask, Cache | None], how: str) -> FileOutcome:
+def _worker_died(args: tuple[FileTask, Cache | None, float], how: str) -> FileOutcome:
     task = args[0]
     return FileOutcome(internal_error=f"{task.path}: internal error while analysing it: the worker process {how} "
                                       f"(please report it)")
@@ -628,7 +631,7 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
         for done, index in enumerate(pending, start=len(tasks) - len(pending) + 1):
             outcomes[index] = _in_process(tasks[index], cache, timeout)
             tell(done, len(tasks))
-        return outcomes  # type: ignore[return-value]
+        return _every_outcome(outcomes)
     # Largest files first, so the workers finish together: the files that matter cluster in a few
     # packages, and handing them out in directory order left one worker linting them alone.
     order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
@@ -639,7 +642,14 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
         outcomes[index] = outcome
         if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker
             cache.remember(outcome.cache_key, "file", outcome.to_data(), outcome.depends_on)
-    return outcomes  # type: ignore[return-value]
+    return _every_outcome(outcomes)
+
+
+def _every_outcome(outcomes: list[FileOutcome | None]) -> list[FileOutcome]:
+    """The outcomes of a run in which every task got one (from the cache, in process or from the pool)."""
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(outcomes)
+    return done
 
 
 def _in_process(task: FileTask, cache: Cache | None, timeout: float) -> FileOutcome:

@@ -58,6 +58,7 @@ def check(text: str) -> Refusal | None:
         return Refusal(f"syntax error: {message}", syntax=True, line=exc.lineno or 1, column=exc.offset or 1)
     except (ValueError, OverflowError) as exc:  # e.g. a NUL character, refused before this already
         return Refusal(f"not analysed: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
+    assert isinstance(tree, ast.Module)  # what compile() returns in "exec" mode with PyCF_ONLY_AST
     problem = _too_deep(tree, text)
     return Refusal(f"not analysed: {problem}") if problem else None
 
@@ -129,9 +130,9 @@ def _header_length(block: ast.AST, inner: list, offset) -> int:
     return end - min(starts)
 
 
-def _positioned(node: ast.AST) -> ast.AST | None:
+def _positioned(node: ast.AST) -> ast.stmt | ast.excepthandler | ast.pattern | None:
     """The node itself, or for a `case` (which has no position of its own) its pattern."""
-    return node if hasattr(node, "lineno") else getattr(node, "pattern", None)
+    return node if isinstance(node, (ast.stmt, ast.excepthandler, ast.pattern)) else getattr(node, "pattern", None)
 
 
 def _expression_problem(block: ast.AST, skip: set[int]) -> str | None:

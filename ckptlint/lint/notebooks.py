@@ -128,7 +128,7 @@ class NotebookSource(Source):
             cell_line, col, line = len(cell.lines), 1, self.joined_line(number, len(cell.lines))
         problem = CellProblem("CKPT000", f"syntax error: {_one_line(message)} (valid Python that the parser ckptlint "
                               "uses does not support)", number, cell_line, col, self.original_line(line))
-        first = self.starts_by_cell[number]
+        first = self.starts_by_cell[cell.number]
         lines = self.text.split("\n")
         lines[first - 1:first - 1 + len(cell.lines)] = [""] * len(cell.lines)
         cells = tuple(c if c.number != number else _left_out(c) for c in self.cells)
@@ -162,7 +162,7 @@ def read_notebook(data: bytes) -> NotebookSource:
     """The notebook's code as modules; raises UnreadableFile when nothing of it can be read."""
     notebook = _load(data)
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list):
+    if not isinstance(notebook, dict) or not isinstance(cells, list):
         raise UnreadableFile("invalid notebook: no `cells` list")
     problems: list[CellProblem] = []
     if not _is_python(notebook, problems):
@@ -262,6 +262,7 @@ class _Reader:
                 break
             first = first or entry
         else:
+            assert first is not None  # every rule was tried, and each that failed set it
             entry = first
         self.cells.append(entry)
 
@@ -287,6 +288,7 @@ class _Reader:
             return None
         converted = _Cell(entry.number, entry.raw, entry.as_list, entry.python, automagic=name, unconverted=entry)
         if entry.body is not None:
+            assert entry.outer is not None  # _read sets a cell's outer with its body
             converted.outer, converted.body = entry.outer, as_magic_line(entry.body)
             converted.python = _with_body(entry.outer, converted.body)
         else:
@@ -296,6 +298,7 @@ class _Reader:
 
     def _written(self, entry: _Cell) -> None:
         python = entry.python
+        assert python.magic is not None  # _read sends only `%%writefile` cells here
         target = _written_target(python.magic.argument)
         head = python.magic.line + 1
         if target is None or len(python.lines) <= head:
@@ -346,6 +349,7 @@ class _Reader:
         for index in automagic:
             entry = self.cells[index]
             if any(entry.automagic in names for number, names in bound if number != entry.number):
+                assert entry.unconverted is not None  # _as_automagic keeps the cell it converted
                 self.cells[index] = entry.unconverted
 
 
@@ -379,11 +383,13 @@ def _unreadable(number: int, raw: str, offset: int) -> CellProblem:
 
 def _body(cell: PythonCell, rule: str) -> PythonCell:
     """The body of a `%%time`-like cell, read as the cell the magic runs."""
+    assert cell.magic is not None  # only cells that start with a cell magic have a body
     return transform_cell("\n".join(cell.lines[cell.magic.line + 1:]), rule)
 
 
 def _with_body(cell: PythonCell, body: PythonCell) -> PythonCell:
     """A `%%time`-like cell as linted: its magic line (and the blank lines before it) blank, then its body."""
+    assert cell.magic is not None  # only cells that start with a cell magic have a body
     head = cell.magic.line + 1
     lines = ("",) * head + (body.lines if head < len(cell.lines) else ())
     shifts = (*cell.shifts[:head], *(outer + inner for outer, inner in zip(cell.shifts[head:], body.shifts)))

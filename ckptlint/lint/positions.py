@@ -3,7 +3,7 @@ they are computed only for modules that have something to report."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, cast
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -45,7 +45,7 @@ def positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     try:
         provider = _FAST_PROVIDER()
         provider._gen_impl(module)
-        return provider._computed
+        return cast(Mapping[cst.CSTNode, CodeRange], provider._computed)  # PositionProvider's values are ranges
     except (AttributeError, TypeError):  # a libcst without these internals
         return public_positions(module)
 
@@ -60,14 +60,16 @@ def agrees_with_libcst(module: cst.Module) -> bool:
 
 
 class Locator:
-    def __init__(self, module: cst.Module, path: str, source: Source) -> None:
+    def __init__(self, module: cst.Module | None, path: str, source: Source) -> None:
+        """`module` None: a file libcst could not parse, whose findings have only line positions."""
         self.module = module
         self.path = path
         self.source = source
-        self._positions = None
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     def location(self, node: cst.CSTNode) -> Location:
         if self._positions is None:
+            assert self.module is not None  # a node comes from a parsed module
             self._positions = positions(self.module)
         span = self._positions[node]
         return self.at(span.start.line, span.start.column + 1, span.end.line, span.end.column + 1)

@@ -152,7 +152,9 @@ def is_name_char(code: str, index: int) -> bool:
 
 def skip_to_call(code: str, end: int) -> int:
     """The index after what may separate the name ending at `end` from a `(` that calls it."""
-    return _BEFORE_CALL.match(code, end).end()
+    match = _BEFORE_CALL.match(code, end)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
 
 
 def may_call_method(code: str, method: str) -> bool:

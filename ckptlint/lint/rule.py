@@ -153,6 +153,8 @@ class Rule:
             precision=cls.precision,
             api_words=tuple(cls.api_words),
             keras=cls.keras,
+            # a classmethod read from its class is a bound method, which has __func__; mypy types it as a
+            # plain callable
             custom_prefilter=cls.prefilter.__func__ is not Rule.prefilter.__func__,  # type: ignore[attr-defined]
             project=issubclass(cls, ProjectRule),
         )

@@ -154,7 +154,7 @@ def decode(path: Path, data: bytes) -> Source:
     if path.suffix == ".ipynb":
         from ckptlint.lint.notebooks import read_notebook
 
-        source = read_notebook(data)
+        source: Source = read_notebook(data)
     else:
         source = Source(decode_python(data))
     _check_parsable_text(source.text)

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import libcst as cst
+
+if TYPE_CHECKING:  # values builds on these facts; only the annotations name its Obj
+    from ckptlint.model.values import Obj
 
 
 class Role(str, Enum):
@@ -154,7 +158,7 @@ class CheckpointFact:
     items: dict[str, Ref]
     opaque: bool  # built with **kwargs: its contents are unknown
     added_items: dict[str, Ref] = field(default_factory=dict)  # `ckpt.extra = x` after construction
-    obj: object | None = None  # the object the construction makes (ckptlint.model.values.Obj)
+    obj: Obj | None = None  # the object the construction makes
 
     @property
     def all_items(self) -> dict[str, Ref]:
@@ -174,7 +178,7 @@ class ManagerFact:
     call: Call
     keys: tuple[Key, ...]
     checkpoint: CheckpointFact | None
-    obj: object | None = None  # the object the construction makes
+    obj: Obj | None = None  # the object the construction makes
 
 
 @dataclass(eq=False)

@@ -233,6 +233,7 @@ def path_text(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
             else:
+                assert isinstance(part, cst.FormattedStringExpression)  # an f-string's only other part
                 inner = path_text(module, part.expression, scope, depth + 1) if part.format_spec is None else None
                 parts.append(inner if inner is not None else UNKNOWN)
         return "".join(parts)
@@ -244,13 +245,14 @@ def path_text(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope
         return left + right if isinstance(expr.operator, cst.Add) else posixpath.join(left, right)
     if isinstance(expr, cst.Call) and not any(arg.star or arg.keyword for arg in expr.args) and expr.args:
         callee = module.qualify(expr.func)
-        parts = [path_text(module, arg.value, scope, depth + 1) for arg in expr.args]
-        if callee in _JOINS and all(part is not None for part in parts):
-            return posixpath.join(*parts)  # type: ignore[arg-type]
-        if callee == "os.path.dirname" and len(parts) == 1 and parts[0] is not None:
-            return posixpath.dirname(parts[0].rstrip("/"))
-        if (callee in _WRAPPERS or (isinstance(expr.func, cst.Name) and expr.func.value == "str")) and len(parts) == 1:
-            return parts[0]
+        texts = [path_text(module, arg.value, scope, depth + 1) for arg in expr.args]
+        known = [text for text in texts if text is not None]
+        if callee in _JOINS and len(known) == len(texts):
+            return posixpath.join(*known)
+        if callee == "os.path.dirname" and len(texts) == 1 and texts[0] is not None:
+            return posixpath.dirname(texts[0].rstrip("/"))
+        if (callee in _WRAPPERS or (isinstance(expr.func, cst.Name) and expr.func.value == "str")) and len(texts) == 1:
+            return texts[0]
         if isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format":
             template = path_text(module, expr.func.value, scope, depth + 1)
             return template  # the braces stay: only the directory part is compared
@@ -415,6 +417,7 @@ def mentioned_names(module: ModuleModel, expr: cst.CSTNode, scope: Scope, depth:
                 if binding is not None and len(binding.assignments) == 1 and binding.assignments[0].value is not None \
                         and binding.assignments[0].value is not expr:
                     assignment = binding.assignments[0]
+                    assert assignment.value is not None  # tested just above
                     names |= mentioned_names(module, assignment.value, assignment.scope, depth - 1)
         elif isinstance(node, cst.Attribute):
             names.add(node.attr.value.lower())
@@ -423,5 +426,6 @@ def mentioned_names(module: ModuleModel, expr: cst.CSTNode, scope: Scope, depth:
             if depth > 0 and binding is not None and len(binding.assignments) == 1 \
                     and binding.assignments[0].value is not None:
                 assignment = binding.assignments[0]
+                assert assignment.value is not None  # tested just above
                 names |= mentioned_names(module, assignment.value, assignment.scope, depth - 1)
     return names

@@ -6,7 +6,7 @@ The checkpoint-path and load/resume rules (CKPT203-206) share them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import libcst as cst
 
@@ -56,10 +56,10 @@ def _value_calls(value: cst.BaseExpression | None) -> list[cst.Call]:
     return []
 
 
-def save_paths(module: ModuleModel) -> list[tuple[object, Call]]:
+def save_paths(module: ModuleModel) -> list[tuple[tuple[str, Any], Call]]:
     """Where this module saves models or weights: `model.save`, `save_weights`, `save_model`, and the
     `filepath` of a `ModelCheckpoint` callback."""
-    found: list[tuple[object, Call]] = []
+    found: list[tuple[tuple[str, Any], Call]] = []
     for call in module.calls:
         expr = None
         if call.method in ("save", "save_weights") and call.receiver_expr is not None:
@@ -86,7 +86,7 @@ def training_calls(module: ModuleModel, key: Key, after: int = 0) -> list[Call]:
 
 def returned_from_function(module: ModuleModel, key: Key, scope: Scope) -> bool:
     """The binding is returned by the function that holds it (the model flows to the caller)."""
-    function = scope
+    function: Scope | None = scope
     while function is not None and function.kind != "function":
         function = function.parent
     if function is None:
@@ -94,6 +94,8 @@ def returned_from_function(module: ModuleModel, key: Key, scope: Scope) -> bool:
     for expr in module.builder.returns.get(id(function), []):
         candidates = expr.elements if isinstance(expr, cst.Tuple) else [expr]
         for element in candidates:
+            if not isinstance(element, (cst.Element, cst.BaseExpression)):
+                continue  # a `*starred` element is not the binding itself
             value = element.value if isinstance(element, cst.Element) else element
             if module.key_of(value, function) == key:
                 return True
@@ -122,7 +124,7 @@ def trained_later(module: ModuleModel, key: Key, after: int, scope: Scope) -> bo
     return returned_from_function(module, key, scope) and module_trains(module)
 
 
-def _function_of(scope: Scope) -> Scope | None:
+def _function_of(scope: Scope | None) -> Scope | None:
     while scope is not None and scope.kind != "function":
         scope = scope.parent
     return scope

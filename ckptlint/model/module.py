@@ -32,11 +32,11 @@ class ModuleModel:
     builder: ModelBuilder
     checkpoints: list[CheckpointFact] = field(default_factory=list)
     managers: list[ManagerFact] = field(default_factory=list)
-    values: Values | None = None
+    values: Values = field(init=False)  # set by build(), the only way a model is made
     # The Keras generation the project declares (`keras-version`, dependency pins), set by the engine;
     # None: not declared.
     project_keras: int | None = None
-    _callers: dict[int, list[Call]] | None = None
+    _callers: dict[int, list[tuple[Call, bool]]] | None = None  # function -> (call, instantiates)
     _training: list[Training] | None = None
     _calls_by_function: dict[int, list[Call]] | None = None
     _keras2: str | None = None
@@ -126,10 +126,10 @@ class ModuleModel:
         for call in self.calls:
             if call.callee == "tf.train.CheckpointManager":
                 target = call.arg(0, "checkpoint")
-                fact = None
+                checkpoint = None
                 if target is not None:
-                    fact = by_node.get(id(target)) or self.checkpoint_for(target, call.scope)
-                self.managers.append(ManagerFact(call, call.assigned_to, fact, obj=self._made_by(call)))
+                    checkpoint = by_node.get(id(target)) or self.checkpoint_for(target, call.scope)
+                self.managers.append(ManagerFact(call, call.assigned_to, checkpoint, obj=self._made_by(call)))
 
     def _made_by(self, call: Call) -> Obj | None:
         """The object a constructor call makes."""
@@ -518,7 +518,7 @@ class ModuleModel:
         on its variables, or compile(optimizer=...))."""
         result: list[tuple[Ref, Call]] = []
         for call in self.method_calls(OPTIMIZER_METHODS):
-            if call.receiver is not None and model_key in self.models_trained_by(call):
+            if call.receiver is not None and call.receiver_expr is not None and model_key in self.models_trained_by(call):
                 result.append((Ref(call.receiver_expr, key=call.receiver), call))
         for call in self.compiles_of(model_key):
             optimizer = call.arg(0, "optimizer")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import libcst as cst
 
@@ -81,11 +81,11 @@ def path_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scop
         args = [a.value for a in expr.args if a.keyword is None and not a.star]
         if len(args) != len(expr.args) or not args:
             return None
-        values = [path_value(module, a, scope, _depth + 1) for a in args]
-        if any(v is None for v in values):
+        values = [v for a in args if (v := path_value(module, a, scope, _depth + 1)) is not None]
+        if len(values) != len(args):
             return None
         if callee in _JOINS:
-            return posixpath.join(*values)  # type: ignore[arg-type]
+            return posixpath.join(*values)
         if callee in _PATHS and len(values) == 1:
             return values[0]
         return None
@@ -96,12 +96,12 @@ def path_value(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scop
         key = module.key_of(expr, scope)
         if key is not None and key in module.bindings:
             binding = module.bindings[key]
-            values = [a.value for a in binding.assignments]
-            if binding.is_parameter and len(values) == 1:
+            assigned = [a.value for a in binding.assignments]
+            if binding.is_parameter and len(assigned) == 1:
                 default = _parameter_default(binding.scope, binding.name)
                 return path_value(module, default, binding.scope.parent or binding.scope, _depth + 1) if default is not None else None
-            if len(values) == 1 and values[0] is not None and values[0] is not expr:
-                return path_value(module, values[0], binding.assignments[0].scope, _depth + 1)
+            if len(assigned) == 1 and assigned[0] is not None and assigned[0] is not expr:
+                return path_value(module, assigned[0], binding.assignments[0].scope, _depth + 1)
     return None
 
 
@@ -137,9 +137,10 @@ def _symbolic(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, depth
     if isinstance(expr, cst.Call):
         callee = _callee_path(module, expr.func)
         if callee in _JOINS and expr.args and all(a.keyword is None and not a.star for a in expr.args):
-            parts = [path_value(module, a.value, scope, depth + 1, symbolic=True, directory=index < len(expr.args) - 1)
-                     for index, a in enumerate(expr.args)]
-            return None if any(p is None for p in parts) else posixpath.join(*parts)  # type: ignore[arg-type]
+            parts = [p for index, a in enumerate(expr.args)
+                     if (p := path_value(module, a.value, scope, depth + 1, symbolic=True,
+                                         directory=index < len(expr.args) - 1)) is not None]
+            return posixpath.join(*parts) if len(parts) == len(expr.args) else None
         if callee in _PATHS and len(expr.args) == 1:
             return path_value(module, expr.args[0].value, scope, depth + 1, symbolic=True)
         return None
@@ -150,7 +151,7 @@ def _symbolic(module: ModuleModel, expr: cst.BaseExpression, scope: Scope, depth
             return None
         return left + right if isinstance(expr.operator, cst.Add) else posixpath.join(left, right)
     if isinstance(expr, cst.FormattedString):
-        parts: list[str] = []
+        parts = []
         for part in expr.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
@@ -251,7 +252,7 @@ def normalize(path: str) -> str:
     return posixpath.normpath(path) if path else path
 
 
-def file_identity(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope) -> object:
+def file_identity(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope) -> tuple[str, Any] | None:
     """What a path argument is, for comparing a save with a load in the same module: its static value
     when known, else the binding it names, else its file-name tail (`os.path.join(d, "m.keras")`)."""
     if expr is None:
@@ -264,7 +265,7 @@ def file_identity(module: ModuleModel, expr: cst.BaseExpression | None, scope: S
         assignments = module.bindings[key].assignments if key in module.bindings else []
         if len(assignments) == 1 and assignments[0].value is not None and assignments[0].value is not expr:
             inner = file_identity(module, assignments[0].value, assignments[0].scope)
-            if inner is not None and inner[0] != "binding":  # type: ignore[index]
+            if inner is not None and inner[0] != "binding":
                 return inner
         return ("binding", key)
     tail = _tail(module, expr, scope)
@@ -287,14 +288,14 @@ def _tail(module: ModuleModel, expr: cst.BaseExpression, scope: Scope) -> str | 
     return None
 
 
-def same_path(a: object, b: object) -> bool:
+def same_path(a: tuple[str, Any] | None, b: tuple[str, Any] | None) -> bool:
     if a is None or b is None:
         return False
     if a == b:
         return True
-    kinds = {a[0], b[0]}  # type: ignore[index]
+    kinds = {a[0], b[0]}
     if kinds == {"value", "tail"} or kinds == {"tail"}:
-        left, right = a[1], b[1]  # type: ignore[index]
+        left, right = a[1], b[1]
         return posixpath.basename(left) == posixpath.basename(right)
     return False
 
@@ -302,9 +303,9 @@ def same_path(a: object, b: object) -> bool:
 def file_kind(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope) -> str | None:
     """`weights.h5`, `h5` (legacy full model), `keras`, or None, from the path's static value or tail."""
     identity = file_identity(module, expr, scope)
-    if identity is None or identity[0] == "binding":  # type: ignore[index]
+    if identity is None or identity[0] == "binding":
         return None
-    name = str(identity[1]).lower()  # type: ignore[index]
+    name = str(identity[1]).lower()
     if name.endswith(".weights.h5"):
         return "weights.h5"
     if name.endswith((".h5", ".hdf5")):

@@ -200,9 +200,9 @@ def is_checkpoint_receiver(module: ModuleModel, call: Call) -> bool:
 
 
 def _status_fate(module: ModuleModel, call: Call, uses: Mentions | None) -> str:
-    checks = [m for m in call.chained if m in RESTORE_STATUS_CHECKS]
+    checks = {m for m in call.chained if m in RESTORE_STATUS_CHECKS}
     if checks:
-        return "partial" if set(checks) == {"expect_partial"} else "checked"
+        return "partial" if checks == {"expect_partial"} else "checked"
     if call.chained:
         return "used"
     if call.discarded:
@@ -364,6 +364,6 @@ def _path_of_own(module: ModuleModel, path: cst.BaseExpression, scope: Scope, at
         key = module.key_of(path, scope)
         binding = module.bindings.get(key) if key is not None else None
         if binding is not None:
-            values = [a for a in binding.assignments if a.value is not None]
-            return bool(values) and all(_path_of_own(module, a.value, a.scope, a.order, facts, depth - 1) for a in values)
+            values = [(a.value, a) for a in binding.assignments if a.value is not None]
+            return bool(values) and all(_path_of_own(module, value, a.scope, a.order, facts, depth - 1) for value, a in values)
     return False

@@ -84,7 +84,7 @@ def _trained_attributes(model: ModuleModel, cls: Scope, scope: Scope) -> list[di
     found = []
     for training in model.training():
         call = training.call
-        inner = call.scope
+        inner: Scope | None = call.scope
         while inner is not None and inner is not scope:
             inner = inner.parent
         if inner is None or training.compiled:
@@ -114,7 +114,7 @@ def _init_attributes(model: ModuleModel, cls: Scope) -> dict[str, list[str]]:
 
 def _function(model: ModuleModel, scope: Scope) -> dict:
     returned = model.values.returned(scope)
-    elements = {}
+    elements: dict[str, dict] = {}
     for obj in returned:
         if obj.kind.value == "container" and not elements:
             for index, (value, inner) in enumerate(obj.elements):

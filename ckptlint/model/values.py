@@ -105,7 +105,7 @@ class Values:
         self._subclasses: dict[int, list[Scope]] = {}
         self.imports = imports
         self._targets: dict[int, list[CallTarget]] = {}
-        self._memo: dict[tuple[int, int], Objects] = {}  # (expression, scope) -> objects, this round
+        self._memo: dict[tuple[int, int, int | None], Objects] = {}  # (expression, scope, at) -> objects, this round
         self._methods: dict[tuple[int, str], Scope] = {}
         self._families: dict[int, list[Scope]] = {}
         self._changed = False
@@ -145,7 +145,7 @@ class Values:
                 continue
             if binding.name in ("self", "cls"):
                 continue
-            obj = self._make(("binding", key), lambda b=binding: Obj(ObjKind.EXTERNAL, b.scope.node, b.scope, attr=b.name))
+            obj = self._make(("binding", key), lambda b=binding: Obj(ObjKind.EXTERNAL, b.scope.node, b.scope, attr=b.name))  # type: ignore[misc]  # mypy cannot type a lambda with a default argument (python/mypy#15459)
             self._add(key, {obj})
             seeded = True
         return seeded
@@ -393,7 +393,7 @@ class Values:
             return {self.instance(cls)}
         call = builder.calls_by_node.get(id(node))
         targets = self.call_targets(call) if call is not None else []
-        if targets:
+        if call is not None and targets:
             result: set[Obj] = set()
             for target in targets:
                 passed = self._returned_argument(call, target)
@@ -457,7 +457,7 @@ class Values:
                 for value, scope in obj.elements:
                     result |= self.objects(value, scope)
             elif obj.kind is not ObjKind.INSTANCE:
-                result.add(self._make(("item", id(obj)), lambda obj=obj: Obj(
+                result.add(self._make(("item", id(obj)), lambda obj=obj: Obj(  # type: ignore[misc]  # mypy cannot type a lambda with a default argument (python/mypy#15459)
                     ObjKind.DERIVED, obj.node, obj.scope, owner=obj, attr="[]")))
         return result
 
@@ -469,7 +469,7 @@ class Values:
                     value, scope = obj.elements[index]
                     result |= self.objects(value, scope)
             elif obj.kind in (ObjKind.EXTERNAL, ObjKind.IMPORTED, ObjKind.PARAMETER, ObjKind.DERIVED):
-                result.add(self._make(("element", id(obj), index), lambda obj=obj: Obj(
+                result.add(self._make(("element", id(obj), index), lambda obj=obj: Obj(  # type: ignore[misc]  # mypy cannot type a lambda with a default argument (python/mypy#15459)
                     obj.kind, obj.node, obj.scope, callee=obj.callee, owner=obj, path=(*obj.path, index))))
         return result
 
@@ -530,7 +530,7 @@ class Values:
             result |= self.points_to.get(key, set())
             defined = self._method(member, name)
             if defined is not None:
-                result.add(self._make(("bound", id(defined)), lambda d=defined: Obj(
+                result.add(self._make(("bound", id(defined)), lambda d=defined: Obj(  # type: ignore[misc]  # mypy cannot type a lambda with a default argument (python/mypy#15459)
                     ObjKind.DERIVED, d.node, d, attr=name)))
         if not result:
             instance = self.instance(cls)

@@ -43,7 +43,7 @@ _NO_CODE_INSIDE: frozenset[type] = frozenset(
      cst.RightCurlyBrace}
 
 
-def _child_fields(cls: type) -> tuple[str, ...]:
+def _child_fields(cls: type[cst.CSTNode]) -> tuple[str, ...]:
     fields = _CHILD_FIELDS.get(cls)
     if fields is None:
         fields = tuple(dict.fromkeys(_CHILD_FIELD.findall(_method_source(cls._visit_and_replace_children))))
@@ -81,7 +81,7 @@ _Handlers = tuple[Callable | None, Callable | None, tuple[str, ...] | None]
 _HANDLERS: dict[tuple[type, type], _Handlers] = {}
 
 
-def _handlers(visitor_class: type, cls: type) -> _Handlers:
+def _handlers(visitor_class: type, cls: type[cst.CSTNode]) -> _Handlers:
     visit = _own_method(visitor_class, f"visit_{cls.__name__}")
     leave = _own_method(visitor_class, f"leave_{cls.__name__}")
     if visit is None and leave is None and cls in _NO_CODE_INSIDE:

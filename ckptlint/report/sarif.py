@@ -70,7 +70,7 @@ def information_uri() -> str:
         label, _, url = entry.partition(",")
         if label.strip().lower() in {"homepage", "home", "repository", "source", "documentation"} and url.strip():
             return url.strip()
-    home = meta.get("Home-page")
+    home = meta["Home-page"] if "Home-page" in meta else None
     return home.strip() if home and home.strip().lower() not in {"", "unknown"} else FALLBACK_INFORMATION_URI
 
 

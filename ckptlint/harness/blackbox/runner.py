@@ -40,7 +40,7 @@ def verify_command(opts: BlackboxOptions, origin: Optional[str] = None,
     opts.validate()
     command = TrialCommand.parse(list(opts.command), origin or os.getcwd())
     owned = opts.workdir is None
-    root = tempfile.mkdtemp(prefix="ckptlint-blackbox-") if owned else _prepared_workdir(opts.workdir)
+    root = tempfile.mkdtemp(prefix="ckptlint-blackbox-") if opts.workdir is None else _prepared_workdir(opts.workdir)
     guard = ProcessGuard()
     started = time.monotonic()
     try:

@@ -24,6 +24,7 @@ from typing import Sequence
 
 import libcst as cst
 
+from ckptlint.lint.findings import LintResult
 from ckptlint.lint.fix.hints import applicable
 from ckptlint.model.walk import subtree
 from ckptlint.lint.rule import Fix
@@ -58,7 +59,7 @@ class _ApplyFixes(cst.CSTTransformer):
         self.by_target = {id(fix.target): fix for fix in fixes}
         self.applied: list[Fix] = []
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+    def on_leave(self, original_node, updated_node):
         fix = self.by_target.get(id(original_node))
         if fix is None:
             return updated_node
@@ -245,7 +246,7 @@ class FixRun:
     """What `--fix`/`--diff` did over a lint run. `result` is the lint result to report: after the
     fixes were written (--fix), or the original one (--diff)."""
 
-    result: object  # LintResult
+    result: LintResult
     fixed: int
     remaining: int
     diff: str = ""

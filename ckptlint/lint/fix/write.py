@@ -106,7 +106,9 @@ _DECODER = json.JSONDecoder()
 
 
 def _skip(s: str, i: int) -> int:
-    return _WS.match(s, i).end()  # type: ignore[union-attr]
+    match = _WS.match(s, i)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
 
 
 def _members(s: str, i: int) -> list[tuple[str, int, int]]:
@@ -120,7 +122,7 @@ def _members(s: str, i: int) -> list[tuple[str, int, int]]:
     while True:
         if s[i] != '"':
             raise ValueError("key expected")
-        key, i = json.decoder.scanstring(s, i + 1)
+        key, i = json.decoder.scanstring(s, i + 1)  # type: ignore[attr-defined]  # in CPython, not in typeshed
         i = _skip(s, i)
         if s[i] != ":":
             raise ValueError("':' expected")

@@ -23,6 +23,8 @@ def _start_probe() -> None:
         package_dir = os.path.join(os.path.dirname(_HERE), "probe")
         spec = importlib.util.spec_from_file_location(
             "_ckptlint_probe", os.path.join(package_dir, "__init__.py"), submodule_search_locations=[package_dir])
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no loader for {package_dir}")
         module = importlib.util.module_from_spec(spec)
         sys.modules["_ckptlint_probe"] = module
         spec.loader.exec_module(module)
@@ -43,6 +45,8 @@ def _run_shadowed_sitecustomize() -> None:
         candidate = os.path.join(entry, "sitecustomize.py")
         if os.path.isfile(candidate):
             spec = importlib.util.spec_from_file_location("_shadowed_sitecustomize", candidate)
+            if spec is None or spec.loader is None:  # not for a .py file; nothing to run then
+                return
             module = importlib.util.module_from_spec(spec)
             try:
                 spec.loader.exec_module(module)

@@ -105,7 +105,9 @@ def collect(registry: Any) -> Inventory:
 def write(inv: Inventory, values: list[Any], path: str, meta: dict[str, Any]) -> None:
     import numpy as np
 
-    arrays, index, components = {}, [], []
+    arrays: dict[str, Any] = {}  # Any: numpy's stub checks **arrays against savez's allow_pickle: bool
+    index: list[list[str]] = []
+    components: list[str] = []
     for (component, key, _source), value in zip(inv.entries, values):
         arrays[f"a{len(index)}"] = np.array(value)
         index.append([component, key])

@@ -35,7 +35,7 @@ def install(probe: Any, tf: Any) -> None:
          lambda original: _state_file_update(probe, original))
     _watch_preemption_handler(probe)
     for name in _STATEFUL_RANDOM:
-        wrap(tf.random, name, lambda original, name=name: _noting_randomness(probe, f"tf.random.{name}", original))
+        wrap(tf.random, name, lambda original, name=name: _noting_randomness(probe, f"tf.random.{name}", original))  # type: ignore[misc]  # mypy cannot type a lambda with a default argument (python/mypy#15459)
     wrap(tf.data.Dataset, "shuffle", lambda original: _noting_shuffle(probe, original))
 
 
