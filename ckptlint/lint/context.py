@@ -3,9 +3,11 @@
 A pre-commit hook passes only the staged files. A project rule compares files with each other (CKPT203:
 the keys a restore in evaluate.py reads against the keys train.py writes), so with one side staged the
 other side would be unseen and the mismatch never reported. For the files named on the command line,
-the engine therefore also reads the other files of their project: their per-file results come from the
-cache when it has them (pre-commit runs with it), else they are linted like any file (the prefilter
-drops most of them unparsed). Only their summaries are used; nothing is reported in them.
+the engine therefore also reads the other files of their project, for the project rules only: the
+prefilter keeps the few that mention a checkpoint, and their results are cached (pre-commit runs with
+the cache), so the next commit reads them from there. Only their summaries are used; nothing is
+reported in them. (A module a restore imports its directory constant from is read through the
+imports, ckptlint.lint.imports, whether or not it mentions a checkpoint.)
 
 The project is the nearest directory above a named file with a `.git`, `pyproject.toml`, `setup.py` or
 `setup.cfg` (ckptlint.lint.imports.marked_project_root), walked as a directory named on the command line

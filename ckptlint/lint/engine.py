@@ -461,8 +461,12 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     make_task = _TaskMaker(resolver, options, cache)
     tasks = [make_task(path) for path in discovered.files]
     described = list(make_task.described)  # the targets of the files linted, not of their context
-    context = _context(roots, discovered.files, resolver) if roots and _reads_summaries(tasks) else None
-    context_tasks = [make_task(path) for path in context.files] if context is not None else []
+    project_codes = frozenset(entry.code for entry in rule_records() if entry.project)
+    reads_summaries = any(code in project_codes for task in tasks for code in task.codes)
+    context = _context(roots, discovered.files, resolver) if roots and reads_summaries else None
+    # The context files are linted for the project rules' summaries only: their prefilter keeps the
+    # few files that mention a checkpoint, and their cache entries are of that selection.
+    context_tasks = [make_task(path, project_codes) for path in context.files] if context is not None else []
     if cache is not None and len(tasks) + len(context_tasks) >= Cache.PACK_MIN_FILES:
         # A run with project context is named by its projects, not by the files given: the next
         # commit stages other files and reads the same pack.
@@ -512,11 +516,12 @@ class _TaskMaker:
         self.options = options
         self.cache = cache
         self.configs: dict[Path, Config] = {}
-        self.selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str | None]] = {}
+        self.selections: dict[tuple, tuple[tuple[str, ...], str | None]] = {}
         self.targets: dict[Path, Target] = {}
         self.described: dict[str, None] = {}
 
-    def __call__(self, path: Path) -> FileTask:
+    def __call__(self, path: Path, only: frozenset[str] | None = None) -> FileTask:
+        """The task of `path`; `only`: run no rule outside these codes (the project rules, for context)."""
         config = self.configs.get(path.parent)
         if config is None:
             config = self.configs[path.parent] = self.resolver.for_file(path)
@@ -526,11 +531,13 @@ class _TaskMaker:
                 from_config(config.keras_version) if config.keras_version else detect(os.path.realpath(path.parent)))
         self.described[target.describe()] = None
         ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
-        selection = self.selections.get((id(config), ignored))
+        selection = self.selections.get((id(config), ignored, only))
         if selection is None:
             codes = selected_codes(config, self.options, path)
+            if only is not None:
+                codes = tuple(code for code in codes if code in only)
             context = self.cache.context(config.fingerprint(), codes, config.max_file_size) if self.cache else None
-            selection = self.selections[id(config), ignored] = (codes, context)
+            selection = self.selections[id(config), ignored, only] = (codes, context)
         codes, context = selection
         if context is not None:
             context = f"{context}/keras{target.keras}"
@@ -548,12 +555,6 @@ def _context(roots: list[str], linted: list[Path], resolver: ConfigResolver):
     except Exception as exc:
         raise InternalError(f"internal error while reading the project context in {', '.join(roots)}: {exc!r} "
                             f"(please report it)") from exc
-
-
-def _reads_summaries(tasks: list[FileTask]) -> bool:
-    """Whether a project rule runs on one of the tasks (only then is the rest of the project read)."""
-    project_codes = {entry.code for entry in rule_records() if entry.project}
-    return any(code in project_codes for task in tasks for code in task.codes)
 
 
 def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | None]], cache: Cache | None,
