@@ -192,3 +192,30 @@ def test_command_line_exit_codes(tmp_path):
     (root / "clean.py").write_text("print('hello')\n")
     proc = run_ckptlint("check", "clean.py", cwd=root, env=env)
     assert proc.returncode == 0 and proc.stderr == "", proc.stdout + proc.stderr
+
+
+def test_per_file_ignores_of_the_other_side_apply_as_in_a_whole_run(tmp_path):
+    root = _project(tmp_path, extra={"pyproject.toml": '[tool.ckptlint.per-file-ignores]\n"evaluate.py" = ["CKPT203"]\n'})
+    assert ("evaluate.py", 6, "CKPT203") not in _shown(_check(root, "."))
+    assert _shown(_check(root, "train.py")) == []
+
+
+def test_a_failure_in_a_context_file_is_a_notice_not_an_error(tmp_path, monkeypatch):
+    from ckptlint.lint.registry import rule_by_code
+
+    rule = rule_by_code("CKPT203")
+    summarize = rule.summarize
+
+    def failing(self, module, locator):
+        if locator.path == "evaluate.py":
+            raise RuntimeError("injected")
+        return summarize(self, module, locator)
+
+    monkeypatch.setattr(rule, "summarize", failing)
+    root = _project(tmp_path)
+    result = _check(root, "train.py")
+    assert result.internal_errors == [] and _shown(result) == []
+    assert any(n.startswith("project context: evaluate.py: internal error in CKPT203") for n in result.notices), \
+        result.notices
+    # The same failure in a file the user named is an internal error (exit code 2), as before.
+    assert _check(root, "evaluate.py").internal_errors

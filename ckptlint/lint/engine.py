@@ -466,7 +466,8 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     context = _context(roots, discovered.files, resolver) if roots and reads_summaries else None
     # The context files are linted for the project rules' summaries only: their prefilter keeps the
     # few files that mention a checkpoint, and their cache entries are of that selection.
-    context_tasks = [make_task(path, project_codes) for path in context.files] if context is not None else []
+    context_tasks = [task for task in (make_task(path, project_codes) for path in (context.files if context else ()))
+                     if task.codes]  # a file whose per-file-ignores drop every project rule has nothing to add
     if cache is not None and len(tasks) + len(context_tasks) >= Cache.PACK_MIN_FILES:
         # A run with project context is named by its projects, not by the files given: the next
         # commit stages other files and reads the same pack.
