@@ -38,3 +38,13 @@ def _private_user_cache(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """`-m "not tf"` does not even import tests/harness (all of it is marked `tf`, and its modules import
+    TensorFlow and Keras at the top: a minute of collection in each xdist worker on a loaded machine)."""
+    if config.getoption("markexpr", "").replace(" ", "") == "nottf":
+        harness = Path(__file__).resolve().parent / "harness"
+        if collection_path.resolve() == harness or harness in collection_path.resolve().parents:
+            return True
+    return None

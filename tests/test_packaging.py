@@ -29,6 +29,10 @@ def test_wheel_installs_rules_as_ckptlint_rules(tmp_path):
     assert sorted(n.split("/")[-1] for n in names if n.startswith("ckptlint/rules/")) == rule_modules
     assert not any(n.startswith("rules/") for n in names)
     assert any(n.endswith("entry_points.txt") for n in names)
+    assert "ckptlint/py.typed" in names  # PEP 561: the package's type hints reach its users
+    on_disk = {str(p.parent.relative_to(REPO)) for p in (REPO / "ckptlint").rglob("__init__.py")}
+    in_wheel = {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py") and not n.startswith("ckptlint/rules/")}
+    assert in_wheel == on_disk  # a subpackage left out of [tool.setuptools] packages would vanish from installs
 
     target = tmp_path / "site"
     installed = subprocess.run(

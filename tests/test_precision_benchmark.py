@@ -6,20 +6,18 @@ from __future__ import annotations
 import io
 import json
 import re
-import sys
 import tarfile
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-PRECISION = REPO / "benchmarks" / "precision"
-sys.path.insert(0, str(PRECISION))
-
-# benchmarks/precision is a directory of scripts, not a package: imported by name after the path is set
+# benchmarks/precision is a directory of scripts, not a package: on pytest's pythonpath (pyproject.toml)
 import fetch
 import report
 import run
+
+REPO = Path(__file__).resolve().parent.parent
+PRECISION = REPO / "benchmarks" / "precision"
 
 
 def _pins(name: str) -> list[dict]:

@@ -1,5 +1,5 @@
-"""`ckptlint verify` rejects bad options and a missing TensorFlow with one line and exit 2, before any
-TensorFlow is imported (these tests run without TensorFlow)."""
+"""`ckptlint verify` rejects a missing TensorFlow, then bad options, with one line and exit 2, before any
+TensorFlow is imported (the tests marked `tf` need it installed, not imported)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def target(tmp_path: Path) -> str:
     return f"{path}:make_setup"
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(("option", "value", "expected"), [
     ("--atol", "-1", "--atol must be a finite number >= 0"),
     ("--rtol", "nan", "--rtol must be a finite number >= 0"),
@@ -41,6 +42,7 @@ def test_bad_numbers_are_one_line_exit_2(target, option, value, expected):
     assert proc.stdout == ""
 
 
+@pytest.mark.tf
 def test_workdir_that_is_a_file(target, tmp_path):
     afile = tmp_path / "not-a-dir"
     afile.write_text("x", encoding="utf-8")
@@ -57,6 +59,7 @@ def test_without_tensorflow_one_line_exit_2(target):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.tf
 def test_supervisor_imports_no_tensorflow():
     code = ("import sys, ckptlint.harness.runner, ckptlint.harness.assemble, ckptlint.harness.process, "
             "ckptlint.harness.cli; print([m for m in ('tensorflow', 'keras') if m in sys.modules])")

@@ -72,6 +72,9 @@ def is_blackbox(target: list[str]) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ckptlint.harness.tfenv import require_tensorflow
+
+    require_tensorflow()  # first: every part of verify compares arrays (numpy comes with TensorFlow)
     if is_blackbox(args.target):
         misplaced = [k for k, v in _FACTORY_ONLY.items() if getattr(args, k) != v]
         if misplaced:

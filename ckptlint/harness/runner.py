@@ -9,7 +9,6 @@ watches their phases (`--timeout` per phase), keeps their output out of its own,
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -22,7 +21,7 @@ from typing import Any, Callable, Optional, Union
 from ckptlint.errors import CkptlintError
 from ckptlint.harness.matrix import MatrixReport
 from ckptlint.harness.target import TargetRef, parse_target
-from ckptlint.harness.tfenv import DEFAULT_SEED, STRATEGIES
+from ckptlint.harness.tfenv import DEFAULT_SEED, STRATEGIES, require_tensorflow
 from ckptlint.harness.verdict import Report
 
 Progress = Callable[[str], None]
@@ -61,15 +60,6 @@ def validate(opts: VerifyOptions) -> None:
         raise CkptlintError(f"unknown --strategy {opts.strategy!r} (choose from: {', '.join(STRATEGIES)})")
     if opts.jobs < 1:
         raise CkptlintError(f"jobs must be at least 1 (got {opts.jobs})")
-
-
-def require_tensorflow() -> None:
-    try:
-        found = importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):  # a broken or blocked installation
-        found = False
-    if not found:
-        raise CkptlintError("verify needs TensorFlow, which is not installed here: pip install 'ckptlint[tf]'")
 
 
 def run(target: Any, opts: VerifyOptions, progress: Optional[Progress] = None) -> Union[Report, MatrixReport]:

@@ -75,3 +75,17 @@ def fresh_start(seed: int = DEFAULT_SEED) -> None:
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
     tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
+
+
+def require_tensorflow() -> None:
+    """A one-line error, before anything imports numpy or TensorFlow, when TensorFlow is not installed."""
+    import importlib.util
+
+    from ckptlint.errors import CkptlintError
+
+    try:
+        found = importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        found = False
+    if not found:
+        raise CkptlintError("verify needs TensorFlow, which is not installed here: pip install 'ckptlint[tf]'")

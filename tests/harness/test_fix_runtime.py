@@ -9,11 +9,8 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from samples import SAMPLES, projects  # noqa: E402
 
 from ckptlint.harness import verify  # noqa: E402

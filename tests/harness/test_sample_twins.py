@@ -3,12 +3,7 @@ for exactly the components its expected.json names, and passes the fixed twin.""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from samples import entry_point, harness_twins  # noqa: E402
 
 from ckptlint.harness import verify  # noqa: E402

@@ -19,7 +19,6 @@ import pytest
 pytestmark = pytest.mark.tf
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
 
 import fuzz_artifacts as fz  # noqa: E402
 

@@ -23,7 +23,6 @@ import pytest
 np = pytest.importorskip("numpy")
 h5py = pytest.importorskip("h5py")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fuzz_artifacts as fz  # noqa: E402
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+pytest.importorskip("numpy", reason="the inspector's array readers need numpy (installed with the tf extra)")
+import numpy as np  # noqa: E402
 
 from ckptlint.inspect import read_artifact
 from ckptlint.inspect.verdicts import verdicts

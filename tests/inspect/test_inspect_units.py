@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest.importorskip("numpy", reason="the inspector's array readers need numpy (installed with the tf extra)")
+
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect.cli import parse_required
 from ckptlint.inspect.inventory import slot_kind_from_attr

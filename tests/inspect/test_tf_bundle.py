@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
+
+pytest.importorskip("numpy", reason="the inspector's array readers need numpy (installed with the tf extra)")
+import numpy as np  # noqa: E402
 
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect.tf_bundle import TensorBundle
@@ -20,7 +21,6 @@ from ckptlint.inspect.tf_graph import decode_object_graph
 
 pytestmark = pytest.mark.tf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fuzz_artifacts as fz  # noqa: E402
 
