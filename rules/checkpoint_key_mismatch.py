@@ -460,6 +460,10 @@ def _message(restored: frozenset[str], written: frozenset[str], place: Place, mi
 
 def _write_message(written: frozenset[str], restore: Use, missing: frozenset[str]) -> str:
     """The message of a mismatch reported at the write (its restore is outside the files checked)."""
+    if ROOT_MODEL in written:
+        return (f"Keras 2 writes these weights to `{restore.place.display()}` with the model itself as the root "
+                f"(no `model` key), but {restore.location.display()} restores {_keys(missing)} from there: "
+                f"those objects are silently not restored")
     return (f"this checkpoint writes {_keys(written)} to `{restore.place.display()}`, but "
             f"{restore.location.display()} restores "
             f"{_keys(missing)} from there: those objects are silently not restored (`restore()` raises "

@@ -219,3 +219,20 @@ def test_a_failure_in_a_context_file_is_a_notice_not_an_error(tmp_path, monkeypa
         result.notices
     # The same failure in a file the user named is an internal error (exit code 2), as before.
     assert _check(root, "evaluate.py").internal_errors
+
+
+def test_a_keras2_weights_write_given_alone_says_what_it_writes(tmp_path):
+    root = _project(tmp_path, extra={
+        "requirements.txt": "tf_keras==2.15.0\n",
+        "fit.py": """
+            import tf_keras
+
+            def train(model):
+                callback = tf_keras.callbacks.ModelCheckpoint("checkpoints/run1/cp-{epoch:04d}.ckpt", save_weights_only=True)
+                model.fit(x, y, epochs=10, callbacks=[callback])
+            """,
+    })
+    result = _check(root, "fit.py")
+    assert _shown(result) == [("fit.py", 4, "CKPT203")]
+    assert result.findings[0].message.startswith("Keras 2 writes these weights to `checkpoints/run1/` with the model")
+    assert "evaluate.py:6:5 restores `model`" in result.findings[0].message
