@@ -363,7 +363,7 @@ def _lint_problems(code: int | None, out: str, err: str, fmt: str = "json") -> l
         return problems
     if fmt != "json":
         for line in (out + "\n" + err).splitlines():
-            if "longer than" in line and "--file-timeout" in line:
+            if ("longer than" in line or "more than" in line or "did not finish" in line) and "--file-timeout" in line:
                 problems.append(("hang", line[:300]))
     if "internal error" in err:
         problems.append(("wrong exit code", f"{code}: " + next(l for l in err.splitlines() if "internal error" in l)[:400]))

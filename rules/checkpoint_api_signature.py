@@ -11,6 +11,7 @@ import libcst as cst
 from ckptlint.lint.findings import Severity
 from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.paths import file_kind
+from ckptlint.model.restores import in_test_case
 from ckptlint.model.vocabulary import MODEL_ATTRIBUTES, MODEL_METHODS
 from ckptlint.lint.fix.edits import replace_keyword
 from ckptlint.lint.rule import Diagnostic, Fix, Invalid, FixSafety, Rule
@@ -110,7 +111,12 @@ class CheckpointApiSignature(Rule):
     and the checkpoint is never written. `tf.train.Checkpoint(model, optimizer)` raises: only `root` may
     be positional; a `CheckpointManager` without `max_to_keep` raises. Keras 3 removed `save_format=` and
     `options=` from `save_weights`/`load_weights`, `period=` from `ModelCheckpoint` (keras-team/keras#18709).
-    Modules that import `tf_keras` (Keras 2) are not checked against the Keras 3 signatures.
+    Keras' own APIs (`Model.save`, `load_model`, the callbacks...) are checked against Keras 3's
+    signatures only in projects that declare Keras 3 (`keras-version = 3` in `[tool.ckptlint]`, or
+    dependency pins such as `tensorflow>=2.16` or `keras>=3`): measured on real code, a Keras 2 keyword
+    with no declaration was almost always code written for Keras 2 (a wheel whose pins ckptlint cannot
+    see, an indirect pin), where it is right. The TF checkpoint APIs are checked everywhere, except in
+    unittest-style test methods and in the graph-mode branch of `if tf.executing_eagerly(): ... else:`.
 
     ## Use instead
     ```python
@@ -214,6 +220,23 @@ model = tf.keras.Model(inputs, outputs)
 model.compile(optimizer=optimizer, loss="mse")
 model.save_weights("ckpt/weights", save_format="tf")
 """,
+        # No declared Keras generation: `period=` and `save_format=` are Keras 2 code (imageai, n2v).
+        """
+import tensorflow as tf
+model = build_model()
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, callbacks=[tf.keras.callbacks.ModelCheckpoint("w.h5", period=5)])
+model.save("export", save_format="tf")
+""",
+        # TF1's graph-mode branch (tf-agents): `session=` exists there.
+        """
+import tensorflow as tf
+checkpoint = tf.train.Checkpoint(table=table)
+if tf.executing_eagerly():
+    path = checkpoint.save(prefix)
+else:
+    path = checkpoint.save(prefix, session=sess)
+""",
     ]
     INVALID = [
         Invalid(
@@ -248,6 +271,7 @@ model.save_weights("ckpt", save_format="tf")
 model = keras.models.load_model("m.keras", compile=False, options=None)
 """,
             lines=(5, 6, 7),
+            keras=3,
         ),
         # A model built elsewhere and trained here, saved with TF 2.x SavedModel arguments (tfx examples).
         Invalid(
@@ -259,6 +283,7 @@ model.save(serving_model_dir, save_format="tf", signatures=signatures)
 tf.keras.models.save_model(model, export_dir, save_format="tf")
 """,
             lines=(5, 6),
+            keras=3,
         ),
         # A model known only from `fit()`, saved with a Keras 2 keyword: neither `keras` nor `compile` in the text.
         Invalid(
@@ -269,6 +294,7 @@ model.fit(train_dataset, epochs=3)
 model.save(serving_model_dir, save_format="tf")
 """,
             lines=(5,),
+            keras=3,
         ),
         # An aliased loader: "load_model" and "keras" are only in the import.
         Invalid(
@@ -277,15 +303,21 @@ from keras.models import load_model as load
 model = load("m.keras", options=None)
 """,
             lines=(3,),
+            keras=3,
         ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
-        keras2 = module.keras_generation() == 2  # Keras 2 takes save_format=, options=, signatures=...
+        # Keras' own APIs are checked against Keras 3's signatures only where the project declares Keras 3
+        # (`keras-version`, or its dependency pins): code that passes `save_format=` or `period=` with no
+        # declaration was most likely written for Keras 2, where those are right.
+        keras3 = module.keras_generation() == 3
         for call in module.calls:
             signature = self._signature(module, call)
-            if signature is None or (signature.keras and keras2):
+            if signature is None or (signature.keras and not keras3):
                 continue
+            if in_test_case(call.scope) or module.in_graph_mode_branch(call.node):
+                continue  # tests exercise APIs on purpose; a TF1 graph-mode branch does not run under TF2
             problem = _problem(call, signature) or _save_format(module, call, signature)
             if problem:
                 yield Diagnostic(call.node, problem, fix=_keyword_fix(call, signature))

@@ -105,10 +105,10 @@ def resume():
             path = load.arg(0, "filepath")
             if file_kind(module, path, load.scope) != "h5":
                 continue
-            if not trained_later(module, loaded.key, load.order, load.scope):
+            if not trained_later(module, loaded.key, loaded.at.order, loaded.at.scope):
                 continue
             if is_false(load.arg(2, "compile")):
-                evidence = resume_evidence(module, load, loaded.key, path)
+                evidence = resume_evidence(module, load, loaded.key, path, loaded.at.order)
                 if evidence is None:
                     continue
                 message = (f"training resumes from a legacy `.h5` model loaded with `compile=False` ({evidence}): "

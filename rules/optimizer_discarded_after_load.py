@@ -53,6 +53,15 @@ class OptimizerDiscardedAfterLoad(Rule):
     api_words = ("load_model",)
 
     VALID = [
+        # A helper that builds a fresh model only: nothing is discarded.
+        """
+import keras
+def build():
+    return keras.Sequential([keras.layers.Dense(1)])
+model = build()
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint("run.keras")])
+""",
         # Keeps the restored optimizer.
         """
 import keras
@@ -137,14 +146,30 @@ def main(directory):
 """,
             lines=(6,),
         ),
+        # The load is in a helper that returns the interrupted run's model or a fresh one.
+        Invalid(
+            """
+import os
+import keras
+CHECKPOINT = "run.keras"
+def load_or_build():
+    if os.path.exists(CHECKPOINT):
+        return keras.models.load_model(CHECKPOINT)
+    return keras.Sequential([keras.layers.Dense(1)])
+model = load_or_build()
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(CHECKPOINT)])
+""",
+            lines=(10,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         for loaded in loaded_models(module):
-            load = loaded.call
+            load, at = loaded.call, loaded.at
             compile_false = is_false(load.arg(2, "compile"))
             for call in module.compiles_of(loaded.key):
-                if call.order <= load.order or exclusive(module, load.node, call.node):
+                if call.order <= at.order or exclusive(module, at.node, call.node):
                     continue
                 if not is_keras_compile_call(call):
                     continue  # a custom compile(): CKPT208 says what really happens
@@ -153,7 +178,7 @@ def main(directory):
                     continue
                 if not trained_later(module, loaded.key, call.order, call.scope):
                     continue
-                evidence = resume_evidence(module, load, loaded.key, load.arg(0, "filepath"))
+                evidence = resume_evidence(module, load, loaded.key, load.arg(0, "filepath"), at.order)
                 if evidence is None:
                     continue
                 yield Diagnostic(call.node, _message(optimizer, compile_false, evidence),

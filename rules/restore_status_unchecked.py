@@ -10,8 +10,8 @@ from ckptlint.lint.findings import Severity
 from ckptlint.model import ModuleModel, ObjKind, Role
 from ckptlint.model import ancestors
 from ckptlint.model.restores import (
-    asserted_after, checkpoint_restores, imported_restores, in_test_case, restored_objects, resumes_own_checkpoint,
-    trained_after,
+    asserted_after, built_from_a_subset, checkpoint_restores, imported_restores, in_test_case, initialises_weights,
+    restored_objects, resumes_own_checkpoint, trained_after,
 )
 from ckptlint.lint.fix.edits import replace_statement, statement_of, unique_identifier
 from ckptlint.model import Call
@@ -328,10 +328,12 @@ def main():
             evidence = trained_after(module, call, objects)
             if evidence is None:
                 continue  # no training of the restored objects follows: evaluation, inference, export
+            if initialises_weights(module, call, objects):
+                continue  # pretrained weights to start from, not a resume
             method = call.method
             if fact.status == "partial":
-                if not any(Role.OPTIMIZER in obj.roles for obj in objects):
-                    continue  # a deliberate partial restore (weights for fine-tuning)
+                if not any(Role.OPTIMIZER in obj.roles for obj in objects) or built_from_a_subset(objects):
+                    continue  # a deliberate partial restore (weights for fine-tuning, chosen sub-modules)
                 yield Diagnostic(
                     call.node,
                     f"`expect_partial()` on a restore that resumes training (the checkpoint holds the "

@@ -188,3 +188,25 @@ def test_string_values_through_constants():
     """)
     call = next(model.calls_to("tf.train.latest_checkpoint"))
     assert model.string_value(call.arg(0, "checkpoint_dir"), call.scope) == "runs/exp1"
+
+
+def test_a_helper_that_returns_its_argument_keeps_two_calls_apart():
+    """`load(net, path)` loads into the network it is given and returns it: each call's result is that
+    call's argument, not every caller's (a checkpoint of the first network must not hold the second)."""
+    model = build("""
+import tensorflow as tf
+def load(network, path):
+    network.load_weights(path)
+    return network
+head = load(tf.keras.Sequential(), "a")
+full = load(tf.keras.Model(), "b")
+def rebinds(network):
+    network = tf.keras.Sequential()
+    return network
+other = rebinds(full)
+""")
+    scope = model.module_scope
+    head, full, other = (model.objects(cst.parse_expression(name), scope) for name in ("head", "full", "other"))
+    assert len(head) == 1 and len(full) == 1 and head != full
+    assert {obj.callee for obj in head} == {"keras.Sequential"} and {obj.callee for obj in full} == {"keras.Model"}
+    assert "keras.Sequential" in {obj.callee for obj in other}  # rebound inside: not just the argument

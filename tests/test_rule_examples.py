@@ -13,8 +13,8 @@ from ckptlint.lint.registry import all_rules
 RULES = all_rules()
 
 
-def _lint(rule, code: str):
-    return [f for f in lint_text("example.py", Source(textwrap.dedent(code)), (rule.code,)).findings
+def _lint(rule, code: str, keras: int | None = None):
+    return [f for f in lint_text("example.py", Source(textwrap.dedent(code)), (rule.code,), keras=keras).findings
             if f.code == rule.code]
 
 
@@ -41,7 +41,7 @@ def test_valid_examples_are_not_flagged(rule, example):
 
 @pytest.mark.parametrize(("rule", "example"), list(_cases("INVALID")))
 def test_invalid_examples_are_flagged_where_expected(rule, example):
-    findings = _lint(rule, example.code)
+    findings = _lint(rule, example.code, example.keras)
     assert findings, f"{rule.code} did not fire"
     if example.message is not None:
         assert all(example.message in f.message for f in findings), [f.message for f in findings]

@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     labels = load_labels(args.triage)
     print(f"ckptlint {run['ckptlint_commit']} (linter sources of {run.get('ckptlint_source_commit', '?')}) on {run['corpus']}: {run['files']:,} files, {run['lines']:,} lines, "
           f"{len(findings)} findings, {run['seconds']} s\n")
+    for error in run.get("errors", []):
+        print(f"ckptlint failed on {error['package']} (exit {error['exit']}; its other files' findings are counted): "
+              f"{error['stderr'].splitlines()[-1] if error['stderr'] else ''}")
     print("\n".join(table(findings, labels)))
     current = {f["id"] for f in findings}
     gone = sum(1 for key in labels if key not in current)

@@ -92,9 +92,13 @@ runpy.run_module("ckptlint", run_name="__main__", alter_sys=True)
 """
 
 
-def run_ckptlint(root: Path, corpus: Path, jobs: int) -> tuple[list[dict], float]:
+def run_ckptlint(root: Path, corpus: Path, jobs: int, keep_going: bool = False,
+                 errors: list[dict] | None = None) -> tuple[list[dict], float]:
     """One ckptlint process per package: each package is its own project, as when its authors lint it
-    (the project-wide pass and the project's Keras pin must not see the other 86 packages)."""
+    (the project-wide pass and the project's Keras pin must not see the other 86 packages).
+    With keep_going, a package on which ckptlint exits 2 (an internal error in one of its files) is
+    recorded in `errors` with ckptlint's message, and the findings it reported for the package's other
+    files are kept, so that one crashing file does not hide the rest of the corpus."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
     findings: list[dict] = []
@@ -104,8 +108,12 @@ def run_ckptlint(root: Path, corpus: Path, jobs: int) -> tuple[list[dict], float
         for package in sorted(p.name for p in corpus.iterdir() if p.is_dir()):
             command = [sys.executable, "-c", _BOOTSTRAP, str(root) + os.sep, "check", package, "--select", "ALL",
                        "--no-cache", "--format", "json", "--exit-zero", "--jobs", str(jobs), "-o", str(report)]
+            report.unlink(missing_ok=True)
             done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
+            if done.returncode != 0 and keep_going and errors is not None and report.is_file():
+                errors.append({"package": package, "exit": done.returncode, "stderr": done.stderr.strip()[-2000:]})
+                fetch.log(f"{package}: ckptlint exited {done.returncode}: {done.stderr.strip()[-300:]}")
+            elif done.returncode != 0:
                 raise SystemExit(f"run: ckptlint exited {done.returncode} on {package}: {done.stderr.strip()[-2000:]}")
             findings += json.loads(report.read_text())
     return findings, time.perf_counter() - start
@@ -127,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=fetch.DEFAULT_CACHE)
     parser.add_argument("--jobs", type=int, default=2, help="ckptlint worker processes (default 2)")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--keep-going", action="store_true",
+                        help="record a package on which ckptlint exits with an error and go on (see `errors` in the output)")
     args = parser.parse_args(argv)
 
     root = args.ckptlint_root.resolve()
@@ -137,11 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     head = git_commit(root)
     source = git_commit(root, "--", "ckptlint", "rules", "pyproject.toml")
     fetch.log(f"ckptlint at {root} ({head}, linter sources of {source}) on {corpus}: {files:,} files, {lines:,} lines")
-    raw, wall = run_ckptlint(root, corpus, args.jobs)
+    errors: list[dict] = []
+    raw, wall = run_ckptlint(root, corpus, args.jobs, args.keep_going, errors)
     findings = with_ids(raw, corpus)
     args.output.write_text(json.dumps({
         "ckptlint_root": str(root), "ckptlint_commit": head, "ckptlint_source_commit": source, "corpus": corpus.name,
-        "files": files, "lines": lines, "seconds": round(wall, 2), "findings": findings,
+        "files": files, "lines": lines, "seconds": round(wall, 2), "errors": errors, "findings": findings,
     }, indent=1) + "\n")
     by_code = Counter(f["code"] for f in findings)
     fetch.log(f"{len(findings)} findings in {wall:.1f} s ({', '.join(f'{c} {n}' for c, n in sorted(by_code.items()))})"

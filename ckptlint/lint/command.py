@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", action="store_true",
                         help="print the fixes as a unified diff and write nothing (exit 1 if there is something to fix)")
     parser.add_argument("--file-timeout", type=float, default=None, metavar="SECONDS",
-                        help=f"give up analysing a file after this long (a CKPT001 finding; default {DEFAULT_FILE_TIMEOUT:g})")
+                        help=f"give up analysing a file after this much CPU time (a CKPT001 finding; default {DEFAULT_FILE_TIMEOUT:g})")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="with an internal error, print its traceback too")
 

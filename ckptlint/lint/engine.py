@@ -22,9 +22,11 @@ from ckptlint.lint.cache import Cache
 from ckptlint.lint.catalogue import records, rule_records
 from ckptlint.lint.config import Config, ConfigResolver
 from ckptlint.lint.discovery import discover
-from ckptlint.lint.target import Target, detect, from_config
+from ckptlint.lint.target import Target
+from ckptlint.lint.target import for_file as target_for_file
 from ckptlint.lint.sources import FileTooLarge, Source, UnreadableFile, decode, read_regular_file
 from ckptlint.lint.findings import Finding, LintResult, Location, Related, Severity
+from ckptlint.lint.budget import wall_backstop
 from ckptlint.lint.pool import Pool, default_jobs
 from ckptlint.lint.prefilter import might_matter
 from ckptlint.lint.registry import all_rules, rule_by_code
@@ -528,8 +530,7 @@ class _TaskMaker:
             config = self.configs[path.parent] = self.resolver.for_file(path)
         target = self.targets.get(path.parent)
         if target is None:
-            target = self.targets[path.parent] = (
-                from_config(config.keras_version) if config.keras_version else detect(os.path.realpath(path.parent)))
+            target = self.targets[path.parent] = target_for_file(config.keras_version, path)
         self.described[target.describe()] = None
         ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
         selection = self.selections.get((id(config), ignored, only))
@@ -623,8 +624,9 @@ def _summary_object(rule, summary):
     return rule.summary_type.from_data(summary.data) if isinstance(summary, StoredSummary) else summary
 
 
-def _worker(args: tuple[FileTask, Cache | None]) -> FileOutcome:
-    return lint_file(*args)
+def _worker(args: tuple[FileTask, Cache | None, float]) -> FileOutcome:
+    task, cache, timeout = args
+    return _in_process(task, cache, timeout)
 
 
 def warm_up() -> None:
@@ -643,9 +645,17 @@ def _worker_died(args: tuple[FileTask, Cache | None], how: str) -> FileOutcome:
                                       f"(please report it)")
 
 
-def _worker_overran(args: tuple[FileTask, Cache | None], seconds: float) -> FileOutcome:
+def _worker_overran(args: tuple, seconds: float) -> FileOutcome:
     task = args[0]
-    return _not_analysed(FileOutcome(), task.path, task.codes, f"it took longer than {seconds:g} s (--file-timeout)")
+    return _not_analysed(FileOutcome(), task.path, task.codes,
+                         f"it used more than {seconds:g} s of CPU time (--file-timeout)")
+
+
+def _worker_stuck(args: tuple, seconds: float) -> FileOutcome:
+    """The pool's wall-clock backstop: the worker neither finished nor overran its CPU budget."""
+    task = args[0]
+    return _not_analysed(FileOutcome(), task.path, task.codes,
+                         f"it did not finish within {seconds:g} s of wall time (stuck; --file-timeout)")
 
 
 def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: float) -> list[FileOutcome]:
@@ -667,8 +677,8 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
     # Largest files first, so the workers finish together: the files that matter cluster in a few
     # packages, and handing them out in directory order left one worker linting them alone.
     order = sorted(range(len(pending)), key=lambda i: _size(tasks[pending[i]].path), reverse=True)
-    pool = Pool(_worker, _worker_died, _worker_overran, jobs, timeout, warm_up=warm_up)
-    for index, outcome in zip(pending, pool.run([(tasks[index], cache) for index in pending], order)):
+    pool = Pool(_worker, _worker_died, _worker_stuck, jobs, wall_backstop(timeout), warm_up=warm_up)
+    for index, outcome in zip(pending, pool.run([(tasks[index], cache, timeout) for index in pending], order)):
         outcomes[index] = outcome
         if cache is not None and outcome.cache_key and outcome.cacheable:  # stored by the worker
             cache.remember(outcome.cache_key, "file", outcome.to_data(), outcome.depends_on)
@@ -676,7 +686,7 @@ def _run_tasks(tasks: list[FileTask], cache: Cache | None, jobs: int, timeout: f
 
 
 def _in_process(task: FileTask, cache: Cache | None, timeout: float) -> FileOutcome:
-    """lint_file in this process, within the time budget (ckptlint.lint.budget)."""
+    """lint_file in this process, within the CPU-time budget (ckptlint.lint.budget)."""
     from ckptlint.lint.budget import Overran, time_budget
 
     try:

@@ -116,16 +116,22 @@ def _header_length(block: ast.AST, inner: list, offset) -> int:
     """The length of a block's own text: from its start (its first decorator, which comes before the
     `def` line) to its first inner block, or to its end. A `case` has no position of its own: its
     pattern's is used."""
-    anchor = block if hasattr(block, "lineno") else getattr(block, "pattern", None)
+    anchor = _positioned(block)
     if anchor is None:
         return MAX_DEPTH + 1  # no position to measure: walk it
     starts = [offset(node.lineno, node.col_offset) for node in (anchor, *getattr(block, "decorator_list", ()))]
-    if inner:
-        first = min(inner, key=lambda child: (child.lineno, child.col_offset))
+    inner_anchors = [node for node in map(_positioned, inner) if node is not None]
+    if inner_anchors:
+        first = min(inner_anchors, key=lambda node: (node.lineno, node.col_offset))
         end = offset(first.lineno, first.col_offset)
     else:
         end = offset(getattr(block, "end_lineno", None) or anchor.lineno, getattr(block, "end_col_offset", None) or 0)
     return end - min(starts)
+
+
+def _positioned(node: ast.AST) -> ast.AST | None:
+    """The node itself, or for a `case` (which has no position of its own) its pattern."""
+    return node if hasattr(node, "lineno") else getattr(node, "pattern", None)
 
 
 def _expression_problem(block: ast.AST, skip: set[int]) -> str | None:

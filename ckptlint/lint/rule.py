@@ -65,13 +65,15 @@ class Invalid:
     """An example the rule must flag. `lines` lists the 1-based lines findings must land on (one entry
     per expected finding; empty: at least one finding, anywhere). `message`: text every finding's message
     must contain. `fixed`: the code after `--fix` (with `--unsafe-fixes` for an unsafe rule); None when
-    the example is not about the fix. `example`: the one shown on the rule page (default: the first)."""
+    the example is not about the fix. `example`: the one shown on the rule page (default: the first).
+    `keras`: the Keras generation the example's project declares (as `keras-version` or its pins would)."""
 
     code: str
     lines: tuple[int, ...] = ()
     message: str | None = None
     fixed: str | None = None
     example: bool = False
+    keras: int | None = None
 
 
 @dataclass

@@ -116,7 +116,7 @@ def fit_resume_reason(module: ModuleModel, fit: Call, callbacks: list[Call]) -> 
 def _loads_into(module: ModuleModel, fit: Call) -> Iterator[Call]:
     """`model = load_model(p)` or `model.load_weights(p)` on the fitted binding, before the fit."""
     for loaded in loaded_models(module):
-        if loaded.key == fit.receiver and loaded.call.order < fit.order:
+        if loaded.key == fit.receiver and loaded.at.order < fit.order:
             yield loaded.call
     for call in module.calls:
         if call.receiver == fit.receiver and call.method == "load_weights" and call.order < fit.order:

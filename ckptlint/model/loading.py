@@ -22,16 +22,30 @@ from ckptlint.model.walk import subtree, walk
 class LoadedModel:
     call: Call  # the load_model call
     key: Key  # the binding that receives the model
+    via: Call | None = None  # the call of a local helper that returns the loaded model, when there is one
+
+    @property
+    def at(self) -> Call:
+        """Where the binding receives the model: the helper's call, else the load itself."""
+        return self.via if self.via is not None else self.call
 
 
 def loaded_models(module: ModuleModel) -> Iterator[LoadedModel]:
-    """Each binding assigned the result of `load_model(...)` (also `load_model(p) if c else build()`)."""
+    """Each binding assigned the result of `load_model(...)` (also `load_model(p) if c else build()`),
+    directly or through a local helper that returns what `load_model` returned (`load_or_build()`)."""
     for binding in module.bindings.values():
         for assignment in binding.assignments:
             for node in _value_calls(assignment.value):
                 call = module.call_at(node)
-                if call is not None and call.callee in LOAD_MODEL:
+                if call is None:
+                    continue
+                if call.callee in LOAD_MODEL:
                     yield LoadedModel(call, binding.key)
+                elif call.callee is not None and call.callee.startswith("local:"):
+                    for obj in module.objects(node, call.scope, call.order):
+                        load = module.call_at(obj.node) if obj.callee in LOAD_MODEL else None
+                        if load is not None and load.callee in LOAD_MODEL and load.function is not call.function:
+                            yield LoadedModel(load, binding.key, via=call)
 
 
 def _value_calls(value: cst.BaseExpression | None) -> list[cst.Call]:
@@ -101,13 +115,15 @@ def trained_later(module: ModuleModel, key: Key, after: int, scope: Scope) -> bo
     return returned_from_function(module, key, scope) and module_trains(module)
 
 
-def resume_evidence(module: ModuleModel, load_call: Call, key: Key, path_expr: cst.BaseExpression | None) -> str | None:
-    """Why this load is a resume of the module's own training rather than a pretrained start."""
+def resume_evidence(module: ModuleModel, load_call: Call, key: Key, path_expr: cst.BaseExpression | None,
+                    after: int | None = None) -> str | None:
+    """Why this load is a resume of the module's own training rather than a pretrained start. `after`:
+    where the binding `key` receives the model, when a helper returns it (default: the load itself)."""
     identity = file_identity(module, path_expr, load_call.scope)
     for saved, call in save_paths(module):
         if same_path(identity, saved):
             return "this script also saves to that path"
-    for call in training_calls(module, key, load_call.order):
+    for call in training_calls(module, key, load_call.order if after is None else after):
         if call.kwarg("initial_epoch") is not None:
             return "training continues with `initial_epoch=`"
     return None

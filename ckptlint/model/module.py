@@ -250,6 +250,23 @@ class ModuleModel:
         path = ancestors(self.module, node) or []
         return list(reversed(path[:-1]))
 
+    def in_graph_mode_branch(self, node: cst.CSTNode) -> bool:
+        """Inside the branch of `if tf.executing_eagerly(): ... else: <here>` (or `if not
+        tf.executing_eagerly(): <here>`): TF1 graph-mode code that TF2 code paths never run."""
+        child: cst.CSTNode = node
+        for parent in self.enclosing(node):
+            if isinstance(parent, cst.If):
+                test, negated = parent.test, False
+                if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                    test, negated = test.expression, True
+                if isinstance(test, cst.Call) and (self.qualify(test.func) or "").endswith("tf.executing_eagerly") or (
+                        isinstance(test, cst.Call) and self.qualify(test.func) == "tf.compat.v1.executing_eagerly"):
+                    in_else = parent.orelse is not None and child is parent.orelse
+                    if (in_else and not negated) or (child is parent.body and negated):
+                        return True
+            child = parent
+        return False
+
     def attribute_stores(self) -> list[tuple[Key, str, cst.BaseExpression, Scope]]:
         """`owner.attr = value` statements: (owner's binding, attribute, value, scope)."""
         return list(self.builder.attribute_stores)

@@ -268,6 +268,34 @@ def asserted_after(module: ModuleModel, call: Call, objects: frozenset, before: 
     return False
 
 
+def initialises_weights(module: ModuleModel, call: Call, objects: frozenset) -> bool:
+    """The restore loads weights to start from (a pretrained backbone, an init checkpoint), not a resume:
+    nothing it restores is an optimizer or a model compiled here, the checkpoint object it is called on
+    is never written in this module, and its path is not a `latest_checkpoint`. A resume restores the
+    optimizer, or reads back what the program itself writes."""
+    if not objects or any(Role.OPTIMIZER in obj.roles or module.is_compiled(obj) for obj in objects):
+        return False
+    expr = call.receiver_expr
+    facts = module.checkpoints_of(expr, call.scope) if expr is not None else []
+    if not facts or any(fact.opaque or module.checkpoint_writes(fact) for fact in facts):
+        return False
+    if any(manager.checkpoint in facts for manager in module.managers):
+        return False
+    path = call.arg(0, "save_path")
+    return path is not None and "latest" not in module.code_of(path).lower()
+
+
+def built_from_a_subset(objects: frozenset) -> bool:
+    """One of the restored objects is a `tf.train.Checkpoint(**chosen)`: a checkpoint of sub-modules
+    chosen at run time, restored partially on purpose."""
+    for obj in objects:
+        node = obj.node
+        if obj.callee == "tf.train.Checkpoint" and isinstance(node, cst.Call) and \
+                any(arg.star == "**" for arg in node.args):
+            return True
+    return False
+
+
 def resumes_own_checkpoint(module: ModuleModel, call: Call) -> bool:
     """The restore reads back what the same checkpoint object writes in this module: its path is the
     `latest_checkpoint` of a manager over that checkpoint, or `tf.train.latest_checkpoint(d)` of the

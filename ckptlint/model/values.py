@@ -216,6 +216,36 @@ class Values:
                     obj.elements.append((value, scope))
                     self._changed = True
 
+    def _returned_argument(self, call: Call, target: CallTarget) -> cst.BaseExpression | None:
+        """The argument of this call that the function returns, when every `return` of the function
+        returns one and the same parameter, never rebound (a helper that loads weights into the network
+        it is given and hands it back); else None. Keeps two calls of such a helper apart."""
+        function = target.function
+        returned = self.builder.returns.get(id(function), [])
+        names = {expr.value for expr in returned if isinstance(expr, cst.Name)}
+        if len(names) != 1 or len(returned) != sum(isinstance(expr, cst.Name) for expr in returned):
+            return None
+        name = names.pop()
+        params = list(function.params)
+        if target.bound and params:
+            params = params[1:]
+        if name not in params and name not in function.kwonly:
+            return None
+        binding = self.builder.bindings.get((id(function), name))
+        if binding is None or any(assignment.value is not None for assignment in binding.assignments):
+            return None  # rebound inside: the parameter is not what comes back
+        position = 0
+        for arg in call.node.args:
+            if arg.star:
+                return None
+            if arg.keyword is None:
+                if position < len(params) and params[position] == name:
+                    return arg.value
+                position += 1
+            elif arg.keyword.value == name:
+                return arg.value
+        return None
+
     def _pass_arguments(self, call: Call, target: CallTarget) -> None:
         function = target.function
         params = list(function.params)
@@ -362,7 +392,12 @@ class Values:
         if targets:
             result: set[Obj] = set()
             for target in targets:
-                result |= self.points_to.get(("return", id(target.function)), set())
+                passed = self._returned_argument(call, target)
+                if passed is not None:
+                    # `def load(net, path): ...; return net`: what this call passed, not every caller's
+                    result |= self.objects(passed, call.scope, at=call.order)
+                else:
+                    result |= self.points_to.get(("return", id(target.function)), set())
             return result
         callee = builder.qualify(func)
         if callee is not None and not callee.startswith("local:"):

@@ -98,9 +98,12 @@ def _finding_identity(finding) -> tuple[str, str]:
 
 
 def fix_text(path: str, text: str, codes: tuple[str, ...], *, unsafe: bool,
-             cell_starts_of=None) -> PassResult:
+             cell_starts_of=None, keras: int | None = None, max_size: int | None = None) -> PassResult:
     """Lint `text`, apply the applicable fixes, re-lint, ... until nothing applicable is left or
     MAX_PASSES passes ran. `cell_starts_of(text)` maps a text to notebook cell starts (None for .py).
+    `keras` and `max_size` are as for the lint run (the project's target; with `max_size`, the modules
+    the file imports from its project are read as the lint run reads them), so the fixes see the same
+    findings `check` reported.
 
     Every pass is checked before it is kept: the code must parse (libcst and CPython), no finding may
     appear that the original text did not have, and each applied fix's own finding must go away (so the
@@ -110,7 +113,12 @@ def fix_text(path: str, text: str, codes: tuple[str, ...], *, unsafe: bool,
 
     def lint(current: str):
         starts = cell_starts_of(current) if cell_starts_of else None
-        return lint_text(path, Source(current, starts), codes, with_fixes=True)
+        imports = None
+        if max_size is not None:
+            from ckptlint.lint.imports import ProjectImports
+
+            imports = ProjectImports(path, max_size)
+        return lint_text(path, Source(current, starts), codes, with_fixes=True, keras=keras, imports=imports)
 
     notices: list[str] = []
     outcome = lint(text)
@@ -208,7 +216,7 @@ class FilePlan:
         return self.new_data is not None and self.new_data != self.original
 
 
-def plan_file(path: str, codes: tuple[str, ...], *, unsafe: bool, max_size: int) -> FilePlan:
+def plan_file(path: str, codes: tuple[str, ...], *, unsafe: bool, max_size: int, keras: int | None = None) -> FilePlan:
     """Read `path`, fix it in memory (nothing is written), and describe the result."""
     from ckptlint.lint.fix.write import PythonFile, NotebookFile, UnfixableFile, read_for_fix
 
@@ -217,7 +225,8 @@ def plan_file(path: str, codes: tuple[str, ...], *, unsafe: bool, max_size: int)
     except UnfixableFile as exc:
         return FilePlan(path, b"", None, 0, [], notices=[f"{path}: not fixed: {exc}"])
     assert isinstance(handle, (PythonFile, NotebookFile))
-    result = fix_text(path, handle.fix_text, codes, unsafe=unsafe, cell_starts_of=handle.cell_starts_of)
+    result = fix_text(path, handle.fix_text, codes, unsafe=unsafe, cell_starts_of=handle.cell_starts_of, keras=keras,
+                      max_size=max_size)
     plan = FilePlan(path, handle.data, None, 0, result.findings, notices=list(result.notices), stat=handle.stat)
     if result.applied == 0 or result.text == handle.fix_text:
         return plan
@@ -256,6 +265,7 @@ def run_fixes(args, result, resolver, options) -> FixRun:
     from ckptlint.lint.fix.write import write_plan
     from ckptlint.lint.registry import all_rules
     from ckptlint.lint.rule import ProjectRule
+    from ckptlint.lint.target import for_file as target_for_file
 
     unsafe = bool(args.unsafe_fixes)
     paths: list[str] = []
@@ -269,8 +279,9 @@ def run_fixes(args, result, resolver, options) -> FixRun:
     plans: dict[str, FilePlan] = {}
     for path in paths:
         config = resolver.for_file(Path(path))
+        keras = target_for_file(config.keras_version, Path(path)).keras
         plan = _plan_within_budget(path, selected_codes(config, options, Path(path)), unsafe, config.max_file_size,
-                                   options.file_timeout, notices, errors)
+                                   options.file_timeout, notices, errors, keras)
         if plan is None:
             continue
         notices.extend(plan.notices)
@@ -305,7 +316,7 @@ def run_fixes(args, result, resolver, options) -> FixRun:
 
 
 def _plan_within_budget(path: str, codes: tuple[str, ...], unsafe: bool, max_size: int, seconds: float,
-                        notices: list[str], errors: list[str]) -> FilePlan | None:
+                        notices: list[str], errors: list[str], keras: int | None) -> FilePlan | None:
     """plan_file under the per-file time budget; None (with a notice or an internal error) when it
     overran or failed."""
     from ckptlint.lint.budget import Overran, time_budget
@@ -315,9 +326,9 @@ def _plan_within_budget(path: str, codes: tuple[str, ...], unsafe: bool, max_siz
     try:
         with time_budget(seconds), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the fixed code's SyntaxWarnings are not ckptlint's to print
-            return plan_file(path, codes, unsafe=unsafe, max_size=max_size)
+            return plan_file(path, codes, unsafe=unsafe, max_size=max_size, keras=keras)
     except Overran:
-        notices.append(f"{path}: not fixed: fixing it took longer than {seconds:g} s (--file-timeout)")
+        notices.append(f"{path}: not fixed: fixing it used more than {seconds:g} s of CPU time (--file-timeout)")
     except RecursionError:
         notices.append(f"{path}: not fixed: nested too deeply for ckptlint's fixes")
     except Exception as exc:
