@@ -59,6 +59,15 @@ class CheckpointMissingOptimizer(Rule):
     api_words = ("Checkpoint",)
 
     VALID = [
+        # A manager made only to find the latest checkpoint, in a function: nothing here ever writes it.
+        """
+import tensorflow as tf
+def evaluate(model, optimizer, directory):
+    checkpoint = tf.train.Checkpoint(model=model)
+    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=1)
+    checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+""",
         # The optimizer is in the checkpoint.
         """
 import tensorflow as tf
@@ -170,12 +179,57 @@ class Trainer:
 """,
             lines=(8,),
         ),
+        # The class keeps a manager over its checkpoint; the training script that uses it calls save().
+        Invalid(
+            """
+import tensorflow as tf
+class Trainer:
+    def __init__(self, model, checkpoint_dir):
+        self.model = model
+        self.optimizer = tf.keras.optimizers.Adam()
+        self.checkpoint = tf.train.Checkpoint(model=self.model)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
+    def train_step(self, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((self.model(x) - y) ** 2)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+""",
+            lines=(7,),
+        ),
+        # Two networks' variables kept in one attribute list, the optimizer built in another method.
+        Invalid(
+            """
+import tensorflow as tf
+class NeRF:
+    def init_models(self):
+        self.coarse, self.fine = make_model(), make_model()
+        self.network_vars = self.coarse.trainable_variables + self.fine.trainable_variables
+    def init_optimizer(self):
+        self.optimizer = tf.keras.optimizers.Adam()
+    def init_checkpoint(self, directory):
+        self.checkpoint = tf.train.Checkpoint(coarse=self.coarse, fine=self.fine)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=5)
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            loss = self.loss(x)
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, self.network_vars), self.network_vars))
+""",
+            lines=(10,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
         for fact in module.checkpoints:
             writes = module.checkpoint_writes(fact)
-            if fact.opaque or not writes:
+            written = (writes[0].node, "the checkpoint is written here") if writes else None
+            if not writes:
+                # A class that keeps a CheckpointManager over the checkpoint in an attribute: the class's
+                # users (another module, a training script) call its `save()`.
+                kept = [m for m in module.managers if m.checkpoint is fact and module.held_by_class(m.keys)]
+                if kept:
+                    written = (kept[0].call.node, "a manager kept by the class saves it (its users call save())")
+            if fact.opaque or written is None:
                 continue
             held = fact.held_objects
             reported: list[frozenset] = []
@@ -205,7 +259,7 @@ class Trainer:
                         f"a resume restarts its slots and iteration count (and the learning-rate schedule); "
                         f"add `{name}` to the checkpoint",
                         related=[(training.call.node, f"`{module.code_of(training.optimizer_expr)}` trains `{model_name}` here"),
-                                 (writes[0].node, "the checkpoint is written here")],
+                                 written],
                         fix=_add_optimizer_fix(module, fact, key, keyword) if key is not None else None,
                     )
 

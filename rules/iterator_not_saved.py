@@ -134,6 +134,27 @@ class Trainer:
 """,
             lines=(8,),
         ),
+        # A dataset from another package's builder, known as tf.data by `reshuffle_each_iteration=`.
+        Invalid(
+            """
+import tensorflow as tf
+from datasets import modelnet40
+ds, info = modelnet40.ModelNet40.load(split="train", with_info=True)
+ds = ds.shuffle(1000, reshuffle_each_iteration=True).repeat(10).batch(32)
+it = iter(ds)
+model = tf.keras.Sequential([tf.keras.layers.Dense(40)])
+optimizer = tf.keras.optimizers.Adam()
+checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+manager = tf.train.CheckpointManager(checkpoint, "ckpts", max_to_keep=3)
+for step in range(int(optimizer.iterations.numpy()), 1000):
+    x, y = next(it)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x) - y) ** 2)
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    manager.save()
+""",
+            lines=(9,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:

@@ -156,6 +156,23 @@ if manager.latest_checkpoint:
 """,
             lines=(5,),
         ),
+        # The directory is known only at run time, but it is the same name on both sides.
+        Invalid(
+            """
+import os
+import keras
+import tensorflow as tf
+def run(params):
+    checkpoint_dir = os.path.join("checkpoints", f"{params['units']}-{params['lr']}")
+    latest = tf.train.latest_checkpoint(checkpoint_dir)
+    if latest:
+        model.load_weights(latest)
+    save = keras.callbacks.ModelCheckpoint(os.path.join(checkpoint_dir, "cp-{epoch:04d}.weights.h5"),
+                                           save_weights_only=True)
+    model.fit(x, y, epochs=10, callbacks=[save])
+""",
+            lines=(7,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:

@@ -97,6 +97,18 @@ def resume():
 """,
             lines=(6,),
         ),
+        # A trainer class: the training method is written above the method that loads.
+        Invalid(
+            """
+import keras
+class Trainable:
+    def step(self):
+        self.model.fit(self.x, self.y, epochs=1)
+    def load_checkpoint(self, path):
+        self.model = keras.models.load_model(path + "/model.h5")
+""",
+            lines=(7,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:

@@ -99,7 +99,9 @@ class RestoreStatusUnchecked(Rule):
     severity = Severity.ERROR
     summary = "The status of a Checkpoint restore used to resume training is never checked."
     fix_safety = FixSafety.UNSAFE
-    api_words = ("Checkpoint",)  # a status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint)
+    # A status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint), or from the checkpoint
+    # attribute of another module's class (`trainer.checkpoint.restore(p)`).
+    api_words = ("Checkpoint", (".restore(", "checkpoint"))
 
     VALID = [
         # The idiom: check the path, then assert on the status.

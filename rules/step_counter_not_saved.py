@@ -198,6 +198,27 @@ class Trainer:
 """,
             lines=(8,),
         ),
+        # The epoch loop starts from the counter and sets it from its index; only a throw-away initial
+        # snapshot (never restored) holds it.
+        Invalid(
+            """
+import tensorflow as tf
+def train(model, optimizer, dataset, checkpoint_dir):
+    latest_epoch = tf.Variable(0, trainable=False)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
+    checkpoint.restore(manager.latest_checkpoint)
+    if not manager.latest_checkpoint:
+        tmp_ckpt = tf.train.Checkpoint(epoch=latest_epoch, model=model)
+        tf.train.CheckpointManager(tmp_ckpt, checkpoint_dir, None).save(0)
+    for epoch in range(int(latest_epoch.numpy()), 100):
+        latest_epoch.assign(epoch)
+        for x, y in dataset:
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        manager.save()
+""",
+            lines=(5,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:
@@ -211,7 +232,7 @@ class Trainer:
                 continue
             if not untracked_owner(module, key):
                 continue
-            if any(checkpoint_holds(fact, key, module) for fact, _ in written):
+            if any(checkpoint_holds(fact, key, module) for fact, _ in _resuming(module, written)):
                 continue
             steps = advances(module, key)
             if not steps:
@@ -231,6 +252,20 @@ class Trainer:
                 related=[(steps[0].node, f"`{name}` is advanced here"), (read, f"`{name}` is read here"),
                          (writes[0].node, "the checkpoint is written here")],
             )
+
+
+def _resuming(module: ModuleModel, written: list) -> list:
+    """The checkpoints a resume can come from. When some checkpoint is written inside the training loop,
+    a checkpoint written only once outside it and never restored (an initial snapshot, a throw-away
+    `tmp_ckpt`) is not one of them: holding the counter there brings nothing back."""
+    in_loop = [(fact, writes) for fact, writes in written if any(module.in_training_loop(w) for w in writes)]
+    if not in_loop:
+        return written
+    restored = {id(fact) for fact in module.checkpoints if module.calls_on(fact, ("restore", "read"))}
+    restored |= {id(m.checkpoint) for m in module.managers if m.checkpoint is not None
+                 and module.calls_on_keys(m.keys, ("restore_or_initialize",))}
+    return [(fact, writes) for fact, writes in written
+            if (fact, writes) in in_loop or id(fact) in restored]
 
 
 def _driving_read(module: ModuleModel, uses: Mentions, key: Key):

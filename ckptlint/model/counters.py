@@ -171,4 +171,42 @@ def _reads_itself(module: ModuleModel, call: Call, key: Key) -> bool:
                 found = True
 
     walk(value, _Visit())
+    if found:
+        return True
+    # `for epoch in range(int(v.numpy()), n): ... v.assign(epoch + 1)`: the loop starts from the counter's
+    # own value, so assigning its index advances the counter (a resume starts the loop from it).
+    names = {node.value for node in _names_in(value)}
+    for parent in module.enclosing(call.node):
+        if isinstance(parent, cst.For) and isinstance(parent.target, cst.Name) and parent.target.value in names:
+            return _reads_itself_in(module, parent.iter, call, key)
+    return False
+
+
+def _names_in(expr: cst.BaseExpression) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+    walk(expr, _Names())
+    return found
+
+
+def _reads_itself_in(module: ModuleModel, expr: cst.BaseExpression, call: Call, key: Key) -> bool:
+    """`expr` (a loop's iterable) reads the counter `key`."""
+    targets = module.objects_of(key)
+    found = False
+
+    class _Visit(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or module.key_of(node, call.scope) == key
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            nonlocal found
+            found = found or module.key_of(node, call.scope) == key or bool(
+                targets and module.objects(node, call.scope) & targets)
+
+    walk(expr, _Visit())
     return found

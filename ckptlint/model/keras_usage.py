@@ -202,8 +202,9 @@ UNKNOWN = "\x03"  # a run-time part of a file name (`f"ckpt-{step:06d}.weights.h
 def path_text(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> str | None:
     """A path expression as comparable text: literals as they are, a parameter as `<p:name>` (so
     `save(self, directory)` and `restore(self, directory)` compare equal), a name bound once as its
-    value, `args.dir` as `<d:args.dir>`, `os.path.join`/`/`/`+`/f-strings/`os.path.dirname` applied, and
-    a run-time part of a file name as UNKNOWN. None when the shape is not understood."""
+    value (or, when that value is only known at run time, as the binding itself: `<b:name>`), `args.dir`
+    as `<d:args.dir>`, `os.path.join`/`/`/`+`/f-strings/`os.path.dirname` applied, and a run-time part of
+    a file name as UNKNOWN. None when the shape is not understood."""
     if expr is None or depth > 8:
         return None
     value = module.string_value(expr, scope)
@@ -217,7 +218,12 @@ def path_text(module: ModuleModel, expr: cst.BaseExpression | None, scope: Scope
                 return f"\x02p:{binding.name}\x02"
             if len(binding.assignments) == 1 and binding.assignments[0].value is not None:
                 assignment = binding.assignments[0]
-                return path_text(module, assignment.value, assignment.scope, depth + 1)
+                text = path_text(module, assignment.value, assignment.scope, depth + 1)
+                if text is not None and UNKNOWN in text:
+                    # a run-time value (`os.path.join("runs", f"{trial}")`) bound once: the binding itself
+                    # is the identity, so two uses of the same name are the same path
+                    return f"\x02b:{binding.name}@{id(binding.scope)}\x02"
+                return text
             return None
         dotted = _dotted(expr)
         return f"\x02d:{dotted}\x02" if dotted and "." in dotted else None

@@ -109,10 +109,23 @@ def module_trains(module: ModuleModel) -> bool:
 
 
 def trained_later(module: ModuleModel, key: Key, after: int, scope: Scope) -> bool:
-    """The model is trained after `after` here, or handed to a caller in a module that trains."""
+    """The model is trained after `after` here, or handed to a caller in a module that trains. For an
+    attribute of a class (`self.model`), a training call in another method of the class counts wherever
+    it stands in the file: methods run in the order they are called, not the order they are written."""
     if training_calls(module, key, after):
         return True
+    binding = module.bindings.get(key)
+    if binding is not None and binding.scope.kind == "class":
+        here = _function_of(scope)
+        if any(call.function is not here for call in training_calls(module, key)):
+            return True
     return returned_from_function(module, key, scope) and module_trains(module)
+
+
+def _function_of(scope: Scope) -> Scope | None:
+    while scope is not None and scope.kind != "function":
+        scope = scope.parent
+    return scope
 
 
 def resume_evidence(module: ModuleModel, load_call: Call, key: Key, path_expr: cst.BaseExpression | None,

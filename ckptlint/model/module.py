@@ -250,6 +250,10 @@ class ModuleModel:
         path = ancestors(self.module, node) or []
         return list(reversed(path[:-1]))
 
+    def held_by_class(self, keys) -> bool:
+        """One of these bindings is an attribute of a class (`self.manager = ...`)."""
+        return any((binding := self.bindings.get(key)) is not None and binding.scope.kind == "class" for key in keys)
+
     def in_graph_mode_branch(self, node: cst.CSTNode) -> bool:
         """Inside the branch of `if tf.executing_eagerly(): ... else: <here>` (or `if not
         tf.executing_eagerly(): <here>`): TF1 graph-mode code that TF2 code paths never run."""
@@ -461,7 +465,11 @@ class ModuleModel:
                 if attribute.attr.value in MODEL_ATTRIBUTES:
                     found.update(values.objects(attribute.value, call.scope))
                 elif isinstance(attribute.value, cst.Name) and attribute.value.value == "self":
-                    found.update(variables(values.objects(attribute, call.scope)))
+                    objects = values.objects(attribute, call.scope)
+                    found.update(variables(objects))
+                    # `self.network_vars`, set elsewhere to `a.trainable_variables + b.trainable_variables`
+                    found.update(obj.owner for obj in objects
+                                 if obj.kind is ObjKind.DERIVED and obj.attr in MODEL_ATTRIBUTES and obj.owner is not None)
 
             def visit_Name(self, name: cst.Name) -> None:
                 objects = values.objects(name, call.scope)
@@ -610,7 +618,27 @@ class ModuleModel:
 
     def _trains_elsewhere(self, call: Call) -> bool:
         imported = self.imported_call(call)
-        return bool(imported and imported.get("trains"))
+        if imported and imported.get("trains"):
+            return True
+        # `strategy.run(model.train_sample, args=...)`, `tf.function(trainer.step)`: a method of another
+        # module's class that trains, handed over to be run
+        for arg in call.node.args:
+            value = arg.value
+            if isinstance(value, cst.Attribute) and (
+                    self._imported_method(value, call.scope, call.order) or {}).get("trains"):
+                return True
+        return False
+
+    def _imported_method(self, expr: cst.Attribute, scope: Scope, at: int) -> dict | None:
+        """What another module's summary says of `obj.method` (not called), `obj` an instance of its class."""
+        for obj in self.objects(expr.value, scope, at):
+            if obj.kind is ObjKind.IMPORTED and obj.callee and not obj.path:
+                entry = self.values.imported_entry(obj.callee)
+                if entry is not None and entry[0] == "class":
+                    method = entry[1].get("methods", {}).get(expr.attr.value)
+                    if method is not None:
+                        return method
+        return None
 
     def trained_objects(self, call: Call) -> frozenset[Obj]:
         """What a training call updates: the optimizer and the models of `apply_gradients`/`minimize`,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ckptlint.model.facts import Call, Key, Role, Scope
+from ckptlint.model.values import ObjKind
 from ckptlint.model.mentions import Mentions, mentions
 from ckptlint.model.module import ModuleModel
 from ckptlint.model.vocabulary import RESTORE_STATUS_CHECKS
@@ -47,6 +48,12 @@ def restored_objects(module: ModuleModel, call: Call) -> frozenset:
         if fact.opaque:
             return frozenset()
         held |= fact.held_objects
+    if not facts and isinstance(expr, cst.Attribute):
+        # the checkpoint of an instance of another module's class: it holds that instance's state, and
+        # training it means calling one of its methods that trains (ModuleModel.trains_objects)
+        held = frozenset(obj.owner for obj in module.objects(expr, call.scope, call.order)
+                         if obj.kind is ObjKind.DERIVED and Role.CHECKPOINT in obj.roles and obj.owner is not None
+                         and obj.owner.kind is ObjKind.IMPORTED)
     return held
 
 
@@ -184,8 +191,12 @@ def is_checkpoint_receiver(module: ModuleModel, call: Call) -> bool:
         return module.qualify(expr.func) == "tf.train.Checkpoint"
     if isinstance(expr, cst.Attribute) and expr.attr.value == "checkpoint":
         owner = module.key_of(expr.value, call.scope)
-        return Role.MANAGER in module.roles(owner)
-    return False
+        if Role.MANAGER in module.roles(owner):
+            return True
+    # `trainer.checkpoint.restore(p)`: an attribute another module's class sets to a checkpoint
+    return isinstance(expr, cst.Attribute) and any(
+        obj.kind is ObjKind.DERIVED and Role.CHECKPOINT in obj.roles and obj.owner is not None
+        and obj.owner.kind is ObjKind.IMPORTED for obj in module.objects(expr, call.scope, call.order))
 
 
 def _status_fate(module: ModuleModel, call: Call, uses: Mentions | None) -> str:

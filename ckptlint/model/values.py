@@ -354,6 +354,10 @@ class Values:
             return set(self.objects(expr.body, scope) | self.objects(expr.orelse, scope))
         if isinstance(expr, cst.BooleanOperation):
             return set(self.objects(expr.left, scope) | self.objects(expr.right, scope))
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add) and any(
+                isinstance(side, cst.Attribute) and side.attr.value in MODEL_ATTRIBUTES for side in (expr.left, expr.right)):
+            # `a.trainable_variables + b.trainable_variables`: the list holds both models' variables
+            return set(self.objects(expr.left, scope) | self.objects(expr.right, scope))
         if isinstance(expr, cst.NamedExpr):
             return set(self.objects(expr.value, scope))
         if isinstance(expr, cst.Await):
@@ -421,7 +425,10 @@ class Values:
             if method in ("restore", "read") and any(Role.CHECKPOINT in r.roles for r in receivers):
                 return {self._make(("call", id(node)), lambda: Obj(ObjKind.CONSTRUCTED, node, scope,
                                                                    callee="restore-status", roles={Role.STATUS}))}
-            if method in DATASET_METHODS and any(Role.DATASET in r.roles for r in receivers):
+            if method in DATASET_METHODS and (any(Role.DATASET in r.roles for r in receivers) or any(
+                    arg.keyword is not None and arg.keyword.value == "reshuffle_each_iteration" for arg in node.args)):
+                # a dataset method on a dataset, or `shuffle(..., reshuffle_each_iteration=...)`, which only
+                # tf.data has (a dataset from a builder of another package: `tfds` and the like)
                 return {self._make(("call", id(node)), lambda: Obj(ObjKind.CONSTRUCTED, node, scope,
                                                                    callee="tf.data", roles={Role.DATASET}))}
         return {self._make(("call", id(node)), lambda: Obj(ObjKind.EXTERNAL, node, scope, callee=callee))}
