@@ -6,7 +6,7 @@ for libcst, let alone TensorFlow.
 
 import os as _os
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The rules live in the repository's top-level rules/ directory and are installed as ckptlint.rules.
 # Run from a source tree without installing (`python -m ckptlint` at the repository root or with the

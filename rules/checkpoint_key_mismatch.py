@@ -38,7 +38,9 @@ class CheckpointKeyMismatch(ProjectRule):
     value: string constants, module constants (also imported from another module of the project),
     `os.path.join`, defaults of `directory` parameters. A `save(prefix)` writes `prefix-N`, which
     `restore("…/prefix-3")`, `tf.train.latest_checkpoint(dir)` and a `CheckpointManager` over that
-    directory all read. Both places are reported.
+    directory all read. Both places are reported. Given only some files of a project (a pre-commit hook
+    passes the staged ones), ckptlint still reads the others, and reports a mismatch whose restore is in
+    a file it was not given at the write in a file it was.
 
     A restore that takes only part of what was saved (`Checkpoint(model=model)` from a checkpoint that
     also holds the optimizer, for evaluation) is fine; so is a partial restore marked `expect_partial()`
@@ -257,12 +259,24 @@ def test_resume(tmpdir, model, optimizer):
             problem = _mismatch(restore.keys, restore.partial, [w.keys for _, w in matching])
             if problem is None:
                 continue
-            write_path, write = next((p, w) for p, w in matching if p != path)
-            yield Finding(
-                self.code, _message(restore.keys, write.keys, restore.place, problem), self.severity,
-                restore.location, _line(restore.location),
-                (Related(write.location, f"written here with {_keys(write.keys)}"),),
-            )
+            if project.in_scope(path):
+                write_path, write = next((p, w) for p, w in matching if p != path)
+                yield Finding(
+                    self.code, _message(restore.keys, write.keys, restore.place, problem), self.severity,
+                    restore.location, _line(restore.location),
+                    (Related(write.location, f"written here with {_keys(write.keys)}"),),
+                )
+                continue
+            # The restore is in a file the user did not ask about (a pre-commit hook given only the
+            # save side): the mismatch is reported at the write they are changing.
+            for write_path, write in matching:
+                if write_path != path and project.in_scope(write_path):
+                    yield Finding(
+                        self.code, _write_message(write.keys, restore, problem), self.severity,
+                        write.location, _line(write.location),
+                        (Related(restore.location, f"restored here with {_keys(restore.keys)}"),),
+                    )
+                    break
 
 
 # ---- collecting writes and restores ------------------------------------------------------------
@@ -442,6 +456,18 @@ def _message(restored: frozenset[str], written: frozenset[str], place: Place, mi
     return (f"this checkpoint restores {_keys(missing)} from `{place.display()}`, but the checkpoint written there "
             f"holds {_keys(written)}: those objects are silently not restored (`restore()` raises nothing, "
             f"only `assert_consumed()` would){hint}")
+
+
+def _write_message(written: frozenset[str], restore: Use, missing: frozenset[str]) -> str:
+    """The message of a mismatch reported at the write (its restore is outside the files checked)."""
+    if ROOT_MODEL in written:
+        return (f"Keras 2 writes these weights to `{restore.place.display()}` with the model itself as the root "
+                f"(no `model` key), but {restore.location.display()} restores {_keys(missing)} from there: "
+                f"those objects are silently not restored")
+    return (f"this checkpoint writes {_keys(written)} to `{restore.place.display()}`, but "
+            f"{restore.location.display()} restores "
+            f"{_keys(missing)} from there: those objects are silently not restored (`restore()` raises "
+            f"nothing, only `assert_consumed()` would)")
 
 
 def _keys(keys: Iterable[str]) -> str:

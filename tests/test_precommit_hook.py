@@ -1,17 +1,18 @@
 """The pre-commit hook, run by the real `pre-commit` tool the way a user's repository runs it.
 
-The current working tree (tracked and untracked, not ignored files) is committed into a temporary hook
-repository; a temporary user repository points `repo:` at it with `rev:` = that commit. pre-commit then
-clones it and pip-installs ckptlint into its own virtualenv (`language: python`), fetching libcst and the
-build backend from PyPI, exactly as for a user. PRE_COMMIT_HOME is a temporary directory, so the test
-never touches the developer's pre-commit cache. The install runs once per module (about a minute).
+The current working tree is committed into a temporary repository and tagged `v<version>`, as a release
+is (tests/release_repo.py). A temporary user repository gets the README's own `.pre-commit-config.yaml`
+snippet, with its `<URL>` pointed at that repository and its `rev:` as the README has it. pre-commit then
+clones it at that tag and pip-installs ckptlint into its own virtualenv (`language: python`), fetching
+libcst and the build backend from the package index, exactly as for a user. PRE_COMMIT_HOME is a
+temporary directory, so the test never touches the developer's pre-commit cache. The install runs once
+per module (about a minute).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from release_repo import ROOT, git, readme_block, tagged_release, version
+
 HOOKS_FILE = ROOT / ".pre-commit-hooks.yaml"
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 
@@ -32,64 +34,60 @@ BAD = textwrap.dedent(
     """
 )
 CLEAN = 'print("hello")\n'
+# One side of a save/restore pair each: staged alone, the other side is still read.
+TRAIN = textwrap.dedent(
+    """\
+    import tensorflow as tf
 
+    CHECKPOINT_DIR = "checkpoints/run1"
 
-def _git(*args: str, cwd: Path, env: dict | None = None) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=ckptlint tests", "-c", "user.email=tests@ckptlint.invalid", "-c", "commit.gpgsign=false",
-         "-c", "init.defaultBranch=main", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"git {' '.join(args)} failed in {cwd}:\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
+    def train(model, optimizer, steps):
+        ckpt = tf.train.Checkpoint(net=model, optimizer=optimizer)
+        manager = tf.train.CheckpointManager(ckpt, CHECKPOINT_DIR, max_to_keep=3)
+        for step in range(steps):
+            manager.save()
+    """
+)
+EVALUATE = textwrap.dedent(
+    """\
+    import tensorflow as tf
+    from train import CHECKPOINT_DIR
 
-
-def _working_tree_files() -> list[str]:
-    if shutil.which("git") is None:
-        pytest.fail("git is required to build the temporary hook repository")
-    if not (ROOT / ".git").exists():
-        pytest.fail(f"{ROOT} is not a git checkout: the hook test copies the working tree from git")
-    listing = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
-    return [name for name in listing.split("\0") if name and (ROOT / name).is_file()]
+    def evaluate(model):
+        ckpt = tf.train.Checkpoint(model=model)
+        ckpt.restore(tf.train.latest_checkpoint(CHECKPOINT_DIR))
+    """
+)
 
 
 def _run(args: list[str], cwd: Path, env: dict, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(PRE_COMMIT + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _readme_config(url: str) -> str:
+    """The README's .pre-commit-config.yaml, with `<URL>` (where the user got ckptlint) filled in."""
+    snippet = readme_block("### pre-commit", "yaml")
+    assert snippet.count("<URL>") == 1, snippet
+    return snippet.replace("<URL>", url)
+
+
 @pytest.fixture(scope="module")
 def user_repo(tmp_path_factory):
-    """A user repository whose .pre-commit-config.yaml uses the ckptlint hook at a commit of this tree."""
+    """A user repository whose .pre-commit-config.yaml is the README's, at the release tag of this tree."""
     base = tmp_path_factory.mktemp("precommit")
-    hook_repo = base / "ckptlint-hook-repo"
-    for name in _working_tree_files():
-        target = hook_repo / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
+    hook_repo, tag = tagged_release(base / "ckptlint")
     assert (hook_repo / ".pre-commit-hooks.yaml").is_file(), "the hook definition must be in the working tree"
-    _git("init", "-q", cwd=hook_repo)
-    _git("add", "-A", cwd=hook_repo)
-    _git("commit", "-q", "-m", "snapshot of the working tree", cwd=hook_repo)
-    rev = _git("rev-parse", "HEAD", cwd=hook_repo).strip()
 
     repo = base / "user-repo"
     repo.mkdir()
-    _git("init", "-q", cwd=repo)
-    (repo / ".pre-commit-config.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            repos:
-              - repo: {hook_repo.as_posix()}
-                rev: {rev}
-                hooks:
-                  - id: ckptlint
-            """
-        ),
-        encoding="utf-8",
-    )
+    git("init", "-q", cwd=repo)
+    config = _readme_config(hook_repo.as_posix())
+    assert f"rev: {tag}" in config
+    (repo / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
     (repo / "bad.py").write_text(BAD, encoding="utf-8")
     (repo / "clean.py").write_text(CLEAN, encoding="utf-8")
+    (repo / "train.py").write_text(TRAIN, encoding="utf-8")
+    (repo / "evaluate.py").write_text(EVALUATE, encoding="utf-8")
     notebook = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Two optimizers\n"]},
@@ -101,7 +99,7 @@ def user_repo(tmp_path_factory):
     }
     (repo / "bad.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     (repo / "notes.txt").write_text(BAD, encoding="utf-8")
-    _git("add", "-A", cwd=repo)
+    git("add", "-A", cwd=repo)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "VIRTUAL_ENV", "PYTHONPATH"))}
     env.update(PRE_COMMIT_HOME=str(base / "pre-commit-home"), PIP_DISABLE_PIP_VERSION_CHECK="1", PRE_COMMIT_COLOR="never")
@@ -109,7 +107,7 @@ def user_repo(tmp_path_factory):
     if proc.returncode != 0:
         log = Path(env["PRE_COMMIT_HOME"]) / "pre-commit.log"
         pytest.fail(
-            "pre-commit could not install the ckptlint hook from a clean clone of the working tree "
+            "pre-commit could not install the ckptlint hook from the tagged release of the working tree "
             f"(exit {proc.returncode}):\n{proc.stdout}{proc.stderr}\n"
             + (log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.is_file() else "")
         )
@@ -163,3 +161,24 @@ def test_other_file_types_are_not_passed_to_the_hook(user_repo):
     proc = _run(["run", "--files", "notes.txt"], cwd=repo, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "(no files to check)Skipped" in out, out
+
+
+def test_the_hook_runs_the_tagged_version(user_repo):
+    repo, env = user_repo
+    environments = list(Path(env["PRE_COMMIT_HOME"]).glob("repo*/py_env-*/bin/ckptlint"))
+    assert len(environments) == 1, environments
+    proc = subprocess.run([str(environments[0]), "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == f"ckptlint {version()}", proc.stdout + proc.stderr
+
+
+def test_one_side_of_a_pair_staged_alone_is_checked_against_the_other(user_repo):
+    repo, env = user_repo
+    proc = _run(["run", "--files", "train.py"], cwd=repo, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "train.py:9:9: CKPT203" in out and "note: evaluate.py:6:5: restored here with `model`" in out
+    assert "evaluate.py:6:5: CKPT203" not in out
+    proc = _run(["run", "--files", "evaluate.py"], cwd=repo, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "evaluate.py:6:5: CKPT203" in out and "train.py:9:9: CKPT203" not in out

@@ -236,12 +236,17 @@ class Cache:
         return digest.hexdigest()
 
     @staticmethod
-    def project_key(code: str, file_keys: list[str]) -> str:
+    def project_key(code: str, file_keys: list[str], scope: Iterable[str] | None = None) -> str:
         """The key of a project rule's findings: the rule and the keys of the files whose summaries it
-        read, in order (each already covers the sources, config, selection, path and content)."""
+        read, in order (each already covers the sources, config, selection, path and content), and the
+        files its findings may be reported in when that is not all of them (ckptlint.lint.context)."""
         digest = hashlib.sha256(f"project\0{code}\0".encode())
         for key in file_keys:
             digest.update(key.encode() + b"\0")
+        if scope is not None:
+            digest.update(b"scope\0")
+            for path in sorted(scope):
+                digest.update(os.fsencode(path) + b"\0")
         return digest.hexdigest()
 
     # -- entries --
@@ -301,10 +306,12 @@ class Cache:
     # pack only saves reading them, and a pack that is missing, stale or forged is simply not used.
     PACK_MIN_FILES = 200
 
-    def use_pack(self, paths: list[str]) -> None:
-        """Read (and afterwards keep up to date) the pack of a run over `paths`."""
+    def use_pack(self, paths: list[str], label: str = "") -> None:
+        """Read (and afterwards keep up to date) the pack of a run over `paths` (of that kind of run:
+        `label`)."""
         absolute = sorted(os.path.abspath(p) for p in paths)
-        name = hashlib.sha256(json.dumps(absolute, ensure_ascii=False).encode("utf-8", "surrogateescape")).hexdigest()
+        named = [*absolute, label] if label else absolute
+        name = hashlib.sha256(json.dumps(named, ensure_ascii=False).encode("utf-8", "surrogateescape")).hexdigest()
         self._pack_name = f"pack-{name[:24]}.json"
         document = self._authentic(_read_entry(os.path.join(self._root, self._pack_name), MAX_PACK_BYTES))
         entries = document.get("entries") if type(document) is dict and document.get("kind") == "pack" else None

@@ -107,6 +107,12 @@ def discover(paths: list[str], resolver: ConfigResolver) -> Discovered:
     return Discovered(files, excluded_explicit)
 
 
+def walk_tree(root: Path, resolver: ConfigResolver) -> list[tuple[Path, str]]:
+    """(path as found, resolved path) of each lintable file under the directory `root`, with
+    `.gitignore` and the configured excludes applied, as a directory named on the command line is."""
+    return _walk(root, resolver)
+
+
 def _is_regular(path: str) -> bool:
     try:
         return stat.S_ISREG(os.stat(path).st_mode)

@@ -457,37 +457,28 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
     except Exception as exc:  # a bug of ours: one line, exit code 2 (--verbose: the traceback)
         raise InternalError(f"internal error while finding the files to lint in {', '.join(paths)}: {exc!r} "
                             f"(please report it)") from exc
-    tasks: list[FileTask] = []
-    # Resolved once per directory and per (config, per-file ignores), not once per file.
-    configs: dict[Path, Config] = {}
+    from ckptlint.lint.context import context_roots
+
+    roots = context_roots(paths)  # of the files named on the command line (ckptlint.lint.context)
     cache = None
     if options.use_cache:
-        trees = [Path(p) if os.path.isdir(p) else Path(p).parent for p in paths]
+        trees = [Path(p) if os.path.isdir(p) else Path(p).parent for p in paths] + [Path(root) for root in roots]
         cache = Cache.open(options.cache_dir, resolver.for_directory(Path.cwd()).root, trees)
-    selections: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, ...], str | None]] = {}
-    targets: dict[Path, Target] = {}
-    described: dict[str, None] = {}
-    for path in discovered.files:
-        config = configs.get(path.parent)
-        if config is None:
-            config = configs[path.parent] = resolver.for_file(path)
-        target = targets.get(path.parent)
-        if target is None:
-            target = targets[path.parent] = target_for_file(config.keras_version, path)
-        described[target.describe()] = None
-        ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
-        selection = selections.get((id(config), ignored))
-        if selection is None:
-            codes = selected_codes(config, options, path)
-            context = cache.context(config.fingerprint(), codes, config.max_file_size) if cache else None
-            selection = selections[id(config), ignored] = (codes, context)
-        codes, context = selection
-        if context is not None:
-            context = f"{context}/keras{target.keras}"
-        tasks.append(FileTask(_display(path), codes, config.max_file_size, context, target.keras))
-    if cache is not None and len(tasks) >= Cache.PACK_MIN_FILES:
-        cache.use_pack(paths)
-    outcomes = _run_tasks(tasks, cache, options.jobs, options.file_timeout, options.progress)
+    make_task = _TaskMaker(resolver, options, cache)
+    tasks = [make_task(path) for path in discovered.files]
+    described = list(make_task.described)  # the targets of the files linted, not of their context
+    project_codes = frozenset(entry.code for entry in rule_records() if entry.project)
+    reads_summaries = any(code in project_codes for task in tasks for code in task.codes)
+    context = _context(roots, discovered.files, resolver) if roots and reads_summaries else None
+    # The context files are linted for the project rules' summaries only: their prefilter keeps the
+    # few files that mention a checkpoint, and their cache entries are of that selection.
+    context_tasks = [task for task in (make_task(path, project_codes) for path in (context.files if context else ()))
+                     if task.codes]  # a file whose per-file-ignores drop every project rule has nothing to add
+    if cache is not None and len(tasks) + len(context_tasks) >= Cache.PACK_MIN_FILES:
+        # A run with project context is named by its projects, not by the files given: the next
+        # commit stages other files and reads the same pack.
+        cache.use_pack(roots if context_tasks else paths, label="context" if context_tasks else "")
+    outcomes = _run_tasks(tasks + context_tasks, cache, options.jobs, options.file_timeout, options.progress)
     findings: list[Finding] = []
     notices: list[str] = []
     internal_errors: list[str] = []
@@ -504,20 +495,79 @@ def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintRes
             internal_errors.append(outcome.internal_error)
             if outcome.internal_traceback:
                 tracebacks.append(outcome.internal_traceback)
+    for index, (task, outcome) in enumerate(zip(tasks + context_tasks, outcomes)):
+        if outcome.internal_error and index >= len(tasks):
+            # Not a file the user asked about: it fails nothing, but they learn its summary is missing.
+            notices.append(f"project context: {outcome.internal_error}; project rules read the other files")
         for code, (summary, marks) in outcome.summaries.items():
             summaries.setdefault(code, []).append((task.path, summary, marks))
             keys.setdefault(code, []).append(outcome.cache_key)
-    findings.extend(_project_findings(summaries, keys, cache, internal_errors, tracebacks))
+    if context is not None and context.notice:
+        notices.append(context.notice)
+    scope = frozenset(task.path for task in tasks) if context_tasks else None
+    findings.extend(_project_findings(summaries, keys, cache, internal_errors, tracebacks, scope))
     if cache is not None:
         cache.save_pack()
     if discovered.excluded_explicit:
         notices.append(f"{discovered.excluded_explicit} file(s) named on the command line are excluded by configuration")
     findings.sort(key=lambda f: f.sort_key)
-    return LintResult(findings, len(tasks), notices, internal_errors, targets=list(described), tracebacks=tracebacks)
+    return LintResult(findings, len(tasks), notices, internal_errors, targets=described, tracebacks=tracebacks)
+
+
+class _TaskMaker:
+    """FileTasks for one run: configuration, selection, cache context and Keras target worked out once
+    per directory (and per configuration and per-file ignores), not once per file."""
+
+    def __init__(self, resolver: ConfigResolver, options: Options, cache: Cache | None) -> None:
+        self.resolver = resolver
+        self.options = options
+        self.cache = cache
+        self.configs: dict[Path, Config] = {}
+        self.selections: dict[tuple, tuple[tuple[str, ...], str | None]] = {}
+        self.targets: dict[Path, Target] = {}
+        self.described: dict[str, None] = {}
+
+    def __call__(self, path: Path, only: frozenset[str] | None = None) -> FileTask:
+        """The task of `path`; `only`: run no rule outside these codes (the project rules, for context)."""
+        config = self.configs.get(path.parent)
+        if config is None:
+            config = self.configs[path.parent] = self.resolver.for_file(path)
+        target = self.targets.get(path.parent)
+        if target is None:
+            target = self.targets[path.parent] = target_for_file(config.keras_version, path)
+        self.described[target.describe()] = None
+        ignored = config.ignored_codes_for(path) if config.per_file_ignores else ()
+        selection = self.selections.get((id(config), ignored, only))
+        if selection is None:
+            codes = selected_codes(config, self.options, path)
+            if only is not None:
+                codes = tuple(code for code in codes if code in only)
+            context = self.cache.context(config.fingerprint(), codes, config.max_file_size) if self.cache else None
+            selection = self.selections[id(config), ignored, only] = (codes, context)
+        codes, context = selection
+        if context is not None:
+            context = f"{context}/keras{target.keras}"
+        return FileTask(_display(path), codes, config.max_file_size, context, target.keras)
+
+
+def _context(roots: list[str], linted: list[Path], resolver: ConfigResolver):
+    """The other files of the named files' projects (ckptlint.lint.context)."""
+    from ckptlint.lint.context import project_context
+
+    try:
+        return project_context(roots, linted, resolver)
+    except CkptlintError:
+        raise
+    except Exception as exc:
+        raise InternalError(f"internal error while reading the project context in {', '.join(roots)}: {exc!r} "
+                            f"(please report it)") from exc
 
 
 def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | None]], cache: Cache | None,
-                      internal_errors: list[str], tracebacks: list[str]) -> list[Finding]:
+                      internal_errors: list[str], tracebacks: list[str],
+                      scope: frozenset[str] | None = None) -> list[Finding]:
+    """Each project rule over the joined summaries; with a `scope` (files checked with their project's
+    context), only the findings in those files."""
     kept: list[Finding] = []
     for entry in rule_records():
         if not entry.project or entry.code not in summaries:
@@ -528,12 +578,12 @@ def _project_findings(summaries: dict[str, list], keys: dict[str, list[str | Non
         key = None
         known = [k for k in keys[entry.code] if k is not None]
         if cache is not None and len(known) == len(keys[entry.code]):
-            key = cache.project_key(entry.code, known)
+            key = cache.project_key(entry.code, known, scope)
             cached = _project_from_cache(cache, key)
             if cached is not None:
                 kept.extend(cached)
                 continue
-        found = _run_project_rule(entry.code, summaries[entry.code], internal_errors, tracebacks)
+        found = _run_project_rule(entry.code, summaries[entry.code], internal_errors, tracebacks, scope)
         if found is not None and key is not None and cache is not None:
             cache.put(key, "project", [finding.to_data() for finding in found])
         kept.extend(found or ())
@@ -550,7 +600,8 @@ def _project_from_cache(cache: Cache, key: str) -> list[Finding] | None:
         return None
 
 
-def _run_project_rule(code: str, gathered: list, internal_errors: list[str], tracebacks: list[str]) -> list[Finding] | None:
+def _run_project_rule(code: str, gathered: list, internal_errors: list[str], tracebacks: list[str],
+                      scope: frozenset[str] | None = None) -> list[Finding] | None:
     """The findings of one project rule over every file's summary, suppressions applied; None when the
     rule crashed (reported as an internal error)."""
     from ckptlint.lint.project import ProjectFacts
@@ -559,7 +610,7 @@ def _run_project_rule(code: str, gathered: list, internal_errors: list[str], tra
     assert issubclass(rule, ProjectRule)  # only ProjectRule classes are recorded as project rules
     marks_by_path = {path: marks for path, _summary, marks in gathered}
     try:
-        facts = ProjectFacts({path: _summary_object(rule, summary) for path, summary, _marks in gathered})
+        facts = ProjectFacts({path: _summary_object(rule, summary) for path, summary, _marks in gathered}, scope)
         found = list(rule().check_project(facts))
     except RecursionError:
         internal_errors.append(f"internal error in {rule.code} (project pass): the summaries nest too deeply (please report it)")
@@ -569,8 +620,9 @@ def _run_project_rule(code: str, gathered: list, internal_errors: list[str], tra
         tracebacks.append("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         return None
     return [finding for finding in found
-            if (marks := marks_by_path.get(finding.location.path)) is None
-            or not marks.suppresses(finding.code, finding.location.line)]
+            if (scope is None or finding.location.path in scope)
+            and ((marks := marks_by_path.get(finding.location.path)) is None
+                 or not marks.suppresses(finding.code, finding.location.line))]
 
 
 def _summary_object(rule, summary):

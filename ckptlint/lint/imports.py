@@ -34,6 +34,12 @@ _STORE = SummaryStore()
 def project_root(directory: str) -> str:
     """The nearest directory at or above `directory` that holds a `.git`, `pyproject.toml`, `setup.py`
     or `setup.cfg`; the directory itself when none does."""
+    return marked_project_root(directory) or directory
+
+
+def marked_project_root(directory: str) -> str | None:
+    """The nearest directory at or above `directory` that holds a `.git`, `pyproject.toml`, `setup.py`
+    or `setup.cfg`; None when none does (a file that belongs to no project)."""
     current = directory
     for _ in range(40):
         if any(os.path.exists(os.path.join(current, marker)) for marker in _ROOT_MARKERS):
@@ -42,7 +48,7 @@ def project_root(directory: str) -> str:
         if parent == current:
             break
         current = parent
-    return directory
+    return None
 
 
 class ProjectImports:
