@@ -116,16 +116,23 @@ def _header_length(block: ast.AST, inner: list, offset) -> int:
     """The length of a block's own text: from its start (its first decorator, which comes before the
     `def` line) to its first inner block, or to its end. A `case` has no position of its own: its
     pattern's is used."""
-    anchor = block if hasattr(block, "lineno") else getattr(block, "pattern", None)
-    if anchor is None:
+    anchor = _anchor(block)
+    inner_anchors = [_anchor(child) for child in inner]
+    if anchor is None or None in inner_anchors:
         return MAX_DEPTH + 1  # no position to measure: walk it
     starts = [offset(node.lineno, node.col_offset) for node in (anchor, *getattr(block, "decorator_list", ()))]
     if inner:
-        first = min(inner, key=lambda child: (child.lineno, child.col_offset))
+        first = min(inner_anchors, key=lambda child: (child.lineno, child.col_offset))
         end = offset(first.lineno, first.col_offset)
     else:
         end = offset(getattr(block, "end_lineno", None) or anchor.lineno, getattr(block, "end_col_offset", None) or 0)
     return end - min(starts)
+
+
+def _anchor(block: ast.AST) -> ast.AST | None:
+    """The node whose position stands for a block's start: itself, or a `case`'s pattern (a `case`
+    has no position of its own, so it cannot be compared with its siblings' positions directly)."""
+    return block if hasattr(block, "lineno") else getattr(block, "pattern", None)
 
 
 def _expression_problem(block: ast.AST, skip: set[int]) -> str | None:
