@@ -444,6 +444,9 @@ def _display_directory(directory: str) -> str:
 
 
 def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintResult:
+    from ckptlint.lint import imports
+
+    imports.new_run()
     try:
         discovered = discover(paths, resolver)
     except CkptlintError:

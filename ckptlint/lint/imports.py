@@ -26,9 +26,28 @@ class SummaryStore:
     def __init__(self) -> None:
         self.summaries: dict[str, tuple[dict | None, str, dict[str, str]]] = {}
         self.in_progress: set[str] = set()
+        # What the file system answered about candidate module files, asked once per run: resolving
+        # the same import paths from every module of a package was a stat() per candidate per use.
+        self.real_paths: dict[str, str | None] = {}  # candidate -> its real path, None: not a file
+
+    def real_file(self, candidate: str) -> str | None:
+        """The real path of `candidate` when it is a regular file (or a link to one), else None."""
+        try:
+            return self.real_paths[candidate]
+        except KeyError:
+            real = os.path.realpath(candidate) if os.path.isfile(candidate) else None
+            self.real_paths[candidate] = real
+            return real
 
 
 _STORE = SummaryStore()
+
+
+def new_run() -> None:
+    """Forget what earlier runs in this process learnt: files may have changed between two runs (a
+    pool worker starts empty anyway; this is for the runs made in the parent process)."""
+    global _STORE
+    _STORE = SummaryStore()
 
 
 def project_root(directory: str) -> str:
@@ -57,8 +76,19 @@ class ProjectImports:
         self.depth = depth
         self.store = store or _STORE
         self.used: dict[str, str] = {}  # file -> sha256 of the content the results depend on
+        # Answers by import path: the model asks about the same names many times. An answer never
+        # changes during a run: a module being summarized (an import cycle) stays so while this
+        # object's module is analysed.
+        self._resolved: dict[str, tuple[dict, tuple[str, ...]] | None] = {}
 
     def resolve(self, dotted: str) -> tuple[dict, tuple[str, ...]] | None:
+        try:
+            return self._resolved[dotted]
+        except KeyError:
+            answer = self._resolved[dotted] = self._resolve(dotted)
+            return answer
+
+    def _resolve(self, dotted: str) -> tuple[dict, tuple[str, ...]] | None:
         if self.depth <= 0:
             return None
         found = self._locate(dotted)
@@ -96,7 +126,7 @@ class ProjectImports:
         for k in range(len(parts), 0, -1):
             stem = os.path.join(base, *parts[:k])
             for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
-                if os.path.isfile(candidate) and self._inside(candidate):
+                if self._inside(candidate):
                     rest = tuple(parts[k:])
                     if not rest:
                         return None  # the module itself, not a function or class of it
@@ -104,8 +134,9 @@ class ProjectImports:
         return None
 
     def _inside(self, candidate: str) -> bool:
-        real = os.path.realpath(candidate)
-        return real != self.file and (real == self.root or real.startswith(self.root + os.sep))
+        """Whether `candidate` is a file of the project other than this module."""
+        real = self.store.real_file(candidate)
+        return real is not None and real != self.file and (real == self.root or real.startswith(self.root + os.sep))
 
     # ---- summarizing it --------------------------------------------------------------------------
     def _summary(self, file: str) -> dict | None:
