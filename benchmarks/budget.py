@@ -72,6 +72,9 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, usage.ru_utime + usage.ru_stime
 
 
+PYTHONS: dict[str, str] = {}  # tree name -> the interpreter that runs it
+
+
 def tree_env(root: Path, pycache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     env["PYTHONPATH"] = str(root.resolve())
@@ -103,10 +106,10 @@ def corpus_side_by_side(label: str, corpus: Path, trees: dict[str, Path], scratc
             env = tree_env(root, scratch / f"pycache-{name}")
             cache = scratch / f"cache-{name}-{label}"
             report = scratch / f"findings-{name}-{label}.json"
-            command = [sys.executable, "-m", "ckptlint", "check", ".", "--select", "ALL", "--exit-zero",
+            command = [PYTHONS[name], "-m", "ckptlint", "check", ".", "--select", "ALL", "--exit-zero",
                        "--format", "json", "-o", str(report), "--cache-dir", str(cache)]
             if index == 0:
-                timed([sys.executable, "-m", "ckptlint", "--version"], corpus, env)  # bytecode compiled once
+                timed([PYTHONS[name], "-m", "ckptlint", "--version"], corpus, env)  # bytecode compiled once
             shutil.rmtree(cache, ignore_errors=True)
             cold[name].add(*timed(command, corpus, env))
             log(f"{label}: {cold[name].name} #{index + 1}: {cold[name].walls[-1]:.2f} s wall, {cold[name].cpus[-1]:.2f} s CPU")
@@ -123,13 +126,13 @@ def corpus_side_by_side(label: str, corpus: Path, trees: dict[str, Path], scratc
 def hook(trees: dict[str, Path], scratch: Path, repeat: int, module: Path) -> list[Series]:
     out = {name: Series(f"ckptlint {name}: one module, pre-commit") for name in trees}
     for name, root in trees.items():  # untimed: compiles every module's bytecode once
-        timed(hook_one_file.command(module, scratch / f"hook-cache-{name}"), module.parent,
+        timed(hook_one_file.command(module, scratch / f"hook-cache-{name}", PYTHONS[name]), module.parent,
               tree_env(root, scratch / f"pycache-{name}"))
         shutil.rmtree(scratch / f"hook-cache-{name}", ignore_errors=True)
     for index in range(repeat):
         for name, root in trees.items():
             env = tree_env(root, scratch / f"pycache-{name}")
-            out[name].add(*timed(hook_one_file.command(module, scratch / f"hook-cache-{name}"), module.parent, env))
+            out[name].add(*timed(hook_one_file.command(module, scratch / f"hook-cache-{name}", PYTHONS[name]), module.parent, env))
             shutil.rmtree(scratch / f"hook-cache-{name}", ignore_errors=True)
         log(f"hook #{index + 1}: " + ", ".join(f"{s.name} {s.walls[-1]:.2f} s" for s in out.values()))
     return list(out.values())
@@ -148,8 +151,9 @@ def table(title: str, rows: list[Series], ruff: Series | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
-                        help="a ckptlint source tree to measure (repeatable; default: now=this tree)")
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH[@PYTHON]",
+                        help="a ckptlint source tree to measure (repeatable; default: now=this tree), run by "
+                             "PYTHON (default: this interpreter; an older tree may need the venv it was installed in)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--hook-repeat", type=int, default=7)
     parser.add_argument("--only", choices=("bench", "dense", "hook"), action="append",
@@ -157,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-findings", type=Path, help="keep each tree's findings of its cold runs here")
     args = parser.parse_args(argv)
     trees = dict(item.split("=", 1) for item in args.tree) if args.tree else {"now": str(HERE.parent)}
-    trees = {name: Path(path).resolve() for name, path in trees.items()}
+    for name, spec in trees.items():
+        path, _, python = spec.partition("@")
+        PYTHONS[name] = python or sys.executable
+        trees[name] = Path(path).resolve()
     only = set(args.only or ("bench", "dense", "hook"))
     if args.save_findings:
         args.save_findings.mkdir(parents=True, exist_ok=True)

@@ -53,8 +53,8 @@ def pick(corpus: Path | None = None) -> Path:
     return Path(best[1])
 
 
-def command(module: Path, cache_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "ckptlint", "check", module.name, "--cache-dir", str(cache_dir)]
+def command(module: Path, cache_dir: Path, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "ckptlint", "check", module.name, "--cache-dir", str(cache_dir)]
 
 
 def main(argv: list[str] | None = None) -> int:
