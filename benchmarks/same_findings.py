@@ -3,6 +3,7 @@ or compare them with a saved run.
 
     python benchmarks/same_findings.py save CORPUS before.json [--ckptlint-root TREE] [--jobs 2]
     python benchmarks/same_findings.py compare CORPUS before.json [--ckptlint-root TREE] [--jobs 2]
+    python benchmarks/same_findings.py compare CORPUS before.json --report findings.json  # a run made already
 
 Every rule runs (`--select ALL`), without a cache, so the run analyses every file. The comparison is of
 the whole JSON records (rule, message, position, related locations...), as sets; the exit code is 0
@@ -48,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("saved", type=Path)
     parser.add_argument("--ckptlint-root", type=Path, default=HERE.parent, help="the source tree to run")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--report", type=Path, help="compare this JSON report (of a run on CORPUS with --select "
+                                                    "ALL) instead of running ckptlint; stderr is then not compared")
     args = parser.parse_args(argv)
 
-    findings, stderr = run_check(args.corpus, args.ckptlint_root, args.jobs)
+    if args.report:
+        findings, stderr = json.loads(args.report.read_text()), None
+    else:
+        findings, stderr = run_check(args.corpus, args.ckptlint_root, args.jobs)
     if args.action == "save":
         args.saved.write_text(json.dumps({"findings": sorted(findings, key=_key), "stderr": stderr}, indent=1))
         print(f"{len(findings)} findings saved to {args.saved}")
@@ -62,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {key}")
     for key in sorted(after - before):
         print(f"+ {key}")
-    if stderr != saved["stderr"]:
+    if stderr is not None and stderr != saved["stderr"]:
         print(f"stderr differs:\n--- before\n{saved['stderr']}\n--- after\n{stderr}")
-    same = before == after and len(findings) == len(saved["findings"]) and stderr == saved["stderr"]
+    same = before == after and len(findings) == len(saved["findings"]) and stderr in (None, saved["stderr"])
     print(f"{'identical' if same else 'DIFFERENT'}: {len(saved['findings'])} findings before, {len(findings)} after")
     return 0 if same else 1
 
