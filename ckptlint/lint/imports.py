@@ -21,10 +21,16 @@ _MAX_DEPTH = 2  # a summary may use the summaries of its own imports, one level 
 
 
 class SummaryStore:
-    """Summaries by file, for one process (the pool's workers each keep their own)."""
+    """Summaries by file, for one process (the pool's workers each keep their own).
+
+    A summary is kept under its file, the depth it was made at and the project root its imports were
+    resolved in: the same file summarized one level further down sees fewer of its own imports, and
+    sharing the two made a module's findings depend on which files the process had linted before it.
+    A summary made while an import cycle was cut (a module in progress answers nothing) is not kept
+    either, for the same reason."""
 
     def __init__(self) -> None:
-        self.summaries: dict[str, tuple[dict | None, str, dict[str, str]]] = {}
+        self.summaries: dict[tuple[str, int, str], tuple[dict | None, str, dict[str, str]]] = {}
         self.in_progress: set[str] = set()
         # What the file system answered about candidate module files, asked once per run: resolving
         # the same import paths from every module of a package was a stat() per candidate per use.
@@ -80,6 +86,7 @@ class ProjectImports:
         # changes during a run: a module being summarized (an import cycle) stays so while this
         # object's module is analysed.
         self._resolved: dict[str, tuple[dict, tuple[str, ...]] | None] = {}
+        self.cut_cycle = False  # an answer was None because its module was in progress (an import cycle)
 
     def resolve(self, dotted: str) -> tuple[dict, tuple[str, ...]] | None:
         try:
@@ -141,31 +148,38 @@ class ProjectImports:
     # ---- summarizing it --------------------------------------------------------------------------
     def _summary(self, file: str) -> dict | None:
         real = os.path.realpath(file)
-        known = self.store.summaries.get(real)
+        key = (real, self.depth, self.root)
+        known = self.store.summaries.get(key)
         if known is not None:
             summary, digest, deps = known
             self.used[real] = digest
             self.used.update(deps)
             return summary
         if real in self.store.in_progress:
+            self.cut_cycle = True
             return None  # an import cycle: what is being summarized answers nothing about itself
         self.store.in_progress.add(real)
         try:
-            summary, digest, deps = self._compute(real)
+            summary, digest, deps, cut = self._compute(real)
         finally:
             self.store.in_progress.discard(real)
-        self.store.summaries[real] = (summary, digest, deps)
+        if cut:
+            self.cut_cycle = True
+        else:
+            self.store.summaries[key] = (summary, digest, deps)
         self.used[real] = digest
         self.used.update(deps)
         return summary
 
-    def _compute(self, real: str) -> tuple[dict | None, str, dict[str, str]]:
+    def _compute(self, real: str) -> tuple[dict | None, str, dict[str, str], bool]:
+        """The summary of `real`, the digest of its content, the files it used, and whether an import
+        cycle was cut while making it."""
         from ckptlint.lint.sources import FileTooLarge, UnreadableFile, read_regular_file
 
         try:  # a regular file only: a FIFO named like a module must not stall the run
             data = read_regular_file(real, self.max_size)
         except (FileTooLarge, UnreadableFile):
-            return None, "", {}
+            return None, "", {}, False
         digest = hashlib.sha256(data).hexdigest()
         try:
             import libcst as cst
@@ -178,11 +192,11 @@ class ProjectImports:
 
             source = read_source(Path(real), self.max_size, data)
             if source is None or guard.check(source.text) is not None:  # nesting libcst's parser cannot take
-                return None, digest, {}
+                return None, digest, {}, False
             inner = ProjectImports(real, self.max_size, root=self.root, depth=self.depth - 1, store=self.store)
             model = ModuleModel.build(cst.parse_module(source.text), inner)
-            return summarize(model), digest, dict(inner.used)
+            return summarize(model), digest, dict(inner.used), inner.cut_cycle
         except (UnreadableFile, RecursionError, MemoryError):
-            return None, digest, {}
+            return None, digest, {}, False
         except Exception:  # libcst's parser errors and anything a hostile file provokes: no summary
-            return None, digest, {}
+            return None, digest, {}, False
