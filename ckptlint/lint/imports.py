@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 _ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 _MAX_DEPTH = 2  # a summary may use the summaries of its own imports, one level down
+TREE_CHARS = 1_000_000  # source characters whose syntax trees a store keeps (a few large modules)
 
 
 class SummaryStore:
@@ -35,6 +37,28 @@ class SummaryStore:
         # What the file system answered about candidate module files, asked once per run: resolving
         # the same import paths from every module of a package was a stat() per candidate per use.
         self.real_paths: dict[str, str | None] = {}  # candidate -> its real path, None: not a file
+        # The syntax trees of the last modules summarized, by content digest: one file is often
+        # summarized at two depths while one module is linted (directly, and through another import).
+        self.trees: OrderedDict[str, tuple[object, int]] = OrderedDict()  # digest -> (tree, characters)
+        self.tree_chars = 0
+
+    def parse(self, digest: str, text: str):
+        """libcst's tree of `text` (whose digest is `digest`), or None when the nesting guard refuses it;
+        the trees of the last TREE_CHARS characters of source parsed are kept."""
+        if digest in self.trees:
+            self.trees.move_to_end(digest)
+            return self.trees[digest][0]
+        import libcst as cst
+
+        from ckptlint.lint import guard
+
+        tree = None if guard.check(text) is not None else cst.parse_module(text)
+        self.trees[digest] = (tree, len(text))
+        self.tree_chars += len(text)
+        while self.tree_chars > TREE_CHARS and len(self.trees) > 1:
+            _, (_, chars) = self.trees.popitem(last=False)
+            self.tree_chars -= chars
+        return tree
 
     def real_file(self, candidate: str) -> str | None:
         """The real path of `candidate` when it is a regular file (or a link to one), else None."""
@@ -182,19 +206,16 @@ class ProjectImports:
             return None, "", {}, False
         digest = hashlib.sha256(data).hexdigest()
         try:
-            import libcst as cst
-
             from ckptlint.lint.sources import UnreadableFile, read_source
             from ckptlint.model import ModuleModel
             from ckptlint.model.summary import summarize
 
-            from ckptlint.lint import guard
-
             source = read_source(Path(real), self.max_size, data)
-            if source is None or guard.check(source.text) is not None:  # nesting libcst's parser cannot take
+            tree = self.store.parse(digest, source.text) if source is not None else None
+            if tree is None:  # unreadable, or nesting libcst's parser cannot take
                 return None, digest, {}, False
             inner = ProjectImports(real, self.max_size, root=self.root, depth=self.depth - 1, store=self.store)
-            model = ModuleModel.build(cst.parse_module(source.text), inner)
+            model = ModuleModel.build(tree, inner)
             return summarize(model), digest, dict(inner.used), inner.cut_cycle
         except (UnreadableFile, RecursionError, MemoryError):
             return None, digest, {}, False
