@@ -233,6 +233,9 @@ def test_resume(tmpdir, model, optimizer):
                   for u in _uses(module)],
         )
 
+    def may_report_in(self, summary: Summary) -> bool:
+        return any(use.kind == "restore" for use in summary.uses)  # findings are put at restores
+
     # ---- across modules -----------------------------------------------------------------------
     def check_project(self, project) -> Iterable[Finding]:
         constants = {module_name_of(path): summary.constants for path, summary in project.items()}

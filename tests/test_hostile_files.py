@@ -86,6 +86,7 @@ DEEP = {
     "elif": "if a:\n    pass\n" + "elif a:\n    pass\n" * 600,
     "decorated deep": "@" + "a" + ".b" * 3000 + "\ndef f():\n    pass",
     "except type": "try:\n    pass\nexcept " + "a" + ".b" * 3000 + ":\n    pass",
+    "case guard": "match x:\n    case 1:\n        pass\n    case _ if " + "-" * 3000 + "y:\n        pass",
 }
 
 
@@ -99,6 +100,13 @@ def test_deep_sources_are_not_analysed_and_the_run_goes_on(tmp_path, name):
         assert [f["code"] for f in deep] == ["CKPT001"], (name, deep)
         assert deep[0]["message"].startswith("not analysed: ")
         assert [f["code"] for f in findings if f["filename"] == "ok.py"] == ["CKPT301", "CKPT301"]
+
+
+def test_a_match_statement_is_analysed(tmp_path):
+    """A `case` has no position of its own: the nesting guard measures a `match` by its cases' patterns."""
+    (tmp_path / "match.py").write_text(BAD + "match a:\n    case {'x': 1}:\n        pass\n    case _:\n        pass\n")
+    findings, _ = _check(tmp_path, ".")
+    assert [f["code"] for f in findings] == ["CKPT301", "CKPT301"]
 
 
 def test_deep_sources_are_not_analysed_in_the_pool_either(tmp_path):

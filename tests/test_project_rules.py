@@ -136,3 +136,15 @@ def test_key_mismatch_sample_project(select):
         pytest.skip("sample project not present")
     findings = [f for f in _check(root, select=select) if f.code == "CKPT203"]
     assert [(Path(f.location.path).parent.name, Path(f.location.path).name) for f in findings] == [("buggy", "resume.py")]
+
+
+def test_suppressions_are_read_only_where_a_project_finding_may_land():
+    """A module that restores no checkpoint (this one only writes) cannot hold a CKPT203 finding: its
+    comments are not tokenized for the summary's sake (a finding of its own still reads them)."""
+    from ckptlint.lint.engine import lint_text
+    from ckptlint.lint.sources import Source
+
+    plain = lint_text("train.py", Source(TRAIN.format(keys="model=model")), ("CKPT203",))
+    assert plain.findings == [] and plain.summaries["CKPT203"][1] is None
+    restoring = lint_text("evaluate.py", Source(EVALUATE.format(keys="model=model", suffix="", comment="")), ("CKPT203",))
+    assert restoring.summaries["CKPT203"][1] is not None

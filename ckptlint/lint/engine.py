@@ -262,10 +262,12 @@ def _analyse(path: str, source: Source, codes: tuple[str, ...], with_fixes: bool
             with phase(f"in {rule.code} (summary)"):
                 summaries[rule.code] = summary
     # Comments are tokenized only when something could be suppressed: a finding here, or a project
-    # rule's summary (its cross-module findings may land in this file). Summaries are kept even under
+    # rule's summary that may put a cross-module finding in this file. Summaries are kept even under
     # `disable-file`: that hides this file's findings, not the facts other files are checked against.
     with phase("while reading suppressions"):
-        if raw or summaries or "disable-file" in source.text:
+        hosts = any(rule.may_report_in(summaries[rule.code]) for rule in rules
+                    if isinstance(rule, ProjectRule) and rule.code in summaries)
+        if raw or hosts or "disable-file" in source.text:
             marks = suppressions.parse(source.text)
             outcome.findings = [f for f in raw if not marks.suppresses(f.code, _joined_line(source, f.location))]
             outcome.summaries = {c: (s, marks) for c, s in summaries.items()}
@@ -450,6 +452,9 @@ def _display_directory(directory: str) -> str:
 
 
 def run(paths: list[str], resolver: ConfigResolver, options: Options) -> LintResult:
+    from ckptlint.lint import imports
+
+    imports.new_run()
     try:
         discovered = discover(paths, resolver)
     except CkptlintError:

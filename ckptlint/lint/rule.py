@@ -209,3 +209,8 @@ class ProjectRule(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable:
         """Findings (ckptlint.lint.findings.Finding) over the summaries of every linted file."""
         raise NotImplementedError
+
+    def may_report_in(self, summary: object) -> bool:
+        """Whether `check_project` may put a finding in the file `summary` is of. The file's suppression
+        comments are read (a tokenization of the whole file) only when some rule may report there."""
+        return True
