@@ -163,8 +163,9 @@ def judge_cluster(records: dict[str, list[TrialRecord]], runs: dict[str, TrialRu
 def first_kill(k: list[TrialRecord], opts: BlackboxOptions) -> Optional[dict[str, Any]]:
     """The kill K's probe made (on the worker asked for, or the first of all), with the worker's index."""
     for i in opts.killed_workers:
-        if i < len(k) and k[i].kill() is not None:
-            return {**k[i].kill(), "worker": i}
+        kill = k[i].kill() if i < len(k) else None
+        if kill is not None:
+            return {**kill, "worker": i}
     return None
 
 
@@ -184,23 +185,26 @@ def combine(workers: list[WorkerResult], cluster_causes: list[Cause], where: str
     allowed = _grouped(workers, "allowed")
     notes = [f"worker {w.index}: {note}" for w in workers for note in w.outcome.notes]
     verdicts = {w.outcome.verdict for w in workers}
-    base = dict(components=chief.components, resume=chief.resume, equivalence=chief.equivalence, notes=notes,
-                curves=chief.curves, allowed=allowed, workers=workers)
+
+    def cluster_outcome(verdict: str, summary: str, causes: list[Cause]) -> Outcome:
+        return Outcome(verdict, summary, causes, components=chief.components, resume=chief.resume,
+                       equivalence=chief.equivalence, notes=notes, curves=chief.curves, allowed=allowed,
+                       workers=workers)
     if verdicts == {NO_RESUME} and not cluster_causes:
-        return Outcome(NO_RESUME, f"no worker resumed (the chief: {chief.summary})", **base)
+        return cluster_outcome(NO_RESUME, f"no worker resumed (the chief: {chief.summary})", [])
     not_resumed = [w for w in workers if w.outcome.verdict == NO_RESUME]
     if not_resumed and len(not_resumed) < len(workers):
         causes.append(Cause("worker-state", "; ".join(f"worker {w.index} did not resume ({w.outcome.summary})"
                                                        for w in not_resumed)))
     if causes:
         summary = "; ".join(c.message for c in causes)
-        return Outcome(FAIL, summary + (f"  [the chief resumed from {where}]" if where else ""), causes, **base)
+        return cluster_outcome(FAIL, summary + (f"  [the chief resumed from {where}]" if where else ""), causes)
     if allowed:
         summary = f"every worker resumed from {where}; accepted by --allow: " + \
             "; ".join(c.message for c in allowed)
     else:
         summary = f"every worker resumed from {where}, restored every component exactly and ended identical to U"
-    return Outcome(PASS, summary, [], **base)
+    return cluster_outcome(PASS, summary, [])
 
 
 def _grouped(workers: list[WorkerResult], attribute: str) -> list[Cause]:
@@ -283,8 +287,8 @@ def _order(record: TrialRecord) -> list[str]:
 
 
 def _read_by(record: TrialRecord) -> Optional[str]:
-    read = [x for x in record.restores() if x.n == 0 and x.path and not x.failed]
-    return _shown(read[-1].path, record) if read else None
+    read = [x.path for x in record.restores() if x.n == 0 and x.path and not x.failed]
+    return _shown(read[-1], record) if read else None
 
 
 def resumed_apart(workers: list[WorkerResult]) -> list[Cause]:

@@ -281,7 +281,7 @@ class BlackboxReport:
         u = self.records.get("U")
         kill_at = self.runs["K"].spec.kill_at if "K" in self.runs else None
         in_save = self.runs["K"].spec.kill_in_save if "K" in self.runs else None
-        document = {
+        document: dict[str, Any] = {
             "schema": factory_verdict.SCHEMA,
             "mode": "blackbox",
             "target": self.command.display(),

@@ -105,7 +105,7 @@ class _Verification:
                          grace=self.opts.grace, timeout=self.opts.timeout, seed=self.opts.seed, **fields)
         if not self.cluster:
             return spec
-        spared = {"kill_at": None, "kill_in_save": None}
+        spared: dict[str, Optional[int]] = {"kill_at": None, "kill_in_save": None}
         if halt_at is not None and self.opts.signal == "kill":
             spared["halt_at"] = halt_at  # where it would wait for the killed worker's gradients
         processes = [ProcessSpec(for_worker(argv, i), name=f"worker {i}", record_subdir=f"worker-{i}",
@@ -167,7 +167,11 @@ class _Verification:
         except ValueError as exc:
             raise CkptlintError(str(exc)) from None
         if "K" not in self.runs:
-            halt_at = kill_at + 1 if kill_at is not None else u.save_points()[kill_in_save] + 1
+            if kill_at is not None:
+                halt_at = kill_at + 1
+            else:
+                assert kill_in_save is not None  # choose_kill_point returns exactly one of the two
+                halt_at = u.save_points()[kill_in_save] + 1
             self.run_parallel([self.spec("K", kill_at=kill_at, kill_in_save=kill_in_save, halt_at=halt_at)])
         k_dir = os.path.join(self.root, "K", "work")
         self.run_parallel([self.spec("R", trial_dir=k_dir)])
