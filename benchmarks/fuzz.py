@@ -366,7 +366,7 @@ def _lint_problems(code: int | None, out: str, err: str, fmt: str = "json") -> l
             if ("longer than" in line or "more than" in line or "did not finish" in line) and "--file-timeout" in line:
                 problems.append(("hang", line[:300]))
     if "internal error" in err:
-        problems.append(("wrong exit code", f"{code}: " + next(l for l in err.splitlines() if "internal error" in l)[:400]))
+        problems.append(("wrong exit code", f"{code}: " + next(line for line in err.splitlines() if "internal error" in line)[:400]))
         return problems
     if code not in (0, 1):
         problems.append(("wrong exit code", f"{code}: {err[-400:]}"))

@@ -338,10 +338,10 @@ def main():
                     continue  # a deliberate partial restore (weights for fine-tuning, chosen sub-modules)
                 yield Diagnostic(
                     call.node,
-                    f"`expect_partial()` on a restore that resumes training (the checkpoint holds the "
-                    f"optimizer, and the restored objects are trained after it) silences exactly the "
-                    f"mismatch that makes a resume restore nothing; check it with "
-                    f"`.assert_existing_objects_matched()` instead",
+                    "`expect_partial()` on a restore that resumes training (the checkpoint holds the "
+                    "optimizer, and the restored objects are trained after it) silences exactly the "
+                    "mismatch that makes a resume restore nothing; check it with "
+                    "`.assert_existing_objects_matched()` instead",
                     related=[(evidence.node, "the restored objects are trained here")],
                 )
                 continue

@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from ckptlint.lint.findings import Severity
-from ckptlint.model import Call, Key, ModuleModel, Role
+from ckptlint.model import Call, ModuleModel, Role
 from ckptlint.model.vocabulary import KERAS_TRAINING_METHODS as TRAIN_METHODS
 from ckptlint.model.loading import exclusive, resume_evidence
 from ckptlint.model.restores import trained_after

@@ -91,7 +91,7 @@ def test_loaded_models_follow_conditional_expressions_and_branches():
         other.fit(x, y, initial_epoch=3)
     ''')
     loaded = list(loaded_models(model))
-    assert [model.name_of(l.key) for l in loaded] == ["model", "other"]
+    assert [model.name_of(item.key) for item in loaded] == ["model", "other"]
     compile_call = _call(model, method="compile")
     assert exclusive(model, loaded[1].call.node, compile_call.node)
     assert not exclusive(model, loaded[0].call.node, compile_call.node)

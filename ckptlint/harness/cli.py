@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from typing import Callable, Optional
+from typing import Optional
 
 from ckptlint.errors import CkptlintError
 from ckptlint.terminal import ProgressLine

@@ -24,8 +24,8 @@ def write_plot(report: Report, path: str) -> None:
     steps_a = list(range(1, len(eq.loss_a) + 1))
     steps_b = list(range(1, len(eq.loss_b) + 1))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    top.plot(steps_a, [l[0] if l else math.nan for l in eq.loss_a], "o-", label="A: uninterrupted")
-    top.plot(steps_b, [l[0] if l else math.nan for l in eq.loss_b], "x--", label="B: saved + restored")
+    top.plot(steps_a, [losses[0] if losses else math.nan for losses in eq.loss_a], "o-", label="A: uninterrupted")
+    top.plot(steps_b, [losses[0] if losses else math.nan for losses in eq.loss_b], "x--", label="B: saved + restored")
     for ax in (top, bottom):
         ax.axvline(report.steps + 0.5, color="grey", linestyle=":", label="resume" if ax is top else None)
     if eq.first_divergent_step is not None:

@@ -35,7 +35,6 @@ import re
 import shlex
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from ckptlint.lint.ipython_syntax import (
     DEDENT_RULES, PythonCell, as_magic_line, as_written, automagic_name, first_line_indented, split_lines, transform_cell,

@@ -19,7 +19,7 @@ from ckptlint.model.facts import (
     Binding, Call, CheckpointFact, Key, ManagerFact, Ref, Role, Scope, Training,
 )
 from ckptlint.model.summary import Imports
-from ckptlint.model.values import CallTarget, Obj, ObjKind, Values
+from ckptlint.model.values import Obj, ObjKind, Values
 from ckptlint.model.vocabulary import (
     KERAS_TRAINING_METHODS, MODEL_ATTRIBUTES, OPTIMIZER_METHODS, TRAINING_METHODS,
 )

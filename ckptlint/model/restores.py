@@ -67,7 +67,6 @@ def trained_after(module: ModuleModel, call: Call, objects: frozenset, depth: in
         return None
     seen = _seen if _seen is not None else set()
     function = call.function
-    scope = function if function is not None else module.module_scope
     if id(call.node) in seen:
         return None
     seen.add(id(call.node))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from ckptlint.lint.findings import Finding, LintResult, Location, Severity
-from ckptlint.report.escape import display_path, printable
+from ckptlint.report.escape import display_path
 
 INDENT = "    "
 

@@ -18,8 +18,8 @@ MARKER_ENV = "CKPTLINT_TEST_MARKER"
 
 # Serialized into the artifact as marshalled bytecode (only a real `lambda` is; a named function is
 # stored by name). Loading the model with safe_mode=False runs it, which touches the marker file.
-TOUCH_MARKER = (
-    lambda x: (  # noqa: E731
+TOUCH_MARKER = (  # noqa: E731  (a lambda on purpose: see above)
+    lambda x: (
         __import__("pathlib").Path(__import__("os").environ["CKPTLINT_TEST_MARKER"]).touch()
         if "CKPTLINT_TEST_MARKER" in __import__("os").environ
         else None,
