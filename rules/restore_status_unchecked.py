@@ -316,6 +316,34 @@ def main():
 """,
             lines=(4,),
         ),
+        # The checkpoint holds a model's variables list (deepchem's reinforcement-learning agents).
+        Invalid(
+            """
+import tensorflow as tf
+class Agent:
+    def __init__(self, model, model_dir):
+        self.model, self.model_dir = model, model_dir
+        self.optimizer = tf.keras.optimizers.Adam()
+        self._checkpoint = tf.train.Checkpoint()
+        self._checkpoint.listed = self.model.trainable_variables
+    def fit(self, steps, restore=False):
+        if restore:
+            self.restore()
+        manager = tf.train.CheckpointManager(self._checkpoint, self.model_dir, 5)
+        for _ in range(steps):
+            with tf.GradientTape() as tape:
+                loss = self.loss()
+            grads = tape.gradient(loss, self.model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+            manager.save()
+    def restore(self):
+        last = tf.train.latest_checkpoint(self.model_dir)
+        if last is None:
+            raise ValueError("no checkpoint")
+        self._checkpoint.restore(last)
+""",
+            lines=(23,),
+        ),
     ]
 
     def check(self, module: ModuleModel) -> Iterator[Diagnostic]:

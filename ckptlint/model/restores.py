@@ -10,7 +10,7 @@ from ckptlint.model.facts import Call, Key, Role, Scope
 from ckptlint.model.values import ObjKind
 from ckptlint.model.mentions import Mentions, mentions
 from ckptlint.model.module import ModuleModel
-from ckptlint.model.vocabulary import RESTORE_STATUS_CHECKS
+from ckptlint.model.vocabulary import MODEL_ATTRIBUTES, RESTORE_STATUS_CHECKS
 
 
 # ---- training context ---------------------------------------------------------------------------------
@@ -48,6 +48,10 @@ def restored_objects(module: ModuleModel, call: Call) -> frozenset:
         if fact.opaque:
             return frozenset()
         held |= fact.held_objects
+    # `ckpt.listed = model.trainable_variables`: the checkpoint holds that model's variables, so training
+    # the model trains what it restores
+    held |= frozenset(obj.owner for obj in held if obj.kind is ObjKind.DERIVED and obj.owner is not None
+                      and obj.attr in MODEL_ATTRIBUTES)
     if not facts and isinstance(expr, cst.Attribute):
         # the checkpoint of an instance of another module's class: it holds that instance's state, and
         # training it means calling one of its methods that trains (ModuleModel.trains_objects)
