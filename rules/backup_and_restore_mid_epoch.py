@@ -57,6 +57,7 @@ class BackupAndRestoreMidEpoch(Rule):
     code = "CKPT105"
     name = "backup-and-restore-mid-epoch"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     keras = 3  # Keras 2's BackupAndRestore resumes mid-epoch on its own terms
     summary = "BackupAndRestore(save_freq=<int>) re-runs the interrupted epoch from its start in Keras 3."
     api_words = ("BackupAndRestore",)

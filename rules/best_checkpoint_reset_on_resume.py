@@ -79,6 +79,7 @@ class BestCheckpointResetOnResume(Rule):
     code = "CKPT106"
     name = "best-checkpoint-reset-on-resume"
     severity = Severity.ERROR
+    precision = "1.00: 2 of 2 findings true on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     keras = 3  # measured on Keras 3; Keras 2 (`tf_keras`) code is left alone
     summary = "A best-only ModelCheckpoint or EarlyStopping in a resumed fit forgets the best value seen before the restart."
     api_words = (("save_best_only", ".fit("), ("EarlyStopping", ".fit("))

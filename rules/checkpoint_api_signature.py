@@ -138,6 +138,7 @@ class CheckpointApiSignature(Rule):
     code = "CKPT402"
     name = "checkpoint-api-signature"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "A checkpoint API is called with an argument it does not take (TypeError at run time)."
     fix_safety = FixSafety.SAFE
     # A named API, or a `.save(` call and a word the model role comes from: any of them, as a model

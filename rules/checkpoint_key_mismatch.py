@@ -72,6 +72,7 @@ class CheckpointKeyMismatch(ProjectRule):
     code = "CKPT203"
     name = "checkpoint-key-mismatch"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "A Checkpoint restores keys that the Checkpoint which wrote that path does not have."
     api_words = ("Checkpoint",)
 

@@ -68,6 +68,7 @@ class CheckpointMissingOptimizer(Rule):
     code = "CKPT101"
     name = "checkpoint-missing-optimizer"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "A written tf.train.Checkpoint holds the model but not the optimizer that trains it."
     fix_safety = FixSafety.UNSAFE
     api_words = ("Checkpoint",)

@@ -72,6 +72,7 @@ class EveryWorkerWritesOnePath(Rule):
     code = "CKPT303"
     name = "every-worker-writes-one-path"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "Under MultiWorkerMirroredStrategy every worker saves to the same path: the saves race and fail."
     api_words = ("MultiWorkerMirroredStrategy",)
 

@@ -50,6 +50,7 @@ class IteratorNotSaved(Rule):
     code = "CKPT104"
     name = "iterator-not-saved"
     severity = Severity.INFO
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     default_enabled = False
     summary = "A tf.data iterator consumed by the training loop is not in the checkpoint with the model."
     api_words = ("Checkpoint",)

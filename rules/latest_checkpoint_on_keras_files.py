@@ -63,6 +63,7 @@ class LatestCheckpointOnKerasFiles(Rule):
     code = "CKPT207"
     name = "latest-checkpoint-on-keras-files"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     keras = 3  # Keras 2's weights checkpoints in the TF format do write the state file
     summary = "tf.train.latest_checkpoint on a directory that only Keras writes into: always None, training restarts."
     api_words = ("latest_checkpoint",)

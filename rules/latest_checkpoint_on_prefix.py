@@ -56,6 +56,7 @@ class LatestCheckpointOnPrefix(Rule):
     code = "CKPT202"
     name = "latest-checkpoint-on-prefix"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "tf.train.latest_checkpoint is given a save prefix instead of a directory, so it returns None."
     fix_safety = FixSafety.SAFE
     # `latest_checkpoint(...)`; or a load or restore that may be given the `checkpoint` state file

@@ -44,6 +44,7 @@ class ManagerSaveWrapped(Rule):
     code = "CKPT302"
     name = "manager-save-wrapped"
     severity = Severity.WARNING
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "A checkpoint save is given another save's result: doubled counter, unpruned files, two 'latest'."
     fix_safety = FixSafety.SAFE
     # A `.save(` call on a checkpoint or manager, a role that only comes from `tf.train.Checkpoint` or

@@ -57,6 +57,7 @@ class ModelSaveWithoutOptimizer(Rule):
     code = "CKPT102"
     name = "model-save-without-optimizer"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "A model artifact used as the training checkpoint leaves out the optimizer that trains the model."
     # A save or export AND what makes it a training checkpoint: training in the module, a callback,
     # or a load it resumes from.

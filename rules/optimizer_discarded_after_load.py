@@ -48,6 +48,7 @@ class OptimizerDiscardedAfterLoad(Rule):
     code = "CKPT204"
     name = "optimizer-discarded-after-load"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     keras = 3  # Keras 2 code is left alone: the measured behaviour is Keras 3's
     summary = "A model loaded to resume training is recompiled with a new optimizer, discarding the restored one."
     api_words = ("load_model",)

@@ -63,6 +63,7 @@ class OptimizerGetWeights(Rule):
     code = "CKPT401"
     name = "optimizer-get-weights"
     severity = Severity.ERROR
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "`optimizer.get_weights()` does not exist on Keras 3 optimizers; `set_weights` needs a built optimizer."
     # `.get_weights(` is flagged on a receiver with the optimizer role, so a word that role comes from
     # must be there (`x.optimizer` has one); `.set_weights(` only on an optimizer constructed in the same

@@ -97,6 +97,7 @@ class RestoreStatusUnchecked(Rule):
     code = "CKPT201"
     name = "restore-status-unchecked"
     severity = Severity.ERROR
+    precision = "1.00: 8 of 8 findings true on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "The status of a Checkpoint restore used to resume training is never checked."
     fix_safety = FixSafety.UNSAFE
     # A status comes from a tf.train.Checkpoint (or CheckpointManager.checkpoint), or from the checkpoint

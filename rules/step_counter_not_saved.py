@@ -49,6 +49,7 @@ class StepCounterNotSaved(Rule):
     code = "CKPT103"
     name = "step-counter-not-saved"
     severity = Severity.WARNING
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "A tf.Variable step counter that drives training is not in the checkpoint that is written."
     api_words = ("Checkpoint",)
 

@@ -68,6 +68,7 @@ class UnnamedMultipleOptimizers(Rule):
     code = "CKPT301"
     name = "unnamed-multiple-optimizers"
     severity = Severity.WARNING
+    precision = "not measurable yet: no finding on the precision corpus (benchmarks/precision: 18,109 files of 87 PyPI packages)"
     summary = "Two or more optimizers in one scope without distinct explicit names."
     fix_safety = FixSafety.SAFE
     # The word every construction needs (see `prefilter`, which counts the constructions).
