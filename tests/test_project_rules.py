@@ -139,12 +139,15 @@ def test_key_mismatch_sample_project(select):
 
 
 def test_suppressions_are_read_only_where_a_project_finding_may_land():
-    """A module that restores no checkpoint (this one only writes) cannot hold a CKPT203 finding: its
+    """CKPT203 puts findings at restores, and at writes when a file is named with its project as context
+    (a pre-commit hook given the save side alone): a module with neither cannot hold one, and its
     comments are not tokenized for the summary's sake (a finding of its own still reads them)."""
     from ckptlint.lint.engine import lint_text
     from ckptlint.lint.sources import Source
 
-    plain = lint_text("train.py", Source(TRAIN.format(keys="model=model")), ("CKPT203",))
+    plain = lint_text("m.py", Source("import tensorflow as tf\nckpt = tf.train.Checkpoint(model=model)\n"), ("CKPT203",))
     assert plain.findings == [] and plain.summaries["CKPT203"][1] is None
+    writing = lint_text("train.py", Source(TRAIN.format(keys="model=model")), ("CKPT203",))
+    assert writing.summaries["CKPT203"][1] is not None
     restoring = lint_text("evaluate.py", Source(EVALUATE.format(keys="model=model", suffix="", comment="")), ("CKPT203",))
     assert restoring.summaries["CKPT203"][1] is not None
