@@ -102,10 +102,19 @@ def test_quiet_prints_the_findings_only(buggy_project):
 
 # -- progress --
 
-def test_progress_on_a_terminal_for_a_long_run(many_files):
-    ran = run_ckptlint(["check", "--no-cache", "-j", "1", "."], many_files, tty="stderr")
-    assert ran.code == 1 and ran.seconds > 1.5, ran.seconds
-    assert "ckptlint check: " in ran.stderr and "/120 files" in ran.stderr
+@pytest.fixture
+def long_run(tmp_path: Path) -> Path:
+    """Enough files that one process takes well over the progress delay even on a quiet machine
+    (120 files took 1.2 s there)."""
+    for n in range(600):
+        (tmp_path / f"m{n}.py").write_text(BUGGY.format(n=n))
+    return tmp_path
+
+
+def test_progress_on_a_terminal_for_a_long_run(long_run):
+    ran = run_ckptlint(["check", "--no-cache", "-j", "1", "."], long_run, tty="stderr")
+    assert ran.code == 1 and ran.seconds > 1.5, ran.seconds  # the run outlasts the delay
+    assert "ckptlint check: " in ran.stderr and "/600 files" in ran.stderr
     assert ran.stderr.endswith(ERASE)  # the line is erased before the report
     assert "\r" not in ran.stdout and "files" not in ran.stdout.splitlines()[0]
 
