@@ -1,7 +1,6 @@
-"""`--method all`, cell by cell, against /work/shared/tf-facts.md (what TF 2.21 + Keras 3.15 keep).
-
-Rows of tf-facts.md are cited per method. One measured nuance: tf-facts row 5 says legacy .h5 gives "E"
-for the optimizer; that is what happens for a COMPILED model (load_model cannot deserialize the compiled
+"""`--method all`, cell by cell, against what TF 2.21 + Keras 3.15 keep (docs/framework.md, whose section
+each method's row names). One measured nuance: a legacy .h5 gives an error for the optimizer only for a
+COMPILED model (load_model cannot deserialize the compiled
 loss, so users fall back to compile=False). An uncompiled model has nothing to deserialize, load_model
 succeeds, and the optimizer (never attached to the model) is simply not restored: "lost".
 """
@@ -24,26 +23,26 @@ def row(weights: str, optimizer: str, state: str = "n/a") -> dict[str, str]:
     return cells | {name: state for name in STATE}
 
 
-# Compiled, fit-style (Adam on an ExponentialDecay schedule, Keras trains it): tf-facts "C" columns apply.
+# Compiled, fit-style (Adam on an ExponentialDecay schedule, Keras trains it): the compiled-model outcomes of docs/framework.md apply.
 _ALL = {W: "restored", S: "restored", I: "restored", LR: "restored"}
 EXPECTED_FIT = {
-    "checkpoint": (_ALL | {RNG: "restored"}, "identical"),                                          # row 1
-    "manager": (_ALL | {RNG: "restored"}, "identical"),                                             # row 3
-    "keras": (_ALL | {RNG: "n/a"}, "identical"),                                                    # row 4, C
-    "h5": ({W: "restored", S: "error", I: "error", LR: "error", RNG: "n/a"}, "diverged"),           # row 5
-    "weights": ({W: "restored", S: "lost", I: "lost", LR: "lost", RNG: "n/a"}, "diverged"),         # row 6 (unbuilt)
-    "savedmodel": (_ALL | {RNG: "n/a"}, "identical"),                                               # row 7, C
-    "backup_and_restore": (_ALL | {RNG: "n/a"}, "identical"),                                       # row 9
+    "checkpoint": (_ALL | {RNG: "restored"}, "identical"),                                          # docs/framework.md#checkpoint-everything
+    "manager": (_ALL | {RNG: "restored"}, "identical"),                                             # docs/framework.md#checkpointmanager
+    "keras": (_ALL | {RNG: "n/a"}, "identical"),                                                    # docs/framework.md#the-keras-file, C
+    "h5": ({W: "restored", S: "error", I: "error", LR: "error", RNG: "n/a"}, "diverged"),           # docs/framework.md#legacy-h5-files
+    "weights": ({W: "restored", S: "lost", I: "lost", LR: "lost", RNG: "n/a"}, "diverged"),         # docs/framework.md#weights-files (unbuilt)
+    "savedmodel": (_ALL | {RNG: "n/a"}, "identical"),                                               # docs/framework.md#savedmodel-and-export, C
+    "backup_and_restore": (_ALL | {RNG: "n/a"}, "identical"),                                       # docs/framework.md#backupandrestore
 }
 
 # Uncompiled GradientTape loop with a step Variable, a Generator and a tf.data iterator (batch=None).
 EXPECTED_TAPE = {
-    "checkpoint": (row("restored", "restored", "restored"), "identical"),  # row 1
-    "manager": (row("restored", "restored", "restored"), "identical"),     # row 3
-    "keras": (row("restored", "lost"), "diverged"),                        # row 4, not C: N; state n/a
-    "h5": (row("restored", "lost"), "diverged"),                           # row 5 (see module docstring)
-    "weights": (row("restored", "lost"), "diverged"),                      # row 6
-    "savedmodel": (row("restored", "lost"), "diverged"),                   # row 7, not C
+    "checkpoint": (row("restored", "restored", "restored"), "identical"),  # docs/framework.md#checkpoint-everything
+    "manager": (row("restored", "restored", "restored"), "identical"),     # docs/framework.md#checkpointmanager
+    "keras": (row("restored", "lost"), "diverged"),                        # docs/framework.md#the-keras-file, not C: N; state n/a
+    "h5": (row("restored", "lost"), "diverged"),                           # docs/framework.md#legacy-h5-files (see module docstring)
+    "weights": (row("restored", "lost"), "diverged"),                      # docs/framework.md#weights-files
+    "savedmodel": (row("restored", "lost"), "diverged"),                   # docs/framework.md#savedmodel-and-export, not C
     "backup_and_restore": (row("n/a", "n/a", "n/a"), "n/a"),               # fit-style only
 }
 
