@@ -12,7 +12,8 @@ import json
 from ckptlint.harness import verify
 from tests.harness.conftest import run_verify_cli
 
-W, S, I, LR, RNG = (  # noqa: E741  (the matrix columns, one letter each)"model weights", "optimizer slots[optimizer]", "optimizer iterations[optimizer]",
+# The matrix columns, one letter each.
+W, S, I, LR, RNG = ("model weights", "optimizer slots[optimizer]", "optimizer iterations[optimizer]",  # noqa: E741
                     "learning rate[optimizer]", "rng")
 STATE = ("state[step]", "state[generator]", "state[iterator]", "data position")
 
