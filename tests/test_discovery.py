@@ -1,5 +1,5 @@
 """Discovery: which files a directory walk yields, in which order, and how the exclude patterns match.
-The walk resolves each directory once and compiles the patterns once (issue #6); these tests pin the
+The walk resolves each directory once and compiles the patterns once; these tests pin the
 matching semantics the per-file version had."""
 
 from __future__ import annotations

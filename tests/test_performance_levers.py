@@ -1,4 +1,4 @@
-"""The performance levers must not change what ckptlint reports (issue #6). Correctness, not timing:
+"""The performance levers must not change what ckptlint reports. Correctness, not timing:
 benchmarks/bench.py measures the speed.
 
 - the text prefilter never drops a file a rule fires on (every sample project, every INVALID example);
