@@ -1,4 +1,4 @@
-"""Benchmark ckptlint against Fixit and TorchFix on the same real TensorFlow code (issue #6).
+"""Benchmark ckptlint against Fixit and TorchFix on the same real TensorFlow code.
 
     python benchmarks/bench.py                  # everything: corpus, ckptlint, Fixit, TorchFix, pre-commit
     python benchmarks/bench.py --skip-others    # ckptlint only (cold, warm, --jobs 1, pre-commit path)
