@@ -156,22 +156,7 @@ def _reads_itself(module: ModuleModel, call: Call, key: Key) -> bool:
     value = call.arg(0, "value")
     if value is None:
         return False
-    targets = module.objects_of(key)
-    found = False
-
-    class _Visit(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            if module.key_of(node, call.scope) == key:
-                found = True
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            nonlocal found
-            if module.key_of(node, call.scope) == key or (targets and module.objects(node, call.scope) & targets):
-                found = True
-
-    walk(value, _Visit())
-    if found:
+    if _reads_itself_in(module, value, call, key):
         return True
     # `for epoch in range(int(v.numpy()), n): ... v.assign(epoch + 1)`: the loop starts from the counter's
     # own value, so assigning its index advances the counter (a resume starts the loop from it).
@@ -194,7 +179,7 @@ def _names_in(expr: cst.BaseExpression) -> list[cst.Name]:
 
 
 def _reads_itself_in(module: ModuleModel, expr: cst.BaseExpression, call: Call, key: Key) -> bool:
-    """`expr` (a loop's iterable) reads the counter `key`."""
+    """`expr` (an assigned value, or a loop's iterable) reads the counter `key`."""
     targets = module.objects_of(key)
     found = False
 
