@@ -69,6 +69,7 @@ class ProgressLine:
         self._delay = PROGRESS_DELAY if delay is None else delay
         self._last_draw = 0.0
         self._pending = ""
+        self._shown = ""  # the text on the terminal now
         self._drawn = False
         self._finished = False
         self._timer: threading.Timer | None = None
@@ -87,18 +88,25 @@ class ProgressLine:
             now = time.monotonic()
             if now - self._started < self._delay:
                 # A long phase may send nothing more: draw the latest text when the delay is over.
-                if self._timer is None:
-                    self._timer = threading.Timer(self._delay - (now - self._started), self._draw_late)
-                    self._timer.daemon = True
-                    self._timer.start()
+                self._draw_at(self._delay - (now - self._started))
                 return
             if not force and self._drawn and now - self._last_draw < _REDRAW_EVERY:
+                # Skipped to spare the terminal, but the last update of a burst must still be seen.
+                self._draw_at(_REDRAW_EVERY - (now - self._last_draw))
                 return
             self._draw(now)
 
+    def _draw_at(self, seconds: float) -> None:
+        """Draw whatever is pending `seconds` from now (one timer at a time; the caller holds the lock)."""
+        if self._timer is None:
+            self._timer = threading.Timer(max(seconds, 0.0), self._draw_late)
+            self._timer.daemon = True
+            self._timer.start()
+
     def _draw_late(self) -> None:
         with self._lock:
-            if not self._finished and not self._drawn:
+            self._timer = None
+            if not self._finished and (not self._drawn or self._pending != self._shown):
                 self._draw(time.monotonic())
 
     def _draw(self, now: float) -> None:
@@ -110,7 +118,7 @@ class ProgressLine:
             self._stream.flush()
         except (OSError, ValueError):  # the terminal went away: progress is not worth failing for
             return
-        self._drawn, self._last_draw = True, now
+        self._drawn, self._last_draw, self._shown = True, now, self._pending
 
     def finish(self) -> None:
         """Erase the line, so whatever is printed next starts at the left margin."""
@@ -124,4 +132,4 @@ class ProgressLine:
                     self._stream.flush()
                 except (OSError, ValueError):
                     pass
-                self._drawn = False
+                self._drawn, self._shown = False, ""

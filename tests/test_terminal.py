@@ -165,3 +165,13 @@ def test_progress_line_waits_then_erases_itself():
     assert screen.text.endswith(f"{ERASE}ckptlint check: 2/9 files{ERASE}")
     line.update("3/9 files", force=True)  # `--fix` lints again after the line was erased: it stays erased
     assert screen.text.endswith(f"2/9 files{ERASE}")
+
+
+def test_the_last_update_of_a_burst_is_drawn():
+    screen = _Screen()
+    line = ProgressLine(screen, "ckptlint verify", delay=0.0)
+    for step in range(1, 7):  # six steps inside one redraw interval: most are skipped
+        line.update(f"run A (step {step}/6)")
+    time.sleep(0.4)  # the skipped tail is drawn once the interval is over
+    assert screen.text.endswith(f"{ERASE}ckptlint verify: run A (step 6/6)")
+    line.finish()

@@ -14,6 +14,8 @@ from pty_helpers import after_progress, run_ckptlint
 pytestmark = pytest.mark.tf
 
 TAPE_FACTORY = '''\
+import time
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -37,6 +39,7 @@ def make_setup({params}):
         return loss
 
     def batch(i):
+        time.sleep({pause})  # a step slower than the progress line's redraw interval, so each one is drawn
         rng = np.random.default_rng(i)
         return rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
 
@@ -46,15 +49,15 @@ def make_setup({params}):
 '''
 
 
-def _factory(tmp_path: Path, params: str = "") -> tuple[Path, Path]:
+def _factory(tmp_path: Path, params: str = "", pause: float = 0.0) -> tuple[Path, Path]:
     marker = tmp_path / "factory-was-called"
     path = tmp_path / "train.py"
-    path.write_text(TAPE_FACTORY.format(marker=str(marker), params=params), encoding="utf-8")
+    path.write_text(TAPE_FACTORY.format(marker=str(marker), params=params, pause=pause), encoding="utf-8")
     return path, marker
 
 
 def test_progress_names_the_phase_and_step_on_a_terminal(tmp_path):
-    _factory(tmp_path)
+    _factory(tmp_path, pause=0.25)
     ran = run_ckptlint(["verify", "train.py:make_setup", "--steps", "3"], tmp_path, tty="stderr", timeout=600)
     assert ran.code == 0, ran.stdout + ran.stderr
     assert "ckptlint verify: run A: 6 uninterrupted steps (step " in ran.stderr
