@@ -318,8 +318,9 @@ def test_check_never_imports_tensorflow_or_keras(tmp_path):
 
 
 def test_subtree_and_ancestors_agree_with_libcst_visit():
-    """`subtree` meets nodes in `node.visit`'s order; `ancestors` finds the same path to every node."""
-    from ckptlint.model.walk import ancestors, subtree
+    """`subtree` meets nodes in `node.visit`'s order; `ancestors` and the parent index find the same
+    path to every node."""
+    from ckptlint.model.walk import ParentIndex, ancestors, subtree
 
     class _Order(cst.CSTVisitor):
         def __init__(self):
@@ -343,11 +344,14 @@ def test_subtree_and_ancestors_agree_with_libcst_visit():
         order = _Order()
         module.visit(order)
         assert [id(n) for n in subtree(module)] == [id(n) for n in order.nodes]
+        index = ParentIndex(module)
         for node in order.nodes[:: max(1, len(order.nodes) // 40)]:
             assert [id(n) for n in ancestors(module, node)] == [id(n) for n in order.paths[id(node)]]
+            assert [id(n) for n in index.ancestors(node)] == [id(n) for n in order.paths[id(node)]]
         checked += 1
     assert checked > 5
     assert ancestors(module, cst.Name("elsewhere")) is None
+    assert ParentIndex(module).ancestors(cst.Name("elsewhere")) is None
 
 
 def test_positions_fast_path_gives_libcst_public_positions():

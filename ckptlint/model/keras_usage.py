@@ -30,7 +30,7 @@ from ckptlint.model.facts import Call, Scope
 from ckptlint.model.loading import loaded_models, resume_evidence
 from ckptlint.model.vocabulary import LOAD_MODEL, SAVE_MODEL
 from ckptlint.model.module import ModuleModel
-from ckptlint.model.walk import ancestors, subtree
+from ckptlint.model.walk import subtree
 
 BACKUP_AND_RESTORE = "keras.callbacks.BackupAndRestore"
 MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
@@ -354,7 +354,7 @@ def guarding_tests(module: ModuleModel, call: Call, depth: int = 2) -> list[cst.
     """The tests of the `if`/`while` statements and conditional expressions `call` runs under, plus
     early exits (`if not chief: return`) before it in its function, plus the same for each call site of
     its function in this module (`if is_chief: save()`)."""
-    tests = list(_enclosing_tests(module.module, call.node))
+    tests = list(_enclosing_tests(module, call.node))
     function = call.function
     if function is not None and isinstance(function.node, cst.FunctionDef):
         tests += _early_exit_tests(function.node, call.node)
@@ -364,8 +364,8 @@ def guarding_tests(module: ModuleModel, call: Call, depth: int = 2) -> list[cst.
     return tests
 
 
-def _enclosing_tests(root: cst.Module, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    path = ancestors(root, node) or []
+def _enclosing_tests(module: ModuleModel, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    path = [*reversed(module.enclosing(node)), node]
     for parent, child in zip(path, path[1:] + [node]):
         if isinstance(parent, (cst.If, cst.While)) and child is not parent.test:
             yield parent.test

@@ -23,7 +23,7 @@ from ckptlint.model.values import Obj, ObjKind, Values
 from ckptlint.model.vocabulary import (
     KERAS_TRAINING_METHODS, MODEL_ATTRIBUTES, OPTIMIZER_METHODS, TRAINING_METHODS,
 )
-from ckptlint.model.walk import ancestors, walk
+from ckptlint.model.walk import ParentIndex, walk
 
 
 @dataclass(eq=False)
@@ -43,6 +43,7 @@ class ModuleModel:
     _method_index: dict[tuple[str, ...], list[Call]] = field(default_factory=dict)
     _receivers: tuple[dict, dict] | None = None
     _by_object: dict[tuple[str, ...], dict[Obj, list[Call]]] = field(default_factory=dict)
+    _parents: ParentIndex | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -247,7 +248,9 @@ class ModuleModel:
 
     def enclosing(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """The nodes that contain `node`, innermost first (the module last)."""
-        path = ancestors(self.module, node) or []
+        if self._parents is None:
+            self._parents = ParentIndex(self.module)
+        path = self._parents.ancestors(node) or []
         return list(reversed(path[:-1]))
 
     def held_by_class(self, keys) -> bool:

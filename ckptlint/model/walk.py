@@ -200,6 +200,46 @@ def ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | Non
     return path if search(root) else None
 
 
+class ParentIndex:
+    """Each code node's parent under one root, found in one walk: the containers of many nodes of one
+    tree cost O(depth) each, where `ancestors` searches the whole tree for every node (a module with
+    thousands of checkpoint calls made that quadratic). Nodes that hold no code (whitespace, operators,
+    parentheses) are not indexed; asking for one falls back to `ancestors`."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self._root = root
+        self._parent: dict[int, cst.CSTNode] = {}
+        if _PUBLIC_TRAVERSAL:
+            for current, path in _public_paths(root, with_paths=True):
+                if len(path) > 1 and type(current) not in _NO_CODE_INSIDE:
+                    self._parent[id(current)] = path[-2]
+            return
+        stack = [root]
+        while stack:
+            current = stack.pop()
+            for name in _child_fields(type(current)):
+                value = getattr(current, name)
+                for item in value if type(value) in (tuple, list) else (value,):
+                    if isinstance(item, cst.CSTNode) and type(item) not in _NO_CODE_INSIDE:
+                        self._parent[id(item)] = current
+                        stack.append(item)
+
+    def ancestors(self, target: cst.CSTNode) -> list[cst.CSTNode] | None:
+        """What `ancestors(root, target)` returns: the nodes from the root down to `target`."""
+        if type(target) in _NO_CODE_INSIDE:
+            return ancestors(self._root, target)
+        path = [target]
+        current = target
+        while current is not self._root:
+            parent = self._parent.get(id(current))
+            if parent is None:
+                return None
+            path.append(parent)
+            current = parent
+        path.reverse()
+        return path
+
+
 # ---- the public path and the check against it ----------------------------------------------------
 class _Recorder(cst.CSTVisitor):
     """libcst's public traversal, recorded: each node met (with its path from the root when asked),
@@ -275,10 +315,11 @@ def agrees_with_libcst(module: cst.Module) -> bool:
         module.visit(public)
         if [id(n) for n in subtree(module)] != [id(node) for node, _path in public.met]:
             return False
+        index = ParentIndex(module)
         for node, path in public.met[:: max(1, len(public.met) // 8)]:
-            found = ancestors(module, node)
-            if found is None or [id(n) for n in found] != [id(n) for n in path]:
-                return False
+            for found in (ancestors(module, node), index.ancestors(node)):
+                if found is None or [id(n) for n in found] != [id(n) for n in path]:
+                    return False
         fast = _calls_visitor_class()()
         walk(module, fast)
         return fast.calls == public.calls and len(fast.calls) > 0
