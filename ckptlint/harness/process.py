@@ -113,10 +113,17 @@ def _limit(phase: Optional[str], timeout: float) -> float:
     return max(timeout, START_UP_TIMEOUT) if phase == START_UP else timeout
 
 
+_EXIT_POLL = 1.0  # seconds between checks that a child whose pipe is still open has not exited
+
+
 def events(children: list[Child], timeout: float) -> Iterator[Event]:
     """Yield events from the children as they come. A child whose phase has run longer than `timeout`
     seconds (start-up, TensorFlow's import, gets at least START_UP_TIMEOUT) yields {"event": "timeout"};
-    one whose pipe closes yields {"event": "exited"}."""
+    one that has exited yields {"event": "exited"}, once its pipe is drained.
+
+    A child's exit is seen even while its control pipe stays open: a process the user's code forked
+    inherits the pipe, and would otherwise keep the supervisor waiting for an end-of-file that never
+    comes. What such a process leaves running in the child's process group is killed with it."""
     selector = selectors.DefaultSelector()
     for child in children:
         if not child.finished:
@@ -126,30 +133,20 @@ def events(children: list[Child], timeout: float) -> Iterator[Event]:
             now = time.monotonic()
             deadlines = [c.phase_started + _limit(c.phase, timeout) for c in children
                          if c.phase is not None and not c.finished]
-            wait = max(0.0, min(deadlines) - now) if deadlines else None
-            ready = selector.select(wait if wait is None else min(wait, 60.0))
+            wait = max(0.0, min(deadlines) - now) if deadlines else _EXIT_POLL
+            ready = selector.select(min(wait, _EXIT_POLL))
             for key, _mask in ready:
                 child = key.data
                 chunk = child.control.read(65536)
                 if not chunk:
-                    selector.unregister(child.control)
-                    child.finished = True
-                    child.popen.wait()
-                    yield Event(child, {"event": "exited"})
+                    yield from _ended(child, selector)
                     continue
-                child.buffer += chunk
-                while b"\n" in child.buffer:
-                    line, child.buffer = child.buffer.split(b"\n", 1)
-                    try:
-                        data = json.loads(line.decode("utf-8", errors="replace"))
-                    except ValueError:
-                        continue
-                    if data.get("event") == "phase":
-                        child.phase, child.phase_started = data.get("name"), time.monotonic()
-                        child.history.append(str(child.phase))
-                    elif data.get("event") in ("idle", "done"):
-                        child.phase = None
-                    yield Event(child, data)
+                yield from _lines(child, chunk)
+            for key in list(selector.get_map().values()):
+                child = key.data
+                if child.popen.poll() is not None:  # exited, but something it started holds the pipe
+                    yield from _lines(child, _drain(child.control))
+                    yield from _ended(child, selector)
             now = time.monotonic()
             for child in children:
                 if (child.phase is not None and not child.finished
@@ -159,6 +156,45 @@ def events(children: list[Child], timeout: float) -> Iterator[Event]:
                     yield Event(child, {"event": "timeout", "phase": phase})
     finally:
         selector.close()
+
+
+def _lines(child: Child, chunk: bytes) -> Iterator[Event]:
+    """The events in the complete lines received so far from a child (the rest waits in its buffer)."""
+    child.buffer += chunk
+    while b"\n" in child.buffer:
+        line, child.buffer = child.buffer.split(b"\n", 1)
+        try:
+            data = json.loads(line.decode("utf-8", errors="replace"))
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        if data.get("event") == "phase":
+            child.phase, child.phase_started = data.get("name"), time.monotonic()
+            child.history.append(str(child.phase))
+        elif data.get("event") in ("idle", "done"):
+            child.phase = None
+        yield Event(child, data)
+
+
+def _drain(control: Any) -> bytes:
+    """What is left in a pipe whose writer may never close it, read without blocking."""
+    os.set_blocking(control.fileno(), False)
+    chunks = []
+    try:
+        while chunk := control.read(65536):
+            chunks.append(chunk)
+    except (BlockingIOError, OSError):
+        pass
+    return b"".join(chunks)
+
+
+def _ended(child: Child, selector: selectors.BaseSelector) -> Iterator[Event]:
+    selector.unregister(child.control)
+    child.finished = True
+    child.popen.wait()
+    _signal_group(child, signal.SIGKILL)  # whatever the user's code left running in the child's group
+    yield Event(child, {"event": "exited"})
 
 
 def terminate(children: list[Child], grace: float = 3.0) -> None:

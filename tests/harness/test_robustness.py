@@ -103,3 +103,18 @@ def _environ_mentions(proc_dir: Path, text: str) -> bool:
         return text.encode() in (proc_dir / "environ").read_bytes()
     except OSError:
         return False
+
+
+def test_a_process_the_users_code_forked_neither_stalls_nor_outlives_the_run(tmp_path: Path):
+    """The forked process holds the control pipe open: the supervisor must see the training process exit
+    anyway, and end what it left running."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)}
+    proc = subprocess.run([sys.executable, "-m", "ckptlint", "verify", f"{M}:make_forks", "--steps", "1"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("PASS")
+    time.sleep(1)
+    assert [p for p in Path("/proc").glob("[0-9]*") if _environ_mentions(p, str(tmp))] == []
+    assert list(tmp.iterdir()) == []
