@@ -47,6 +47,7 @@ TREE_METADATA = "_METADATA"
 IN_PROGRESS = ".orbax-checkpoint-tmp"
 UNKNOWN = "unknown"
 NOT_READ = "in Orbax's zstd-compressed store, not read"
+_NOT_ARRAYS = ("string", "Dict", "List", "Tuple", "None")
 _MAX_KEYS = 100  # keys per leaf; real trees nest a handful of levels
 _MAX_STEPS_LISTED = 10
 _ZARR2_DTYPES = {"b1": "bool", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64", "u1": "uint8",
@@ -202,13 +203,19 @@ def _string_leaf(item_dir: Path, limits: Limits) -> Any:
         return None
 
 
+def _is_array(value: dict[str, Any]) -> bool:
+    """Strings (Keras' model config) and empty containers (`non_trainable_variables: {}`, stored as a
+    `Dict` leaf that is skipped on restore) are leaves of the tree but not tensors."""
+    return value.get("value_type") not in _NOT_ARRAYS and value.get("skip_deserialize") is not True
+
+
 def _variables(items: list[tuple[str, Path]], limits: Limits) -> list[tuple[tuple[str, ...], Variable]]:
     """(tree keys, variable) for every array leaf; paths carry the item name only when two items hold
     arrays (Keras' `pytree` item beside its string-only `model_config` does not)."""
     tensors = []
     for item, item_dir in items:
         leaves, ocdbt = _leaves(item_dir, limits)
-        arrays = [(keys, value) for keys, value in leaves if value.get("value_type") != "string"]
+        arrays = [(keys, value) for keys, value in leaves if _is_array(value)]
         if arrays:
             tensors.append((item, item_dir, ocdbt, arrays))
     out = []

@@ -104,6 +104,15 @@ def test_shape_change_is_reported_without_reading_values(tmp_path, capsys):
     assert code == 1 and "shape [2, 3] vs [3, 3]" in out
 
 
+def test_empty_containers_and_strings_are_not_variables(tmp_path):
+    item = write_item(tmp_path / "ckpt", [leaf("params", "w", shape=[2]), leaf("config", value_type="string"),
+                                          leaf("non_trainable_variables", value_type="Dict")])
+    (item / "_METADATA").write_text((item / "_METADATA").read_text().replace(
+        '"value_type": "Dict", "skip_deserialize": false', '"value_type": "Dict", "skip_deserialize": true'))
+    with read_artifact(item) as inv:
+        assert [v.path for v in inv.variables] == ["params/w"]
+
+
 def test_zarr_metadata_gives_dtypes_without_ocdbt(tmp_path):
     item = write_item(tmp_path / "ckpt", [leaf("params", "w", shape=[2, 3]), leaf("step", value_type="np.ndarray"),
                                           leaf("opt_state", "count", shape=[])], use_ocdbt=False)
@@ -178,3 +187,39 @@ def test_hostile_names_do_not_forge_report_lines(tmp_path, capsys):
     item = write_item(tmp_path / "ckpt", [leaf("params", "w\n\x1b[2Jverdicts: ok", shape=[1])])
     code, out, _ = run(capsys, "inspect", str(item))
     assert code == 0 and "\x1b" not in out and "w\\nverdicts" not in out and "\\x1b[2J" in out
+
+
+WRITE_ORBAX = """
+import sys
+import numpy as np
+import keras
+
+inputs = keras.Input((4,))
+model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(3)(inputs)))
+model.compile(optimizer="sgd", loss="mse")  # SGD without momentum: no slots, only iterations
+x, y = np.ones((8, 4), "float32"), np.ones((8, 1), "float32")
+callback = keras.callbacks.OrbaxCheckpoint(sys.argv[1], save_on_background=False)
+model.fit(x, y, epochs=2, batch_size=4, callbacks=[callback], verbose=0)
+"""
+
+
+@pytest.mark.tf
+def test_what_keras_writes_today_reads_like_the_recorded_fixture(tmp_path):
+    """The fixtures were recorded once; this writes a fresh OrbaxCheckpoint on JAX (in a child process,
+    KERAS_BACKEND is read at import) so a change in what Keras or orbax write shows here."""
+    pytest.importorskip("jax")
+    pytest.importorskip("orbax.checkpoint")
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    subprocess.run([sys.executable, "-c", WRITE_ORBAX, str(tmp_path / "ckpt")], env=env, check=True,
+                   capture_output=True, timeout=300)
+    with read_artifact(tmp_path / "ckpt") as inv:
+        assert Path(inv.read_path).name == "1"  # epochs 0 and 1, max_to_keep=1
+        # Dense(1) is made first, so it is `dense`; the empty non_trainable_variables {} is no variable
+        assert {v.path: v.shape for v in inv.by_component("model")} == {
+            "trainable_variables/dense/kernel": (3, 1), "trainable_variables/dense/bias": (1,),
+            "trainable_variables/dense_1/kernel": (4, 3), "trainable_variables/dense_1/bias": (3,)}
+        [sgd] = inv.optimizers
+        assert (sgd.name, sgd.slot_kinds, sgd.iterations_path) == ("sgd", {}, "optimizer_variables/sgd/iteration")
