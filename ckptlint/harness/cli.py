@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="N: run A trains 2N steps, run B N + N; with Setup.fit, the update to interrupt "
                               "after (default 5)")
     factory.add_argument("--method", choices=METHOD_NAMES, default=None,
-                         help="save/restore to verify (default: the Setup's own save/restore, else checkpoint); "
+                         help="save/restore to verify (default: the Setup's own save/restore, else checkpoint; keras "
+                              "for a Keras model on the JAX backend); "
                               "'all' prints a matrix of methods x components")
     factory.add_argument("--strategy", choices=["mirrored"], default=None,
                          help="run both runs under tf.distribute.MirroredStrategy over two logical CPUs")

@@ -11,6 +11,11 @@ They drive the real framework APIs the way a user would, so the matrix measures 
   weights             model.save_weights("model.weights.h5") / load_weights into the fresh compiled model
   savedmodel          tf.saved_model.save(model) / tf.train.Checkpoint(root=model).restore(dir/variables/variables)
   backup_and_restore  keras.callbacks.BackupAndRestore driven through its epoch-end save and train-begin restore
+  orbax               keras.callbacks.OrbaxCheckpoint driven through its epoch-end save / keras.saving.load_model
+                      of the Orbax directory (needs orbax-checkpoint; either backend)
+
+On Keras' JAX backend a Keras model is not a TF trackable: tf.train.Checkpoint and tf.saved_model refuse
+it, so `checkpoint`, `manager` and `savedmodel` are n/a there for Keras models (their reason says why).
 
 A loaded model (keras, h5) replaces the Setup's model when Keras trains it (no train_step); with a custom
 train_step, which closes over the original objects, its values are copied into them position by position.
@@ -48,6 +53,8 @@ class Method:
     holds: Optional[frozenset[str]] = None  # None: every component kind
     needs_keras_model: bool = True
     needs_fit: bool = False
+    needs_trackable: bool = False  # goes through tf.train.Checkpoint / tf.saved_model
+    needs_module: Optional[str] = None  # an optional package the method drives
 
     def unavailable(self, setup: Setup) -> Optional[str]:
         """Why this method cannot apply to this setup (the matrix shows n/a), or None."""
@@ -57,6 +64,11 @@ class Method:
             return "the model is not a Keras model"
         if self.needs_fit and (setup.train_step is not None or not _is_compiled(setup.model)):
             return "only for compiled fit-style setups"
+        if self.needs_trackable and _is_keras_model(setup.model) and keras_backend() != "tensorflow":
+            return (f"not applicable on the {keras_backend()} backend: tf.train.Checkpoint and tf.saved_model "
+                    "accept only TF trackables, and a Keras model is one only on the tensorflow backend")
+        if self.needs_module and not _importable(self.needs_module):
+            return f"needs the {self.needs_module} package (pip install orbax-checkpoint)"
         return None
 
     def holds_kind(self, kind: str) -> bool:
@@ -67,6 +79,18 @@ def _is_keras_model(obj: Any) -> bool:
     import keras
 
     return isinstance(obj, keras.Model)
+
+
+def keras_backend() -> str:
+    import keras
+
+    return str(keras.backend.backend())
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def _is_compiled(model: Any) -> bool:
@@ -220,6 +244,25 @@ def _backup_restore(setup: Setup, directory: str) -> Restored:
     return Restored(setup)
 
 
+def _orbax_save(setup: Setup, directory: str) -> None:
+    """What `fit` does at an epoch end with `OrbaxCheckpoint(save_freq="epoch")`, synchronously so the
+    checkpoint is complete when the training process ends; `on_train_end` closes the checkpointer."""
+    import keras
+
+    callback = keras.callbacks.OrbaxCheckpoint(os.path.join(directory, "orbax"), save_on_background=False)
+    callback.set_model(setup.model)
+    callback.on_epoch_end(0)
+    callback.on_train_end()
+
+
+def _orbax_restore(setup: Setup, directory: str) -> Restored:
+    """Keras' own way back from an Orbax directory: load_model rebuilds the model from the saved config
+    and sets the whole state tree (weights, optimizer variables, metrics) at the latest step."""
+    import keras
+
+    return Restored(adopt_model(setup, keras.saving.load_model(os.path.join(directory, "orbax"))))
+
+
 # -- adopting a loaded model ---------------------------------------------------------------------------
 
 def adopt_model(setup: Setup, loaded: Any, keep_optimizer: bool = False) -> Setup:
@@ -266,17 +309,24 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("user", _user_save, _user_restore, needs_keras_model=False),
-        Method("checkpoint", _ckpt_save, _ckpt_restore, needs_keras_model=False),
-        Method("manager", _manager_save, _manager_restore, needs_keras_model=False),
+        Method("checkpoint", _ckpt_save, _ckpt_restore, needs_keras_model=False, needs_trackable=True),
+        Method("manager", _manager_save, _manager_restore, needs_keras_model=False, needs_trackable=True),
         Method("keras", _keras_save, _keras_restore, MODEL_KINDS),
         Method("h5", _h5_save, _h5_restore, MODEL_KINDS),
         Method("weights", _weights_save, _weights_restore, MODEL_KINDS),
-        Method("savedmodel", _savedmodel_save, _savedmodel_restore, MODEL_KINDS, needs_keras_model=False),
+        Method("savedmodel", _savedmodel_save, _savedmodel_restore, MODEL_KINDS, needs_keras_model=False,
+               needs_trackable=True),
         Method("backup_and_restore", _backup_save, _backup_restore, MODEL_KINDS, needs_fit=True),
+        Method("orbax", _orbax_save, _orbax_restore, MODEL_KINDS, needs_fit=True,
+               needs_module="orbax.checkpoint"),
     )
 }
 METHOD_CHOICES = METHOD_NAMES
 
 
 def default_method(setup: Setup) -> str:
-    return "user" if setup.has_own_checkpointing else "checkpoint"
+    """`user` when the Setup checkpoints itself, else tf.train.Checkpoint, or the .keras file where
+    tf.train.Checkpoint cannot take the model (a Keras model on the JAX backend)."""
+    if setup.has_own_checkpointing:
+        return "user"
+    return "checkpoint" if METHODS["checkpoint"].unavailable(setup) is None else "keras"

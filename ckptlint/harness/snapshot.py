@@ -268,5 +268,12 @@ def _path(v: Any) -> str:
 
 
 def _read(v: Any) -> np.ndarray:
-    value = v.numpy() if hasattr(v, "numpy") else v
-    return np.array(value)
+    try:
+        value = v.numpy() if hasattr(v, "numpy") else v
+        return np.array(value)
+    except Exception as exc:
+        # Keras on JAX: inside the jitted train step a variable reads as a tracer, while its `_value`
+        # still holds the concrete value from before the step (synced back only after it)
+        if type(exc).__name__ != "TracerArrayConversionError" or getattr(v, "_value", None) is None:
+            raise
+        return np.array(v._value)

@@ -5,7 +5,8 @@ JSON schema (`--format json`, `Report.to_json()`; "schema": "ckptlint.verify/2")
   {
     "schema": "ckptlint.verify/2",
     "target": str,                 # "path/to/train.py:make_setup"
-    "method": str,                 # user, checkpoint, manager, keras, h5, weights, savedmodel, backup_and_restore
+    "method": str,                 # user, checkpoint, manager, keras, h5, weights, savedmodel, backup_and_restore,
+                                   # orbax
     "steps": int,                  # N: run A trains 2N steps, run B N + N
     "strategy": str | null,        # "mirrored" or null
     "verdict": "pass" | "fail" | "inconclusive" | "error",
@@ -58,6 +59,7 @@ from typing import Any, Optional
 
 from ckptlint.harness.compare import NOT_OK, Component, Control, Equivalence, VariableDiff
 from ckptlint.harness.diagnosis import causes, rng_explains, rng_lost_keys
+from ckptlint.harness.methods_names import BUILTIN_METHODS
 
 SCHEMA = "ckptlint.verify/2"
 
@@ -76,8 +78,7 @@ JSON_SCHEMA: dict[str, Any] = {
     "properties": {
         "schema": {"const": SCHEMA},
         "target": {"type": "string"},
-        "method": {"enum": ["user", "checkpoint", "manager", "keras", "h5", "weights", "savedmodel",
-                            "backup_and_restore"]},
+        "method": {"enum": list(BUILTIN_METHODS)},
         "steps": {"type": "integer", "minimum": 1},
         "strategy": {"type": ["string", "null"]},
         "verdict": {"enum": ["pass", "fail", "inconclusive", "error"]},

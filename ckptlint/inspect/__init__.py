@@ -2,9 +2,10 @@
 
 `read_artifact(path)` reads TF object checkpoints (a prefix such as `ckpt-3`, or a directory whose
 `checkpoint` state file names the latest), SavedModel directories (`variables/variables` only),
-`.keras` archives, Keras 3 `.weights.h5` and legacy `.h5` files. It never executes code from the
-artifact: no `load_model`, no unpickling, no Lambda layers; config JSON is parsed as JSON only, HDF5 is
-read with h5py, and TF checkpoints are parsed by `tf_bundle` (TensorFlow is never imported).
+`.keras` archives, Keras 3 `.weights.h5` and legacy `.h5` files, and Orbax checkpoint directories. It
+never executes code from the artifact: no `load_model`, no unpickling, no Lambda layers; config JSON is
+parsed as JSON only, HDF5 is read with h5py, TF checkpoints are parsed by `tf_bundle` (TensorFlow is
+never imported), and Orbax directories by `orbax_dir` from their JSON metadata (values unknown).
 `diff_artifacts(a, b, atol, rtol)` compares two of them.
 
 Artifacts are untrusted: every size they declare is checked before anything is allocated or inflated

@@ -2,7 +2,8 @@
 
 Directories are resolved the way TensorFlow resolves them (the `checkpoint` state file names the latest
 prefix), but a stale state file is an error rather than a silent fallback: the user must know which
-checkpoint they are looking at. The state file is untrusted text: it is read up to a size limit, its
+checkpoint they are looking at. A directory that is none of TF's is an Orbax checkpoint when it holds
+Orbax's metadata files or step directories. The state file is untrusted text: it is read up to a size limit, its
 escapes are decoded strictly, and the path it names is checked before the file system sees it.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ckptlint.errors import CkptlintError
 from ckptlint.inspect.limits import DEFAULT_LIMITS, Limits
+from ckptlint.inspect.orbax_dir import is_orbax_file_name, looks_like_orbax
 from ckptlint.inspect.safe_io import check_path_text, is_directory, is_regular_file, open_regular, read_limited
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -30,7 +32,8 @@ _HEX = "0123456789abcdefABCDEF"
 
 @dataclass(frozen=True)
 class Located:
-    """The artifact kind ("tf-checkpoint", "savedmodel", "keras", "h5") and the file or prefix to read."""
+    """The artifact kind ("tf-checkpoint", "savedmodel", "keras", "h5", "orbax") and the file, prefix or
+    directory to read."""
 
     kind: str
     read_path: str
@@ -138,7 +141,9 @@ def _from_directory(directory: Path, limits: Limits) -> Located:
             f"{directory}: no `checkpoint` state file and {len(prefixes)} checkpoints "
             f"({', '.join(prefixes[:5])}{', ...' if len(prefixes) > 5 else ''}); pass one prefix"
         )
-    raise CkptlintError(f"{directory}: no checkpoint, SavedModel, .keras or .h5 artifact in this directory")
+    if looks_like_orbax(directory, entries):
+        return Located("orbax", str(directory))
+    raise CkptlintError(f"{directory}: no checkpoint, SavedModel, Orbax, .keras or .h5 artifact in this directory")
 
 
 def locate(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Located:
@@ -158,6 +163,8 @@ def locate(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Located:
             return Located("tf-checkpoint", str(prefix))
         if p.name == "checkpoint":
             return _from_state_file(p.parent, limits)
+        if is_orbax_file_name(p.name):
+            return Located("orbax", str(p.parent))
         magic = _magic(p)
         if magic.startswith(ZIP_MAGIC):
             return Located("keras", str(p))
@@ -167,7 +174,7 @@ def locate(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Located:
             raise CkptlintError(f"{p}: empty file")
         raise CkptlintError(
             f"{p}: not a checkpoint artifact (expected a TF checkpoint prefix, a SavedModel directory, "
-            "a .keras archive or an HDF5 file)"
+            "a .keras archive, an HDF5 file or an Orbax checkpoint directory)"
         )
     if _has_prefix(p):
         return Located("tf-checkpoint", str(p))

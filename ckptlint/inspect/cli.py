@@ -61,7 +61,8 @@ def parse_required(text: str | None) -> list[str]:
 
 
 def add_inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="checkpoint prefix or directory, SavedModel directory, .keras, .weights.h5 or .h5")
+    parser.add_argument("path", help="checkpoint prefix or directory, SavedModel directory, .keras, .weights.h5, .h5 "
+                        "or Orbax checkpoint directory")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument(
         "--require", metavar="COMPONENTS", default=None,

@@ -58,6 +58,8 @@ class DiffResult:
     rtol: float
     entries: list[VariableDiff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # False when a format keeps values out of reach (Orbax): "same" then means names and shapes only
+    values_read: bool = True
 
     def count(self, status: str) -> int:
         return sum(1 for e in self.entries if e.status == status)
@@ -69,13 +71,16 @@ class DiffResult:
 
     def summary(self) -> str:
         verdict = "same" if self.same else "DIFFERENT"
+        if self.same and not self.values_read:
+            verdict = "same names and shapes (values not read)"
         parts = [f"{self.count(s)} {s}" for s in (EQUAL, CHANGED, ONLY_A, ONLY_B, NOT_COMPARED) if self.count(s)]
         return f"{verdict}: {', '.join(parts) or 'no variables'} (atol={self.atol:g}, rtol={self.rtol:g})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.a, "b": self.b, "format_a": self.format_a, "format_b": self.format_b,
-            "atol": self.atol, "rtol": self.rtol, "same": self.same, "summary": self.summary(),
+            "atol": self.atol, "rtol": self.rtol, "same": self.same, "values_read": self.values_read,
+            "summary": self.summary(),
             "counts": {s: self.count(s) for s in (EQUAL, CHANGED, ONLY_A, ONLY_B, NOT_COMPARED)},
             "notes": list(self.notes), "variables": [e.to_dict() for e in self.entries],
         }
@@ -112,7 +117,10 @@ def compare_values(va: Variable, vb: Variable, atol: float, rtol: float,
 
     entry = VariableDiff(CHANGED, va.component, va.path, vb.path, va.shape, vb.shape, va.dtype, vb.dtype)
     if not (va.readable and vb.readable):
-        entry.status, entry.note = NOT_COMPARED, f"values cannot be read ({va.dtype if not va.readable else vb.dtype})"
+        unread = va if not va.readable else vb
+        entry.status, entry.note = NOT_COMPARED, f"values cannot be read ({unread.why_unreadable or unread.dtype})"
+        if va.shape_known and vb.shape_known and va.shape != vb.shape:  # a shape change is known without values
+            entry.status, entry.note = CHANGED, f"shape {list(va.shape)} vs {list(vb.shape)}"
         return entry
     if va.shape != vb.shape:
         entry.note = f"shape {list(va.shape)} vs {list(vb.shape)}"
@@ -185,6 +193,11 @@ def diff_inventories(ia: Inventory, ib: Inventory, atol: float = 0.0, rtol: floa
         only_b.extend(cb)
     for va, vb in matched:
         result.entries.append(compare_values(va, vb, atol, rtol))
+    unread = [v for v in ia.variables + ib.variables if v.why_unreadable]
+    if unread:
+        result.values_read = False
+        result.notes.append(f"{len(unread)} variable(s) compared by name and shape only: values "
+                            f"{unread[0].why_unreadable}")
     for va in only_a:
         result.entries.append(VariableDiff(ONLY_A, va.component, va.path, None, va.shape, None, va.dtype, None))
     for vb in only_b:

@@ -59,6 +59,8 @@ class Variable:
     slot_for: str | None = None  # path of the model variable a slot belongs to (None: no match)
     order: int = 0  # position among the artifact's model variables (model order), for positional matching
     readable: bool = True  # False for tensors numpy cannot hold (tf.data iterator state is a variant)
+    shape_known: bool = True  # False when the format does not record it (Orbax np.ndarray leaves)
+    why_unreadable: str | None = None  # said instead of the dtype when values cannot be read
     _source: ValueSource | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -70,13 +72,13 @@ class Variable:
 
         Tensors over `Limits.max_whole_read` are refused: read those with `chunks()`."""
         if self._source is None or not self.readable:
-            raise ValueError(f"{self.path}: values cannot be read ({self.dtype})")
+            raise ValueError(f"{self.path}: values cannot be read ({self.why_unreadable or self.dtype})")
         return self._source.read(self.key)
 
     def chunks(self, chunk_bytes: int = DEFAULT_LIMITS.chunk_bytes) -> Iterator[Any]:
         """The tensor's elements in C order as flat numpy arrays of at most about `chunk_bytes`."""
         if self._source is None or not self.readable:
-            raise ValueError(f"{self.path}: values cannot be read ({self.dtype})")
+            raise ValueError(f"{self.path}: values cannot be read ({self.why_unreadable or self.dtype})")
         return self._source.chunks(self.key, chunk_bytes)
 
 
@@ -95,7 +97,7 @@ class OptimizerInfo:
 class Inventory:
     """What one artifact holds.
 
-    `format` is one of "tf-checkpoint", "savedmodel", "keras", "weights-h5", "legacy-h5"; `read_path` is
+    `format` is one of "tf-checkpoint", "savedmodel", "keras", "weights-h5", "legacy-h5", "orbax"; `read_path` is
     the file (or checkpoint prefix) actually read, which differs from `path` for directories.
     """
 

@@ -46,6 +46,10 @@ def _read(path: str, limits: Limits) -> Inventory:
         from ckptlint.inspect.tf_reader import read_tf
 
         return read_tf(path, where.read_path, where.kind, limits)
+    if where.kind == "orbax":
+        from ckptlint.inspect.orbax_dir import read_orbax
+
+        return read_orbax(path, where.read_path, limits)
     if where.kind == "keras":
         from ckptlint.inspect.keras_v3 import read_keras_archive
 

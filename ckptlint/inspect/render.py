@@ -48,16 +48,22 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _value_text(inv: Inventory, var: Variable) -> str:
-    if var.shape != () or not var.readable:
+    if var.shape != () or not var.shape_known:
         return ""
+    if not var.readable:
+        return " = unknown" if var.why_unreadable else ""
     value = scalar_value(inv, var.path)
     if isinstance(value, bytes):
         value = value[:40]
     return f" = {value:g}" if isinstance(value, float) else f" = {str(value)[:80]}"
 
 
+def _shape_text(var: Variable) -> str:
+    return str(list(var.shape)) if var.shape_known else "[?]"
+
+
 def _variable_line(inv: Inventory, var: Variable, width: int) -> str:
-    line = f"  {var.path:<{width}}  {str(list(var.shape)):<12} {var.dtype:<8}{_value_text(inv, var)}"
+    line = f"  {var.path:<{width}}  {_shape_text(var):<12} {var.dtype:<8}{_value_text(inv, var)}"
     if var.is_slot:
         line += f"  {var.slot_kind} of {var.slot_for or '(no matching model variable)'}"
     return line.rstrip()
@@ -100,7 +106,8 @@ def inventory_dict(inv: Inventory, verdicts: list[Verdict], missing_required: li
             for o in inv.optimizers
         ],
         "variables": [
-            {"path": v.path, "key": v.key, "component": v.component, "shape": list(v.shape), "dtype": v.dtype,
+            {"path": v.path, "key": v.key, "component": v.component,
+             "shape": list(v.shape) if v.shape_known else None, "dtype": v.dtype,
              "slot_kind": v.slot_kind, "slot_for": v.slot_for, "optimizer": v.optimizer,
              "value": _json_scalar(inv, v)}
             for v in inv.variables

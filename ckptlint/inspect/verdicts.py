@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from ckptlint.inspect.inventory import MODEL, SAVE_COUNTER, STEP_COUNTERS, Inventory, OptimizerInfo
+from ckptlint.inspect.inventory import MODEL, SAVE_COUNTER, STEP_COUNTERS, Inventory, OptimizerInfo, Variable
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ def scalar_value(inv: Inventory, path: str | None) -> Any:
         return None
     value = var.values()
     return value.item() if hasattr(value, "item") else value
+
+
+def _scalar_text(inv: Inventory, var: Variable) -> str:
+    """The value, or "unknown" when the format keeps it out of reach (Orbax's compressed store)."""
+    value = scalar_value(inv, var.path)
+    return "unknown" if value is None and var.why_unreadable else str(value)
 
 
 def _slots_nonzero(inv: Inventory, opt: OptimizerInfo) -> bool:
@@ -56,7 +62,13 @@ def describe_optimizer(inv: Inventory, opt: OptimizerInfo) -> str:
             slots += f" × {n_vars} variables"
     parts = [name, slots]
     iterations = scalar_value(inv, opt.iterations_path)
-    parts.append(f"iterations={iterations}" if iterations is not None else "iterations MISSING")
+    stored = inv.by_path().get(opt.iterations_path) if opt.iterations_path else None
+    if iterations is not None:
+        parts.append(f"iterations={iterations}")
+    elif stored is not None and stored.why_unreadable:
+        parts.append("iterations present, value unknown")
+    else:
+        parts.append("iterations MISSING")
     return ", ".join(parts)
 
 
@@ -109,7 +121,7 @@ def verdicts(inv: Inventory) -> list[Verdict]:
     if not inv.by_component(MODEL):
         out.append(Verdict("missing", "model variables: none in this artifact"))
     for var in inv.by_component(STEP_COUNTERS):
-        out.append(Verdict("info", f"step counter {var.path} = {scalar_value(inv, var.path)}"))
+        out.append(Verdict("info", f"step counter {var.path} = {_scalar_text(inv, var)}"))
     for var in inv.by_component(SAVE_COUNTER):
-        out.append(Verdict("info", f"save counter = {scalar_value(inv, var.path)}"))
+        out.append(Verdict("info", f"save counter = {_scalar_text(inv, var)}"))
     return out

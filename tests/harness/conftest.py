@@ -19,9 +19,11 @@ if importlib.util.find_spec("tensorflow") is None:
     collect_ignore_glob = ["*.py", "*/*.py"]
 
 
-def run_verify_cli(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`ckptlint verify ...` in a subprocess, exactly as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+def run_verify_cli(*args: str, cwd: Path = REPO, timeout: float = 600,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`ckptlint verify ...` in a subprocess, exactly as a user runs it (`env`: extra variables)."""
+    env = {**os.environ, **(env or {}),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-m", "ckptlint", "verify", *args], cwd=cwd, capture_output=True,
                           text=True, env=env, timeout=timeout)
 

@@ -34,6 +34,9 @@ EXPECTED_FIT = {
     "weights": ({W: "restored", S: "lost", I: "lost", LR: "lost", RNG: "n/a"}, "diverged"),         # docs/framework.md#weights-files (unbuilt)
     "savedmodel": (_ALL | {RNG: "n/a"}, "identical"),                                               # docs/framework.md#savedmodel-and-export, C
     "backup_and_restore": (_ALL | {RNG: "n/a"}, "identical"),                                       # docs/framework.md#backupandrestore
+    # load_model of the Orbax directory rebuilds this Sequential model without the `sequential/` prefix its
+    # state tree names: weights and slots are not assigned, `iterations` and the learning rate are
+    "orbax": ({W: "lost", S: "differs", I: "restored", LR: "restored", RNG: "n/a"}, "diverged"),      # docs/framework.md#orbaxcheckpoint
 }
 
 # Uncompiled GradientTape loop with a step Variable, a Generator and a tf.data iterator (batch=None).
@@ -45,6 +48,7 @@ EXPECTED_TAPE = {
     "weights": (row("restored", "lost"), "diverged"),                      # docs/framework.md#weights-files
     "savedmodel": (row("restored", "lost"), "diverged"),                   # docs/framework.md#savedmodel-and-export, not C
     "backup_and_restore": (row("n/a", "n/a", "n/a"), "n/a"),               # fit-style only
+    "orbax": (row("n/a", "n/a", "n/a"), "n/a"),                            # fit-style only (a fit callback)
 }
 
 
@@ -78,7 +82,8 @@ def test_matrix_uncompiled_tape_via_cli_json():
     for method, (cells, resume) in EXPECTED_TAPE.items():
         assert data["cells"][method] == cells, method
         assert data["resume"][method] == resume, method
-    assert data["unavailable"] == {"backup_and_restore": "only for compiled fit-style setups"}
+    assert data["unavailable"] == {"backup_and_restore": "only for compiled fit-style setups",
+                                   "orbax": "only for compiled fit-style setups"}
     # state entries are n/a for model-file formats because the format cannot hold them, and say so
     keras_report = data["reports"]["keras"]
     step = next(c for c in keras_report["components"] if c["name"] == "state[step]")

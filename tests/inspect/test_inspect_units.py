@@ -109,5 +109,5 @@ def test_locate_without_state_file(tmp_path):
     with pytest.raises(CkptlintError, match="junk: empty directory"):
         locate(tmp_path / "junk")
     (tmp_path / "junk" / "f.txt").write_text("x")
-    with pytest.raises(CkptlintError, match="no checkpoint, SavedModel, .keras or .h5 artifact"):
+    with pytest.raises(CkptlintError, match="no checkpoint, SavedModel, Orbax, .keras or .h5 artifact"):
         locate(tmp_path / "junk")

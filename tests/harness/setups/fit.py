@@ -21,6 +21,16 @@ def make_fit() -> Setup:
     return Setup(model=_compiled(), batch=batch_fn())
 
 
+def make_fit_functional() -> Setup:
+    """make_fit with a functional model: what Keras 3.15 restores from an Orbax directory in full."""
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=1, decay_rate=0.9)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    return Setup(model=model, batch=batch_fn())
+
+
 def make_fit_keras_file() -> Setup:
     """The project's own code: model.save(.keras) and load_model, returning the loaded model's Setup."""
     model = _compiled()
