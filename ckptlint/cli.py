@@ -31,8 +31,20 @@ def _load(module: str, attr: str) -> Callable:
     return getattr(importlib.import_module(module), attr)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in the one-line form every other error of ckptlint has (argparse prints
+    the whole usage block first, which buries the line that says what was wrong)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        from ckptlint.report.escape import for_stream
+
+        print(for_stream(f"ckptlint: error: {message} (see `{self.prog} --help`)"),
+              file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ckptlint",
         description="Find and prove checkpoint-correctness bugs in TensorFlow/Keras training code.",
     )

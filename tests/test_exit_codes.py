@@ -212,3 +212,19 @@ def test_no_fault_no_error(project, capsys):
     code, err, out = _run(capsys, "--jobs", "2")
     assert code == 1 and err == [] and json.loads(out)
     assert os.path.exists("target.py")
+
+
+@pytest.mark.parametrize("argv", [
+    ["verify", "--kill-in-save", "inf", "--", "python", "train.py"],
+    ["check", "--jobs", "x", "."],
+    ["check", "--no-such-option"],
+    ["inspect"],
+    ["chek", "."],
+], ids=["bad-int", "bad-jobs", "unknown-option", "missing-path", "unknown-command"])
+def test_a_usage_error_is_one_line_and_exit_two(capsys, argv):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    captured = capsys.readouterr()
+    assert stopped.value.code == 2 and captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ckptlint: error: ") and "--help" in lines[0], captured.err
