@@ -19,7 +19,7 @@ Inputs are generated from a seed (the same seed gives the same inputs):
 What is counted, per input:
 
 - traceback: `Traceback (most recent call last)` in ckptlint's output (without --verbose none is shown,
-  the user's included);
+  the user's included; a JSON report carries the user's traceback as data, in its `error` object);
 - crash: ckptlint ended by a signal;
 - hang: ckptlint still running after its own `--timeout` should have ended it (RUN_TIMEOUT);
 - wrong exit code: a fault in the user's code must be an error (2), a harmless oddity must still pass
@@ -316,7 +316,9 @@ def run_case(case: Case, workdir: Path, index: int) -> Outcome:
         outcome.problems.append(("leftover", f"{len(left)} process(es): {left[0]}"))
     if any(tmp.iterdir()):
         outcome.problems.append(("leftover", f"in TMPDIR: {sorted(p.name for p in tmp.iterdir())[:5]}"))
-    if "Traceback (most recent call last)" in out + err:
+    json_report = "--format" in case.args and out.lstrip().startswith("{")
+    # A JSON report carries the user's traceback as data (its `error` object): only ckptlint's streams count.
+    if "Traceback (most recent call last)" in (err if json_report else out + err):
         outcome.problems.append(("traceback", (err or out)[-600:]))
     code = outcome.code
     if code is not None:
