@@ -71,6 +71,9 @@ class SummaryStore:
 
 
 _STORE = SummaryStore()
+# directory -> its project root (None: none), for every directory a walk up has passed during this run:
+# the files of one package share their walk, which cost 40 stat calls a file on a deep tree without markers.
+_ROOTS: dict[str, str | None] = {}
 
 
 def new_run() -> None:
@@ -78,6 +81,7 @@ def new_run() -> None:
     pool worker starts empty anyway; this is for the runs made in the parent process)."""
     global _STORE
     _STORE = SummaryStore()
+    _ROOTS.clear()
 
 
 def project_root(directory: str) -> str:
@@ -89,15 +93,24 @@ def project_root(directory: str) -> str:
 def marked_project_root(directory: str) -> str | None:
     """The nearest directory at or above `directory` that holds a `.git`, `pyproject.toml`, `setup.py`
     or `setup.cfg`; None when none does (a file that belongs to no project)."""
+    passed: list[str] = []
     current = directory
+    found: str | None = None
     for _ in range(40):
+        if current in _ROOTS:
+            found = _ROOTS[current]
+            break
+        passed.append(current)
         if any(os.path.exists(os.path.join(current, marker)) for marker in _ROOT_MARKERS):
-            return current
+            found = current
+            break
         parent = os.path.dirname(current)
         if parent == current:
             break
         current = parent
-    return None
+    for walked in passed:
+        _ROOTS[walked] = found
+    return found
 
 
 class ProjectImports:

@@ -23,7 +23,10 @@ from ckptlint.model.values import Obj, ObjKind, Values
 from ckptlint.model.vocabulary import (
     KERAS_TRAINING_METHODS, MODEL_ATTRIBUTES, OPTIMIZER_METHODS, TRAINING_METHODS,
 )
-from ckptlint.model.walk import ParentIndex, walk
+from ckptlint.model.walk import ParentIndex, ancestors, walk
+
+
+_SEARCHES_BEFORE_INDEX = 4  # an index costs about two searches of the tree
 
 
 @dataclass(eq=False)
@@ -44,6 +47,7 @@ class ModuleModel:
     _receivers: tuple[dict, dict] | None = None
     _by_object: dict[tuple[str, ...], dict[Obj, list[Call]]] = field(default_factory=dict)
     _parents: ParentIndex | None = None
+    _searches: int = 0
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -248,9 +252,12 @@ class ModuleModel:
 
     def enclosing(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """The nodes that contain `node`, innermost first (the module last)."""
-        if self._parents is None:
+        # A few questions are answered by searching the tree; a module that asks many (thousands of
+        # checkpoint calls) gets the index, built once, so the cost stays linear.
+        self._searches += 1
+        if self._parents is None and self._searches > _SEARCHES_BEFORE_INDEX:
             self._parents = ParentIndex(self.module)
-        path = self._parents.ancestors(node) or []
+        path = (self._parents.ancestors(node) if self._parents is not None else ancestors(self.module, node)) or []
         return list(reversed(path[:-1]))
 
     def held_by_class(self, keys) -> bool:
