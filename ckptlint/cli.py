@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from ckptlint import __version__
 from ckptlint.errors import CkptlintError, InternalError
@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error in the one-line form every other error of ckptlint has (argparse prints
     the whole usage block first, which buries the line that says what was wrong)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         from ckptlint.report.escape import for_stream
 
         print(for_stream(f"ckptlint: error: {message} (see `{self.prog} --help`)"),

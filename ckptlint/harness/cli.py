@@ -62,7 +62,9 @@ def _add_blackbox_arguments(group: argparse._ArgumentGroup) -> None:
                        help="skip U2, the second uninterrupted run")
     group.add_argument("--workers", type=int, default=1, metavar="N",
                        help="run N worker processes per trial on 127.0.0.1, each with its own TF_CONFIG "
-                            "(MultiWorkerMirroredStrategy); {worker} in COMMAND becomes the worker's index")
+                            "(MultiWorkerMirroredStrategy); {worker} in COMMAND becomes the worker's index. "
+                            "Also for TARGET: the factory gets the MultiWorkerMirroredStrategy and is trained, "
+                            "killed and restarted by the same trials (the options of this group then apply)")
     group.add_argument("--kill-worker", default="all", metavar="I|all",
                        help="with --workers: kill worker I only, or every worker (default all); "
                             "the whole cluster is restarted for R")
@@ -88,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
             raise CkptlintError(f"--{misplaced[0].replace('_', '-')} is for the factory mode (TARGET), "
                                 f"not for `-- COMMAND`")
         return _run_blackbox(args)
+    if args.workers != 1:
+        return _run_factory_cluster(args)
     misplaced = [k for k, v in _BLACKBOX_ONLY.items() if getattr(args, k) != v]
     if misplaced:
-        raise CkptlintError(f"--{misplaced[0].replace('_', '-')} is for the black-box mode (`-- COMMAND`)")
+        raise CkptlintError(f"--{misplaced[0].replace('_', '-')} is for the black-box mode (`-- COMMAND`) and for "
+                            f"TARGET with --workers 2 or more")
     allowed = {part.strip() for part in (args.allow or "").split(",") if part.strip()}
     if allowed - {"rng"}:
         raise CkptlintError(f"--allow in the factory mode accepts rng (got {', '.join(sorted(allowed - {'rng'}))})")
@@ -100,17 +105,19 @@ def run(args: argparse.Namespace) -> int:
     return _run_factory(args)
 
 
-def _run_blackbox(args: argparse.Namespace) -> int:
+def _run_blackbox(args: argparse.Namespace, command: Optional[list[str]] = None,
+                  allow: Optional[frozenset[str]] = None, label: Optional[str] = None,
+                  env: Optional[dict[str, str]] = None) -> int:
     from ckptlint.harness.blackbox.options import DEFAULT_TIMEOUT, BlackboxOptions, parse_allow
     from ckptlint.harness.blackbox.progress import TerminalProgress
     from ckptlint.harness.blackbox.runner import verify_command
 
-    opts = BlackboxOptions(command=list(args.target), kill_at=args.kill_at, kill_in_save=args.kill_in_save,
-                           signal=args.signal, grace=args.grace, determinism_check=not args.no_determinism_check,
-                           atol=args.atol, rtol=args.rtol,
+    opts = BlackboxOptions(command=command or list(args.target), kill_at=args.kill_at,
+                           kill_in_save=args.kill_in_save, signal=args.signal, grace=args.grace,
+                           determinism_check=not args.no_determinism_check, atol=args.atol, rtol=args.rtol,
                            timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-                           allow=parse_allow(args.allow), workdir=args.workdir, workers=args.workers,
-                           kill_worker=args.kill_worker)
+                           allow=parse_allow(args.allow) if allow is None else allow, workdir=args.workdir,
+                           workers=args.workers, kill_worker=args.kill_worker, label=label, env=env or {})
     opts.validate()
     progress = TerminalProgress.for_terminal(sys.stderr, machine_format=args.format == "json")
     try:
@@ -124,6 +131,42 @@ def _run_blackbox(args: argparse.Namespace) -> int:
 
         write_plot(report, args.plot)
     return report.exit_code
+
+
+def _run_factory_cluster(args: argparse.Namespace) -> int:
+    """`verify TARGET --workers N`: ckptlint's driver (factory_cluster.py) is the training command, run by
+    the black-box cluster trials, so kill points, restarts and per-worker verdicts are theirs."""
+    import os
+
+    from ckptlint.harness.blackbox.options import parse_allow
+    from ckptlint.harness.factory_cluster import option_phrase
+    from ckptlint.harness.session import missing_strategy
+    from ckptlint.harness.target import declared_parameters, parse_target
+
+    option = option_phrase(args.workers)
+    if args.strategy is not None:
+        raise CkptlintError(f"--strategy and {option} both choose the distribution: {option} runs "
+                            "MultiWorkerMirroredStrategy")
+    if args.method not in (None, "user"):
+        raise CkptlintError(f"--method {args.method} with {option}: the workers verify the Setup's own save and "
+                            "restore only (leave out --method, or use --workers 1)")
+    steps = 5 if args.steps is None else args.steps
+    if steps < 1:
+        raise CkptlintError(f"--steps must be a whole number of at least 1 (got {steps})")
+    ref = parse_target(args.target[0])
+    params = declared_parameters(ref)
+    if params is not None and "strategy" not in params:  # read from its source: nothing has run yet
+        raise missing_strategy(ref, "multi-worker", option)
+    allow = set(parse_allow(args.allow)) | ({"rng"} if args.allow_rng else set())
+    target = f"{ref.path}:{ref.attr}" if ref.path and not ref.module else f"{ref.module}:{ref.attr}"
+    # ckptlint's own root first (a source checkout works as an installed one), then where ckptlint was run
+    # (a `package.module` target is imported from there, as in the factory mode)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.pathsep.join(p for p in (root, os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)
+    command = [sys.executable, "-m", "ckptlint.harness.factory_cluster", target, "--out", "{out}",
+               "--steps", str(2 * steps)]
+    return _run_blackbox(args, command=command, allow=frozenset(allow), label=ref.describe(),
+                         env={"PYTHONPATH": path})
 
 
 def _run_factory(args: argparse.Namespace) -> int:

@@ -37,12 +37,12 @@ class Session:
         return setup
 
 
-def _contract(name: str) -> str:
-    return (f"with --strategy {name} the factory must take a `strategy` argument and create the model "
-            "and its optimizers inside `with strategy.scope():`")
+def _contract(name: str, option: Optional[str] = None) -> str:
+    return (f"with {option or '--strategy ' + name} the factory must take a `strategy` argument and create "
+            "the model and its optimizers inside `with strategy.scope():`")
 
 
-def require_strategy_parameter(factory: Any, ref: TargetRef, name: str) -> None:
+def require_strategy_parameter(factory: Any, ref: TargetRef, name: str, option: Optional[str] = None) -> None:
     """Checked before the factory is first called: without the parameter, it would build everything
     outside the strategy and TF would fail much later, with "Mixing different tf.distribute.Strategy
     objects"."""
@@ -53,16 +53,21 @@ def require_strategy_parameter(factory: Any, ref: TargetRef, name: str) -> None:
     except (TypeError, ValueError):  # a builtin or C callable: let the scope check below judge
         takes_strategy = True
     if not takes_strategy:
-        raise CkptlintError(f"factory {ref.describe()} does not take `strategy`: {_contract(name)}")
+        raise missing_strategy(ref, name, option)
 
 
-def check_strategy(setup: Setup, factory: Any, strategy: Any, ref: TargetRef, name: str) -> None:
+def missing_strategy(ref: TargetRef, name: str, option: Optional[str] = None) -> CkptlintError:
+    return CkptlintError(f"factory {ref.describe()} does not take `strategy`: {_contract(name, option)}")
+
+
+def check_strategy(setup: Setup, factory: Any, strategy: Any, ref: TargetRef, name: str,
+                   option: Optional[str] = None) -> None:
     """Under --strategy, the model must have been created in the strategy's scope; otherwise TF fails
     later with the cryptic "Mixing different tf.distribute.Strategy objects"."""
     from ckptlint.harness.snapshot import model_variables
 
-    require_strategy_parameter(factory, ref, name)
-    contract = _contract(name)
+    require_strategy_parameter(factory, ref, name, option)
+    contract = _contract(name, option)
     variables = model_variables(setup.model)
     outside = [v for v in variables if _strategy_of(v) is not strategy]
     if variables and outside:

@@ -147,6 +147,41 @@ def _forget_modules_outside(directory: str) -> None:
             del sys.modules[name]
 
 
+def declared_parameters(ref: TargetRef) -> Optional[set[str]]:
+    """The parameter names of a factory written as a plain top-level `def`, read from its source without
+    importing it: the CLI checks a contract before any process starts and without TensorFlow. None when
+    the source cannot tell (a dotted module, a nested attribute, a decorated or assigned callable)."""
+    import ast
+
+    path = ref.path
+    if ref.module:
+        if "." in ref.module:
+            return None  # finding it would import its parent packages
+        try:
+            spec = importlib.util.find_spec(ref.module)
+        except (ImportError, ValueError):
+            spec = None
+        path = spec.origin if spec is not None and spec.origin and spec.origin.endswith(".py") else path
+    if not path or "." in ref.attr:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None  # importing it will give the real error
+    found: Optional[set[str]] = None
+    for node in tree.body:  # the last top-level binding of the name wins, as at import time
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == ref.attr:
+            a = node.args
+            found = None if node.decorator_list else {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            names = {getattr(t, "id", None) for t in getattr(node, "targets", [getattr(node, "target", None)])}
+            names |= {getattr(node, "name", None)} | {(a.asname or a.name) for a in getattr(node, "names", [])}
+            if ref.attr in names:
+                found = None
+    return found
+
+
 def call_factory(factory: Callable[..., Any], ref: TargetRef, strategy: Any) -> Setup:
     """Call the factory (passing `strategy` when it accepts one) and check it returned a Setup."""
     try:

@@ -33,6 +33,10 @@ class BlackboxOptions:
     jobs: int = 2                            # trials run at the same time
     workers: int = 1                         # processes per trial, each a worker of one cluster (TF_CONFIG)
     kill_worker: str = ALL_WORKERS           # K: kill this worker's process (an index), or every worker's
+    # When ckptlint wrote the command itself (`verify TARGET --workers N`): what the report names instead
+    # of the command, and what every process's environment gets (PYTHONPATH for ckptlint and the target).
+    label: Optional[str] = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def killed_workers(self) -> list[int]:

@@ -1,7 +1,8 @@
 """The black-box verdict as text or JSON.
 
 JSON: schema "ckptlint.verify/1" (the factory mode's document, see ckptlint.harness.verdict) with
-"mode": "blackbox", "method": "blackbox", "target" the command line, "steps" the uninterrupted run's
+"mode": "blackbox", "method": "blackbox", "target" the command line (the factory target for `verify TARGET
+--workers N`, whose command is ckptlint's own driver), "steps" the uninterrupted run's
 optimizer updates, verdicts extended with "did not resume" and "crashed on resume", and one more object:
 
   "blackbox": {
@@ -178,7 +179,7 @@ class BlackboxReport:
         return f"{label}: {self.outcome.summary}"
 
     def to_text(self) -> str:
-        lines = [self.headline(), f"command: {self.command.display()}"]
+        lines = [self.headline(), self._what_line()]
         if self.cluster:
             lines.append(f"cluster: {self.options.workers} workers on 127.0.0.1, a TF_CONFIG each (worker 0 is "
                          f"the chief); K killed {self._killed_workers_text()}, then every worker was restarted")
@@ -221,6 +222,11 @@ class BlackboxReport:
         if self.timings:
             lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
+
+    def _what_line(self) -> str:
+        if self.options.label:
+            return f"target: {self.options.label} (run on every worker by: {self.command.display()})"
+        return f"command: {self.command.display()}"
 
     def _killed_workers_text(self) -> str:
         return "every worker" if self.options.kill_worker == "all" else f"worker {self.options.kill_worker}"
@@ -284,7 +290,7 @@ class BlackboxReport:
         document: dict[str, Any] = {
             "schema": factory_verdict.SCHEMA,
             "mode": "blackbox",
-            "target": self.command.display(),
+            "target": self.options.label or self.command.display(),
             "method": "blackbox",
             "steps": u.updates if u else 0,
             "strategy": None,

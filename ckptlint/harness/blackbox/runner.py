@@ -100,7 +100,7 @@ class _Verification:
              **fields: Any) -> TrialSpec:
         work = trial_dir or os.path.join(self.root, name, "work")
         argv = self.command.for_trial(work)
-        spec = TrialSpec(name=name, processes=[ProcessSpec(argv)], trial_dir=work,
+        spec = TrialSpec(name=name, processes=[ProcessSpec(argv, env=dict(self.opts.env))], trial_dir=work,
                          record_dir=os.path.join(self.root, name, "record"), signal=self.opts.signal,
                          grace=self.opts.grace, timeout=self.opts.timeout, seed=self.opts.seed, **fields)
         if not self.cluster:
@@ -108,7 +108,8 @@ class _Verification:
         spared: dict[str, Optional[int]] = {"kill_at": None, "kill_in_save": None}
         if halt_at is not None and self.opts.signal == "kill":
             spared["halt_at"] = halt_at  # where it would wait for the killed worker's gradients
-        processes = [ProcessSpec(for_worker(argv, i), name=f"worker {i}", record_subdir=f"worker-{i}",
+        processes = [ProcessSpec(for_worker(argv, i), env=dict(self.opts.env), name=f"worker {i}",
+                                 record_subdir=f"worker-{i}",
                                  probe={} if i in self.opts.killed_workers else dict(spared))
                      for i in range(self.opts.workers)]
         return _with_new_cluster(dataclasses.replace(spec, processes=processes, audit_connections=True))

@@ -45,7 +45,8 @@ def test_an_unknown_command_is_a_usage_error():
 def test_factory_options_still_reach_the_factory_mode():
     proc = verify("--kill-at", "3", "tests/harness/setups/tape.py:make_checkpoint_full", cwd=REPO, timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "ckptlint: error: --kill-at is for the black-box mode (`-- COMMAND`)"
+    assert proc.stderr.strip() == ("ckptlint: error: --kill-at is for the black-box mode (`-- COMMAND`) and for TARGET "
+                                   "with --workers 2 or more")
 
 
 def test_a_command_that_fails_on_its_own_is_an_error_with_its_last_line():
