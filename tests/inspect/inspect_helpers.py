@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ckptlint.cli import main
 from ckptlint.inspect import Inventory
 
 MLP_SHAPES = [(3, 4), (4,), (4, 1), (1,)]
@@ -27,3 +28,20 @@ def adam_slots(prefix: str, owners: list[str], start: int = 2) -> list[tuple]:
 
 def value(inv: Inventory, path: str):
     return inv.by_path()[path].values().item()
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """`ckptlint ARGV` through the real entry point: (exit code, stdout, stderr)."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_error(result: tuple[int, str, str], *fragments: str) -> str:
+    """Exit 2, nothing on stdout, exactly one `ckptlint: error:` line holding every fragment."""
+    code, out, err = result
+    assert (code, out) == (2, ""), err
+    assert err.count("\n") == 1 and err.startswith("ckptlint: error: "), err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err

@@ -10,15 +10,11 @@ import zipfile
 
 import pytest
 
+from inspect_helpers import run
+
 from ckptlint.cli import main
 
 pytestmark = pytest.mark.tf
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_inspect_text_groups_and_verdicts(art, capsys):

@@ -26,26 +26,10 @@ h5py = pytest.importorskip("h5py")
 
 import fuzz_artifacts as fz  # noqa: E402
 
-from ckptlint.cli import main  # noqa: E402
+from inspect_helpers import assert_error, run  # noqa: E402
 from ckptlint.inspect import read_artifact  # noqa: E402
 
 MiB = 1 << 20
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_error(result: tuple[int, str, str], *fragments: str) -> str:
-    """Exit 2, nothing on stdout, exactly one `ckptlint: error:` line holding every fragment."""
-    code, out, err = result
-    assert (code, out) == (2, ""), err
-    assert err.count("\n") == 1 and err.startswith("ckptlint: error: "), err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 def weights_h5(path: Path, extra=None) -> Path:

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("numpy")
 
-from ckptlint.cli import main  # noqa: E402
+from inspect_helpers import assert_error, run  # noqa: E402
 from ckptlint.inspect import read_artifact  # noqa: E402
 from ckptlint.inspect.artifact_kind import locate  # noqa: E402
 
@@ -25,21 +25,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "orbax"
 KERAS_ADAM = FIXTURES / "keras_jax_adam"
 WEIGHTS_ONLY = FIXTURES / "keras_jax_weights_only"
 MiB = 1 << 20
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_error(result: tuple[int, str, str], *fragments: str) -> str:
-    code, out, err = result
-    assert (code, out) == (2, ""), err
-    assert err.count("\n") == 1 and err.startswith("ckptlint: error: "), err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 def leaf(*keys: str, shape: list[int] | None = None, value_type: str = "jax.Array") -> tuple[str, dict]:

@@ -14,8 +14,9 @@ import pytest
 
 from ckptlint.harness.blackbox.report import BLACKBOX_JSON_SCHEMA
 from ckptlint.harness.target import declared_parameters, parse_target
-from tests.harness.blackbox.blackbox_helpers import causes, component_status, verify
-from tests.harness.distributed.test_multiworker_verdicts import assert_bounded_to_loopback, worker_verdicts
+from tests.harness.blackbox.blackbox_helpers import component_status, verify
+from tests.harness.distributed.cluster_helpers import (
+    assert_bounded_to_loopback, assert_only_the_optimizer_lost_on_both_workers, worker_verdicts)
 
 pytestmark = pytest.mark.tf
 PROGRAMS = Path(__file__).resolve().parent / "programs"
@@ -55,14 +56,7 @@ def test_factory_leaving_the_optimizer_out_fails_naming_it_on_each_worker():
     report = verify_factory("factory.py:make_setup_without_optimizer")
     assert report["verdict"] == "fail" and report["exit_code"] == 1
     assert report["target"] == "factory.py:make_setup_without_optimizer"
-    assert worker_verdicts(report) == ["fail", "fail"]
-    for worker in report["blackbox"]["workers"]:
-        status = {c["name"]: c["status"] for c in worker["components"]}
-        assert status["optimizer slots[adam]"] == "lost" and status["optimizer iterations[adam]"] == "lost"
-        assert status["model weights"] == "restored" and status["state[step]"] == "restored"
-    assert causes(report) == ["components"]
-    message = report["blackbox"]["causes"][0]["message"]
-    assert message.startswith("workers 0, 1: ") and "optimizer slots[adam]" in message
+    assert_only_the_optimizer_lost_on_both_workers(report)
     assert_bounded_to_loopback(report)
 
 

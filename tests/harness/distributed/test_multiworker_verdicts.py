@@ -8,7 +8,6 @@ randomness in the step), which the single-process suite's determinism tests cove
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import pytest
 
 from ckptlint.harness.blackbox.report import BLACKBOX_JSON_SCHEMA
 from tests.harness.blackbox.blackbox_helpers import causes, component_status, verify, verify_json
+from tests.harness.distributed.cluster_helpers import (
+    assert_bounded_to_loopback, assert_only_the_optimizer_lost_on_both_workers, worker_verdicts)
 
 pytestmark = pytest.mark.tf
 PROGRAMS = Path(__file__).resolve().parent / "programs"
@@ -30,22 +31,6 @@ def verify_cluster(program: str, *options: str, args: tuple[str, ...] = ()) -> d
     report, proc = verify_json(program, *CLUSTER, *options, cwd=PROGRAMS, extra=("--out", "{out}", *args))
     jsonschema.validate(report, BLACKBOX_JSON_SCHEMA)
     return report
-
-
-def worker_verdicts(report: dict) -> list[str]:
-    return [w["verdict"] for w in report["blackbox"]["workers"]]
-
-
-def assert_bounded_to_loopback(report: dict) -> None:
-    """Every connection a worker made stayed on 127.0.0.1, and no process listens on a cluster port any
-    more (SO_REUSEADDR: the closed connections' TIME_WAIT entries may outlive the workers, listeners not)."""
-    for trial in report["blackbox"]["cluster"]["trials"].values():
-        assert all(address.startswith("127.0.0.1:") for address in trial["remote_addresses"]), trial
-        for port in trial["ports"]:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("127.0.0.1", port))
-                sock.listen()
 
 
 def test_custom_loop_with_chief_writing_the_real_directory_passes_when_one_worker_is_killed():
@@ -69,14 +54,7 @@ def test_custom_loop_with_chief_writing_the_real_directory_passes_when_one_worke
 def test_custom_loop_without_the_optimizer_fails_naming_it_on_each_worker():
     report = verify_cluster("custom_loop.py", "--kill-at", "4", args=("--steps", "6", "--without-optimizer"))
     assert report["verdict"] == "fail" and report["exit_code"] == 1
-    assert worker_verdicts(report) == ["fail", "fail"]
-    for worker in report["blackbox"]["workers"]:
-        status = {c["name"]: c["status"] for c in worker["components"]}
-        assert status["optimizer slots[adam]"] == "lost" and status["optimizer iterations[adam]"] == "lost"
-        assert status["model weights"] == "restored" and status["state[step]"] == "restored"
-    assert causes(report) == ["components"]
-    message = report["blackbox"]["causes"][0]["message"]
-    assert message.startswith("workers 0, 1: ") and "optimizer slots[adam]" in message
+    assert_only_the_optimizer_lost_on_both_workers(report)
 
 
 def test_every_worker_writing_the_chiefs_directory_is_named_as_a_shared_path():
