@@ -139,14 +139,14 @@ def events(children: list[Child], timeout: float) -> Iterator[Event]:
                 child = key.data
                 chunk = child.control.read(65536)
                 if not chunk:
-                    yield from _ended(child, selector)
+                    yield from _ended(child, selector, timeout)
                     continue
                 yield from _lines(child, chunk)
             for key in list(selector.get_map().values()):
                 child = key.data
                 if child.popen.poll() is not None:  # exited, but something it started holds the pipe
                     yield from _lines(child, _drain(child.control))
-                    yield from _ended(child, selector)
+                    yield from _ended(child, selector, timeout)
             now = time.monotonic()
             for child in children:
                 if (child.phase is not None and not child.finished
@@ -189,10 +189,24 @@ def _drain(control: Any) -> bytes:
     return b"".join(chunks)
 
 
-def _ended(child: Child, selector: selectors.BaseSelector) -> Iterator[Event]:
+_EXIT_GRACE = 30.0  # seconds a child whose pipe closed outside a phase gets to finish exiting
+
+
+def _ended(child: Child, selector: selectors.BaseSelector, timeout: float) -> Iterator[Event]:
+    """The child's pipe closed (or the child exited): wait for the process, then end what it left running
+    in its group. A process that closed the pipe but runs on is out of the supervisor's reach: it gets
+    what is left of its phase's --timeout (or a grace period between phases), then it is killed."""
     selector.unregister(child.control)
     child.finished = True
-    child.popen.wait()
+    if child.phase is not None:
+        allowed = child.phase_started + _limit(child.phase, timeout) - time.monotonic()
+    else:
+        allowed = _EXIT_GRACE
+    try:
+        child.popen.wait(max(allowed, 1.0))
+    except subprocess.TimeoutExpired:
+        _signal_group(child, signal.SIGKILL)
+        child.popen.wait()
     _signal_group(child, signal.SIGKILL)  # whatever the user's code left running in the child's group
     yield Event(child, {"event": "exited"})
 

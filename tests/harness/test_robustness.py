@@ -118,3 +118,11 @@ def test_a_process_the_users_code_forked_neither_stalls_nor_outlives_the_run(tmp
     time.sleep(1)
     assert [p for p in Path("/proc").glob("[0-9]*") if _environ_mentions(p, str(tmp))] == []
     assert list(tmp.iterdir()) == []
+
+
+def test_a_process_that_closes_its_pipe_and_hangs_is_ended_by_the_timeout():
+    started = time.monotonic()
+    proc = run_verify_cli(f"{M}:make_closes_its_pipe_and_hangs", "--steps", "1", "--timeout", "5")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ERROR in ") and "killed by SIGKILL" in proc.stdout.splitlines()[0], proc.stdout
+    assert time.monotonic() - started < 300

@@ -115,3 +115,25 @@ def make_forks() -> Setup:
 
     setup.train_step = step
     return setup
+
+
+def make_closes_its_pipe_and_hangs() -> Setup:
+    """Closes every pipe it writes to (the supervisor's control pipe among them), then hangs: nothing it
+    does reaches the supervisor any more, not even the end of its phase."""
+    import fcntl
+
+    setup = _compiled()
+
+    def step(batch):
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            try:
+                writes = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+                if fd > 2 and writes and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                    os.close(fd)
+            except OSError:
+                continue
+        time.sleep(3600)
+
+    setup.train_step = step
+    return setup
