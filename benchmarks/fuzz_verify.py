@@ -10,7 +10,8 @@ Inputs are generated from a seed (the same seed gives the same inputs):
   (factory, batch, train step, save, restore; sometimes only after the restore, in the fresh process):
   exceptions with hostile messages, `os._exit`, `sys.exit`, SIGKILL/SIGSEGV of its own process, hangs,
   busy loops, unbounded recursion, KeyboardInterrupt, bad return values, NaN losses, undecodable bytes
-  and floods on stdout/stderr, closed standard streams, forked children left running;
+  and floods on stdout/stderr, closed standard streams, closed pipes and a hang, forked children left
+  running;
 - commands (`verify -- python prog.py {out}`) that fail at start, hang, never save, print garbage,
   kill themselves, or train correctly;
 - options and targets a careless user types: negative, NaN and infinite numbers, missing files, a
@@ -103,6 +104,15 @@ def fault(phase):
         if os.fork() == 0:
             time.sleep(3600)
             os._exit(0)
+    if KIND == "close-pipes-and-hang":  # nothing reaches the supervisor any more, not even an end of phase
+        import fcntl
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                if int(name) > 2 and fcntl.fcntl(int(name), fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+                    os.close(int(name))
+            except OSError:
+                pass
+        time.sleep(3600)
     if KIND == "bad-value":
         return "bad"
     if KIND == "nan":
@@ -147,7 +157,7 @@ def make_setup():
     return Setup(model=model, optimizer=optimizer, train_step=train_step, batch=batch, save=save, restore=restore)
 '''
 FAULTS = ("raise", "raise-huge", "exit", "sys-exit", "kill", "segv", "hang", "busy", "recursion", "keyboard",
-          "garbage", "flood", "close-streams", "fork", "bad-value", "nan")
+          "garbage", "flood", "close-streams", "close-pipes-and-hang", "fork", "bad-value", "nan")
 HARMLESS = {"garbage", "flood", "fork"}  # the run must still pass
 PHASES = ("factory", "batch", "train step", "save", "restore")
 
