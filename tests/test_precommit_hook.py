@@ -60,6 +60,12 @@ EVALUATE = textwrap.dedent(
 )
 
 
+def _hook_on(repo: Path, env: dict, *files: str) -> tuple[subprocess.CompletedProcess, str]:
+    """`pre-commit run --files FILES` in the user's repository: the process, and its whole output."""
+    proc = _run(["run", "--files", *files], cwd=repo, env=env)
+    return proc, proc.stdout + proc.stderr
+
+
 def _run(args: list[str], cwd: Path, env: dict, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(PRE_COMMIT + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -128,8 +134,7 @@ def test_hook_manifest_is_valid_for_pre_commit():
 
 def test_bad_file_fails_the_hook_with_the_finding(user_repo):
     repo, env = user_repo
-    proc = _run(["run", "--files", "bad.py"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "bad.py")
     assert proc.returncode == 1, out
     assert "Failed" in out and "- exit code: 1" in out
     assert "bad.py:3:9: CKPT301" in out
@@ -137,8 +142,7 @@ def test_bad_file_fails_the_hook_with_the_finding(user_repo):
 
 def test_clean_file_passes(user_repo):
     repo, env = user_repo
-    proc = _run(["run", "--files", "clean.py"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "clean.py")
     assert proc.returncode == 0, out
     assert "ckptlint" in out and "Passed" in out
     assert "CKPT" not in out
@@ -146,20 +150,17 @@ def test_clean_file_passes(user_repo):
 
 def test_notebooks_are_checked_too(user_repo):
     repo, env = user_repo
-    proc = _run(["run", "--files", "bad.ipynb"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "bad.ipynb")
     assert proc.returncode == 1, out
     assert "bad.ipynb:cell_2:3:9: CKPT301" in out
 
 
 def test_other_file_types_are_not_passed_to_the_hook(user_repo):
     repo, env = user_repo
-    proc = _run(["run", "--files", "notes.txt", "clean.py"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "notes.txt", "clean.py")
     assert proc.returncode == 0, out
     assert "notes.txt" not in out and "CKPT" not in out
-    proc = _run(["run", "--files", "notes.txt"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "notes.txt")
     assert proc.returncode == 0 and "(no files to check)Skipped" in out, out
 
 
@@ -173,12 +174,10 @@ def test_the_hook_runs_the_tagged_version(user_repo):
 
 def test_one_side_of_a_pair_staged_alone_is_checked_against_the_other(user_repo):
     repo, env = user_repo
-    proc = _run(["run", "--files", "train.py"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "train.py")
     assert proc.returncode == 1, out
     assert "train.py:9:9: CKPT203" in out and "note: evaluate.py:6:5: restored here with `model`" in out
     assert "evaluate.py:6:5: CKPT203" not in out
-    proc = _run(["run", "--files", "evaluate.py"], cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
+    proc, out = _hook_on(repo, env, "evaluate.py")
     assert proc.returncode == 1, out
     assert "evaluate.py:6:5: CKPT203" in out and "train.py:9:9: CKPT203" not in out

@@ -15,20 +15,13 @@ import pytest
 from ckptlint.terminal import ProgressLine, use_color
 from pty_helpers import run_ckptlint
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import progress_overhead  # noqa: E402
+
 ANSI_COLOUR = "\x1b[1;"
 ERASE = "\r\x1b[2K"
 
-BUGGY = """import tensorflow as tf
-model = tf.keras.Sequential([tf.keras.layers.Dense({n})])
-optimizer = tf.keras.optimizers.Adam()
-ckpt = tf.train.Checkpoint(model=model)
-def step(x):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model(x))
-    grads = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    ckpt.save("/tmp/c{n}")
-"""
+BUGGY = progress_overhead.SOURCE  # a checkpoint module with one CKPT101, as the benchmark lints
 
 
 @pytest.fixture
